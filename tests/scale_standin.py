@@ -1,0 +1,212 @@
+"""Test helpers: real HTTP servers on loopback, and a stand-in for Scale's linting API.
+
+``serve_wsgi(app)`` runs any WSGI app on 127.0.0.1 (free port) in a daemon thread.
+
+``ScaleStandIn`` plays Scale's ``POST /v1/linting/task/<id>/send-lint-callback``:
+
+* checks HTTP Basic auth (API key as user name) -> 401 ``{"status_code": 401, "error": ...}``
+* looks the task up among the bodies it was given -> 404
+* POSTs ``{task, response}`` to ``callbackURL`` with the ``scale-callback-auth`` header
+* checks the answer with :func:`validator.contract.answer_violations` and returns it (200), or
+  400 ``{"status_code": 400, "error": "invalid validation response: ..."}``
+* ``fail_next(k)`` makes the next ``k`` calls answer 503 (to exercise retries).
+
+Import it from a test module (pytest puts ``tests/`` on ``sys.path``) and use the fixtures defined there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socketserver
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import requests
+
+from validator.contract import answer_violations
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class LoopbackServer:
+    """A WSGI app served on 127.0.0.1 at a free port, in a daemon thread."""
+
+    def __init__(self, app: WSGIApp):
+        self.httpd = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
+                                 handler_class=_QuietHandler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        daemon=True, name=f"loopback-{self.port}")
+        self._thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "LoopbackServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve_wsgi(app: WSGIApp) -> LoopbackServer:
+    return LoopbackServer(app)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound then released)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def json_response(start_response: Callable, status: int, body: Any, headers: list | None = None) -> list[bytes]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+              500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(data)))] + (headers or []))
+    return [data]
+
+
+def read_body(environ: dict) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+@dataclass
+class ScaleStandIn:
+    """Scale's linting API, as far as the self-test needs it."""
+
+    api_key: str = "live_standin_key"
+    callback_auth_key: str = "callback-secret"
+    tasks: dict[str, dict] = field(default_factory=dict)
+    callback_timeout: float = 5.0
+    calls: list[dict] = field(default_factory=list)
+    _fail_next: int = 0
+    _fail_status: int = 503
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    server: LoopbackServer | None = None
+
+    # -- control -------------------------------------------------------------------------------------------
+    def start(self) -> "ScaleStandIn":
+        self.server = serve_wsgi(self)
+        return self
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None, "start() the stand-in first"
+        return f"{self.server.url}/v1"
+
+    def fail_next(self, k: int, status: int = 503) -> None:
+        with self._lock:
+            self._fail_next, self._fail_status = k, status
+
+    # -- the API -------------------------------------------------------------------------------------------
+    def _authorized(self, environ: dict) -> bool:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, _password = base64.b64decode(header[6:]).decode().partition(":")
+        except Exception:  # noqa: BLE001
+            return False
+        return user == self.api_key
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        raw = read_body(environ)
+        call = {"path": path, "method": method, "status": None}
+        with self._lock:
+            self.calls.append(call)
+            failing = self._fail_next > 0
+            if failing:
+                self._fail_next -= 1
+        if failing:
+            call["status"] = self._fail_status
+            return json_response(start_response, self._fail_status,
+                                 {"status_code": self._fail_status, "error": "Service temporarily unavailable"})
+
+        parts = path.strip("/").split("/")
+        if len(parts) != 5 or parts[:3] != ["v1", "linting", "task"] or parts[4] != "send-lint-callback":
+            call["status"] = 404
+            return json_response(start_response, 404, {"status_code": 404, "error": f"No route for {path}"})
+        if method != "POST":
+            call["status"] = 405
+            return json_response(start_response, 405, {"status_code": 405, "error": "Method not allowed"})
+        if not self._authorized(environ):
+            call["status"] = 401
+            return json_response(start_response, 401, {
+                "status_code": 401,
+                "error": "Please provide a valid API key as the basic auth username."})
+        task_id = parts[3]
+        if task_id not in self.tasks:
+            call["status"] = 404
+            return json_response(start_response, 404,
+                                 {"status_code": 404, "error": f"Task {task_id} not found."})
+        try:
+            params = json.loads(raw or b"{}")
+            callback_url = params["callbackURL"]
+            assert isinstance(callback_url, str) and callback_url
+        except Exception:  # noqa: BLE001
+            call["status"] = 400
+            return json_response(start_response, 400,
+                                 {"status_code": 400, "error": "Please provide a callbackURL."})
+        call["callbackURL"] = callback_url
+
+        status, body = self._call_back(task_id, callback_url)
+        call["status"] = status
+        return json_response(start_response, status, body)
+
+    def _call_back(self, task_id: str, callback_url: str) -> tuple[int, Any]:
+        body = self.tasks[task_id]
+        t0 = time.perf_counter()
+        try:
+            resp = requests.post(callback_url, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json",
+                                          "scale-callback-auth": self.callback_auth_key},
+                                 timeout=self.callback_timeout)
+        except requests.RequestException as exc:
+            return 400, {"status_code": 400,
+                         "error": f"invalid validation response: could not reach {callback_url} "
+                                  f"({type(exc).__name__})"}
+        latency = time.perf_counter() - t0
+        if resp.status_code != 200:
+            return 400, {"status_code": 400,
+                         "error": f"invalid validation response: the endpoint answered HTTP {resp.status_code}"}
+        try:
+            answer = json.loads(resp.content)
+        except ValueError:
+            return 400, {"status_code": 400, "error": "invalid validation response: the body is not JSON"}
+        violations = answer_violations(answer, body)
+        if violations:
+            return 400, {"status_code": 400, "error": "invalid validation response: " + "; ".join(violations)}
+        self.last_latency = latency
+        return 200, answer
