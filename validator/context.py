@@ -1,0 +1,59 @@
+"""What every rule receives: the request's task, annotations and geometry, built once and shared (read-only)."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .annotations import Annotation, AnnotationSet
+from .geometry import GeometryIndex
+from .taskspec import TaskSpec
+
+
+class Context:
+    """Shared, read-only state of one validation request.
+
+    ``task``: the normalised :class:`TaskSpec`. ``annotations``: every well-formed annotation
+    (:class:`AnnotationSet`, ``by_uuid``). ``geometry``: the request's :class:`GeometryIndex` (shapely geometries,
+    bounds, STRtree: built lazily, once). ``global_attributes``: ``response.global_attributes``.
+    ``response``: the raw response object. ``log``: a logger for rule diagnostics (never log annotation content).
+    """
+
+    __slots__ = ("task", "annotations", "geometry", "global_attributes", "response", "log")
+
+    def __init__(self, task: TaskSpec, annotations: AnnotationSet, response: Mapping[str, Any],
+                 log: logging.Logger | None = None):
+        self.task = task
+        self.annotations = annotations
+        self.geometry = GeometryIndex(annotations)
+        ga = response.get("global_attributes")
+        self.global_attributes = ga if isinstance(ga, dict) else {}
+        self.response = response
+        self.log = log or logging.getLogger("validator.rules")
+
+
+class Selection(Sequence[Annotation]):
+    """The annotations one rule instance applies to (its geometry types and labels), for task-level rules.
+
+    Iterate it, or use ``positions`` (numpy int array into ``ctx.annotations`` / ``ctx.geometry`` arrays) for
+    vectorised work.
+    """
+
+    __slots__ = ("items", "positions")
+
+    def __init__(self, items: list[Annotation]):
+        self.items = items
+        self.positions = np.fromiter((a.pos for a in items), dtype=np.int64, count=len(items))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.items[i]
+
+    def __iter__(self) -> Iterator[Annotation]:
+        return iter(self.items)
+
+    def of_type(self, *types: str) -> "Selection":
+        return Selection([a for a in self.items if a.type in types])

@@ -1,0 +1,201 @@
+"""The engine: runs the configured rule instances on one ``{task, response}`` body, each one guarded.
+
+* Everything rules need is built once per request (:class:`validator.context.Context`).
+* Each instance runs isolated: an exception is caught, logged server-side with its traceback, counted in the
+  result, and its partial issues are discarded. The configured ``failure_policy`` decides the verdict: ``open``
+  (default) skips the instance, ``closed`` adds the global issue ``validation_incomplete`` (no internals) so the
+  task fails.
+* A request-level time budget bounds all rules together. Where the engine runs in the main thread (gunicorn sync
+  workers, the CLI), a running rule is interrupted with ``SIGALRM`` when the budget runs out; elsewhere the budget
+  is checked between rules. Rules not run because the budget is spent are handled by the same policy.
+* Output is deterministic: annotations in request order, issues sorted by error type, instance and location.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any, Iterable
+
+from .annotations import Annotation, extract
+from .config import Config, RuleInstance, load_config
+from .context import Context, Selection
+from .envelope import load_envelope
+from .issues import Issue, ReportedIssue, Result, order_issues
+from .taskspec import TaskSpec
+
+log = logging.getLogger("validator.engine")
+
+INCOMPLETE = "validation_incomplete"
+INCOMPLETE_TEXT = "Automatic checks could not be completed for this task. Please submit again in a moment."
+MALFORMED_RULES = ("malformed_annotation", "non_finite_coordinate")
+
+
+class BudgetExceeded(BaseException):
+    """Raised inside a rule when the request's time budget runs out (BaseException: rules cannot swallow it)."""
+
+
+class _Budget:
+    """The request's time budget; arms SIGALRM around each rule when that is possible."""
+
+    def __init__(self, ms: float):
+        self.deadline = time.perf_counter() + ms / 1000.0
+        self.use_signal = (threading.current_thread() is threading.main_thread()
+                           and hasattr(signal, "setitimer"))
+        self._previous = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def __enter__(self):
+        if self.use_signal:
+            left = self.remaining()
+            if left <= 0:
+                raise BudgetExceeded()
+            self._previous = signal.signal(signal.SIGALRM, self._alarm)
+            signal.setitimer(signal.ITIMER_REAL, left)
+        return self
+
+    def __exit__(self, *exc):
+        if self.use_signal:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+        return False
+
+    @staticmethod
+    def _alarm(signum, frame):
+        raise BudgetExceeded()
+
+
+class Engine:
+    def __init__(self, config: Config):
+        self.config = config
+        self.registry = config.registry
+
+    @classmethod
+    def from_config_file(cls, path=None) -> "Engine":
+        """Build from a TOML file (None: built-in defaults). Raises ConfigError naming every problem."""
+        return cls(load_config(path))
+
+    # ------------------------------------------------------------------------------------------------------
+    def validate(self, body: Any) -> Result:
+        """Validate a parsed ``{task, response}`` body. Raises envelope.BodyError for an invalid envelope only."""
+        t0 = time.perf_counter()
+        stages: dict[str, float] = {}
+        task, response = load_envelope(body)
+        task_type = task.get("type")
+        task_id = task.get("task_id")
+        if task_type != "imageannotation":
+            result = Result(task_id=task_id, task_type=task_type,
+                            skipped=[f"task type {task_type!r} is not validated"])
+            result.duration_ms = (time.perf_counter() - t0) * 1000
+            return result
+        cfg = self.config
+        spec = TaskSpec.from_task(task, width_key=cfg.image_width_key, height_key=cfg.image_height_key,
+                                  project_image_size=cfg.project_image_size, conditions_mode=cfg.conditions_mode)
+        t1 = time.perf_counter()
+        stages["envelope"] = (t1 - t0) * 1000
+        annotations = extract(response["annotations"])
+        t2 = time.perf_counter()
+        stages["extraction"] = (t2 - t1) * 1000
+        ctx = Context(spec, annotations, response, log=logging.getLogger("validator.rules"))
+        result = Result(task_id=task_id, task_type=task_type, annotation_count=len(response["annotations"]))
+        issues = self._run_rules(ctx, result, stages)
+        result.issues = order_issues(issues, annotations.uuid_order)
+        result.duration_ms = (time.perf_counter() - t0) * 1000
+        result.stages_ms = stages
+        return result
+
+    # ------------------------------------------------------------------------------------------------------
+    def _run_rules(self, ctx: Context, result: Result, stages: dict[str, float]) -> list[ReportedIssue]:
+        cfg = self.config
+        instances = cfg.instances_for(ctx.task.project)
+        by_type: dict[str, list[Annotation]] = {}
+        for a in ctx.annotations:
+            by_type.setdefault(a.type, []).append(a)
+        budget = _Budget(cfg.time_budget_ms)
+        issues: list[ReportedIssue] = []
+        missing_size_logged = False
+        for n, inst in enumerate(instances):
+            rule = inst.rule
+            if rule.needs_image_size and not ctx.task.image_size_known:
+                if not missing_size_logged:
+                    log.info("image size unknown; rules that need it are skipped",
+                             extra={"task_id": ctx.task.task_id, "project": ctx.task.project})
+                    missing_size_logged = True
+                result.skipped.append(f"{inst.name}: image size unknown")
+                continue
+            if budget.remaining() <= 0:
+                self._budget_spent(ctx, result, instances[n:])
+                break
+            started = time.perf_counter()
+            try:
+                with budget:
+                    stamped = self._stamp(inst, self._run_instance(inst, ctx, by_type), ctx)
+            except BudgetExceeded:
+                stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
+                self._budget_spent(ctx, result, instances[n:])
+                break
+            except Exception:  # a rule's bug must never become a 5xx or block labelers (policy decides)
+                stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
+                log.exception("rule failed", extra={"rule": inst.id, "instance": inst.name,
+                                                    "task_id": ctx.task.task_id})
+                result.rule_failures.append(inst.name)
+                continue
+            stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
+            issues.extend(stamped)
+        if result.rule_failures or result.budget_exhausted:
+            if cfg.failure_policy == "closed":
+                issues.append(ReportedIssue(rule_id="engine", instance="engine", level="error", uuid=None,
+                                            error_type=INCOMPLETE, extra=INCOMPLETE_TEXT, locations=()))
+        return issues
+
+    def _budget_spent(self, ctx: Context, result: Result, not_finished: list[RuleInstance]) -> None:
+        result.budget_exhausted = True
+        names = [i.name for i in not_finished]
+        log.warning("time budget exhausted; rules not completed",
+                    extra={"task_id": ctx.task.task_id, "budget_ms": self.config.time_budget_ms,
+                           "rules_not_completed": names})
+        result.skipped.extend(f"{n}: time budget exhausted" for n in names)
+
+    @staticmethod
+    def _run_instance(inst: RuleInstance, ctx: Context, by_type: dict[str, list[Annotation]]) -> list[Issue]:
+        rule = inst.rule
+        geos = inst.geometries
+        if geos is None:
+            candidates = ctx.annotations.items
+        elif len(geos) == 1:
+            candidates = by_type.get(geos[0], [])
+        else:
+            candidates = [a for a in ctx.annotations.items if a.type in geos]
+        if inst.labels is not None:
+            labels = inst.labels
+            candidates = [a for a in candidates if a.label in labels]
+        func = rule.func
+        opts = inst.options
+        if rule.per == "task":
+            out = func(Selection(list(candidates)), ctx, opts)
+            return list(out) if out is not None else []
+        found: list[Issue] = []
+        for a in candidates:
+            out = func(a, ctx, opts)
+            if out is not None:
+                found.extend(out)
+        return found
+
+    @staticmethod
+    def _stamp(inst: RuleInstance, found: Iterable[Any], ctx: Context) -> list[ReportedIssue]:
+        known = ctx.annotations.uuid_order
+        out = []
+        for issue in found:
+            if not isinstance(issue, Issue):
+                raise TypeError(f"rule {inst.id} yielded {type(issue).__name__}, not an Issue")
+            uuid = issue.uuid
+            locations = issue.locations
+            if uuid is not None and uuid not in known:
+                uuid = None  # Scale's issues keys must be uuids of the request: anything else is global
+            extra = issue.extra if issue.extra is None or isinstance(issue.extra, str) else str(issue.extra)
+            out.append(ReportedIssue(rule_id=inst.id, instance=inst.name, level=inst.level, uuid=uuid,
+                                     error_type=issue.error_type or inst.id, extra=extra, locations=locations))
+        return out

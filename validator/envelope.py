@@ -1,0 +1,142 @@
+"""The request envelope and the Task, read with marshmallow (tolerant of fields Scale adds).
+
+Only the envelope and the task are loaded with marshmallow. ``response.annotations`` is checked to be a list and
+passed through untouched: annotations are read by the fast extraction pass in :mod:`validator.annotations`, where a
+malformed annotation becomes an issue on that annotation rather than an HTTP error.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields
+
+
+class BodyError(ValueError):
+    """The body is not a valid ``{task, response}`` envelope. The message says what is wrong (no body content)."""
+
+
+class _PassThroughList(fields.Field):
+    """A list, kept as is (no per-item deserialisation: annotations are read by the extraction pass)."""
+
+    default_error_messages = {"invalid": "Not a valid list."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        return value
+
+
+class _Tolerant(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class ParamsSchema(_Tolerant):
+    geometries = fields.Dict(keys=fields.Str(), values=fields.Dict(), load_default=dict)
+    annotation_attributes = fields.Dict(keys=fields.Str(), values=fields.Dict(), load_default=dict, allow_none=True)
+    padding = fields.Float(allow_none=True, allow_nan=False)
+    paddingX = fields.Float(allow_none=True, allow_nan=False)
+    paddingY = fields.Float(allow_none=True, allow_nan=False)
+
+
+class TaskSchema(_Tolerant):
+    task_id = fields.Str(allow_none=True)
+    type = fields.Str(allow_none=True)
+    status = fields.Str(allow_none=True)
+    project = fields.Str(allow_none=True)
+    batch = fields.Str(allow_none=True)
+    params = fields.Dict(load_default=dict, allow_none=True)
+    metadata = fields.Dict(load_default=dict, allow_none=True)
+
+
+class ResponseSchema(_Tolerant):
+    annotations = _PassThroughList(load_default=list, allow_none=True)
+    global_attributes = fields.Dict(load_default=dict, allow_none=True)
+
+
+class EnvelopeSchema(_Tolerant):
+    task = fields.Dict(required=True)
+    response = fields.Dict(required=True)
+
+
+_ENVELOPE = EnvelopeSchema()
+_TASK = TaskSchema()
+_PARAMS = ParamsSchema()
+_RESPONSE = ResponseSchema()
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(messages, dict):
+        for k, v in messages.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(messages, list):
+        for m in messages:
+            out.extend(_flatten(m, prefix))
+    else:
+        out.append(f"{prefix}: {messages}" if prefix else str(messages))
+    return out
+
+
+def _load(schema: Schema, data: Any, where: str) -> dict:
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        detail = "; ".join(_flatten(exc.messages, where))
+        raise BodyError(detail) from None
+
+
+def load_envelope(body: Any) -> tuple[dict, dict]:
+    """Validate ``{task, response}``; return (task, response) with defaults filled in. Raises BodyError."""
+    if not isinstance(body, dict):
+        raise BodyError(f"body must be a JSON object with 'task' and 'response', not {_json_type(body)}")
+    for key in ("task", "response"):
+        if key not in body:
+            raise BodyError(f"'{key}' is required")
+        if not isinstance(body[key], dict):
+            raise BodyError(f"'{key}' must be an object, not {_json_type(body[key])}")
+    task = _load(_TASK, body["task"], "task")
+    task["params"] = task.get("params") or {}
+    task["metadata"] = task.get("metadata") or {}
+    params = _load(_PARAMS, task["params"], "task.params")
+    task["params"] = params
+    response = _load(_RESPONSE, body["response"], "response")
+    if response.get("annotations") is None:
+        response["annotations"] = []
+    if response.get("global_attributes") is None:
+        response["global_attributes"] = {}
+    return task, response
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+# -- the answer format (what we send back), used by tests and tools -----------------------------------------------
+class LocationSchema(Schema):
+    x = fields.Float(required=True, allow_nan=False)
+    y = fields.Float(required=True, allow_nan=False)
+
+
+class IssueSchema(Schema):
+    errorType = fields.Str(required=True)
+    locations = fields.List(fields.Nested(LocationSchema))
+    extra = fields.Raw()
+
+
+class AnswerSchema(Schema):
+    """Scale's answer format (``pass`` required; unknown keys rejected: we answer exactly this format)."""
+
+    pass_ = fields.Bool(required=True, data_key="pass", truthy={True}, falsy={False})
+    issues = fields.Dict(keys=fields.Str(), values=fields.List(fields.Nested(IssueSchema)))
+    globalIssues = fields.List(fields.Nested(IssueSchema))

@@ -1,0 +1,154 @@
+"""Geometry built once per request, shared by every rule.
+
+Everything here is derived lazily from the one coordinate array of :class:`validator.annotations.AnnotationSet`
+and built with vectorised shapely 2 / numpy calls (no Python loop over annotations):
+
+* ``bounds``: ``(n, 4)`` array ``xmin, ymin, xmax, ymax`` per annotation (numpy ``reduceat``).
+* ``geoms``: shapely geometry per annotation, aligned with the set (``None`` where a shape cannot exist, e.g. a
+  polygon with fewer than 3 vertices): boxes (rotated ones as polygons), polygons, lines, points, cuboids (the
+  convex hull of their 6 vertices: their footprint in the image), ellipses (a 64-gon through the ellipse defined
+  by its 4 extremal points, conjugate semi-axes from the centre).
+* ``tree``: one STRtree over ``geoms`` for the whole task.
+* ``areas``: shapely areas.
+* ``axis_aligned_boxes``: positions of unrotated boxes, for exact IoU by plain arithmetic.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import shapely
+
+from .annotations import AnnotationSet
+
+ELLIPSE_SEGMENTS = 64
+
+
+class GeometryIndex:
+    def __init__(self, annotations: AnnotationSet):
+        self.annotations = annotations
+        annotations.geometry = self
+        self.stats = {"exact_comparisons": 0}  # counted by rules that compare geometries (complexity guard)
+
+    # -- cheap, numpy only -------------------------------------------------------------------------------------
+    @cached_property
+    def counts(self) -> np.ndarray:
+        a = self.annotations
+        n = len(a)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        stops = np.empty(n, dtype=np.int64)
+        stops[:-1] = a.offsets[1:]
+        stops[-1] = len(a.coords)
+        return stops - a.offsets
+
+    @cached_property
+    def bounds(self) -> np.ndarray:
+        a = self.annotations
+        n = len(a)
+        out = np.full((n, 4), np.nan)
+        if n == 0:
+            return out
+        nonempty = self.counts > 0
+        if not nonempty.any():
+            return out
+        offs = a.offsets[nonempty]
+        xy = a.coords
+        out[nonempty, 0] = np.minimum.reduceat(xy[:, 0], offs)
+        out[nonempty, 1] = np.minimum.reduceat(xy[:, 1], offs)
+        out[nonempty, 2] = np.maximum.reduceat(xy[:, 0], offs)
+        out[nonempty, 3] = np.maximum.reduceat(xy[:, 1], offs)
+        return out
+
+    @cached_property
+    def axis_aligned_boxes(self) -> np.ndarray:
+        """Positions of boxes without rotation (their bounds are the box itself)."""
+        return np.fromiter(
+            (a.pos for a in self.annotations if a.type == "box" and a.rotation == 0.0), dtype=np.int64
+        )
+
+    # -- shapely ---------------------------------------------------------------------------------------------
+    @cached_property
+    def geoms(self) -> np.ndarray:
+        a = self.annotations
+        n = len(a)
+        geoms = np.full(n, None, dtype=object)
+        if n == 0:
+            return geoms
+        types = a.types
+        counts = self.counts
+
+        boxes = np.flatnonzero(types == "box")
+        if len(boxes):
+            rotated = np.array([a.items[i].rotation != 0.0 for i in boxes], dtype=bool)
+            aligned = boxes[~rotated]
+            if len(aligned):
+                b = self.bounds[aligned]
+                geoms[aligned] = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+            self._rings_to_polygons(geoms, boxes[rotated])
+
+        polys = np.flatnonzero((types == "polygon") & (counts >= 3))
+        self._rings_to_polygons(geoms, polys)
+
+        lines = np.flatnonzero((types == "line") & (counts >= 2))
+        if len(lines):
+            xy, idx = self._gather(lines)
+            geoms[lines] = shapely.linestrings(xy, indices=idx)
+
+        points = np.flatnonzero(types == "point")
+        if len(points):
+            geoms[points] = shapely.points(a.coords[a.offsets[points]])
+
+        cuboids = np.flatnonzero((types == "cuboid") & (counts >= 1))
+        if len(cuboids):
+            xy, idx = self._gather(cuboids)
+            geoms[cuboids] = shapely.convex_hull(shapely.multipoints(xy, indices=idx))
+
+        ellipses = np.flatnonzero((types == "ellipse") & (counts == 4))
+        if len(ellipses):
+            geoms[ellipses] = self._ellipses(ellipses)
+        return geoms
+
+    def _gather(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of the given annotations, concatenated, with the geometry index of each coordinate."""
+        a = self.annotations
+        counts = self.counts[positions]
+        starts = a.offsets[positions]
+        total = int(counts.sum())
+        # index of each coordinate: start of its annotation + offset within it
+        rep = np.repeat(np.arange(len(positions)), counts)
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        return a.coords[np.repeat(starts, counts) + within], rep
+
+    def _rings_to_polygons(self, geoms: np.ndarray, positions: np.ndarray) -> None:
+        if not len(positions):
+            return
+        xy, idx = self._gather(positions)
+        rings = shapely.linearrings(xy, indices=idx)
+        geoms[positions] = shapely.polygons(rings)
+
+    def _ellipses(self, positions: np.ndarray) -> np.ndarray:
+        a = self.annotations
+        pts = a.coords[a.offsets[positions][:, None] + np.arange(4)]  # (m, 4, 2)
+        centre = (pts[:, 0] + pts[:, 1] + pts[:, 2] + pts[:, 3]) / 4.0
+        u = (pts[:, 1] - pts[:, 3]) / 2.0  # conjugate semi-axis through the 2nd and 4th points
+        v = (pts[:, 0] - pts[:, 2]) / 2.0  # conjugate semi-axis through the 1st and 3rd points
+        t = np.linspace(0.0, 2.0 * np.pi, ELLIPSE_SEGMENTS, endpoint=False)
+        ring = (centre[:, None, :] + np.cos(t)[None, :, None] * u[:, None, :]
+                + np.sin(t)[None, :, None] * v[:, None, :])  # (m, S, 2)
+        m = len(positions)
+        rings = shapely.linearrings(ring.reshape(-1, 2), indices=np.repeat(np.arange(m), ELLIPSE_SEGMENTS))
+        return shapely.polygons(rings)
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.geoms)
+
+    @cached_property
+    def areas(self) -> np.ndarray:
+        out = np.zeros(len(self.annotations))
+        g = self.geoms
+        ok = g != None  # noqa: E711  (elementwise on an object array)
+        if ok.any():
+            out[ok] = shapely.area(g[ok])
+        return out

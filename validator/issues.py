@@ -1,0 +1,151 @@
+"""Issues reported by rules, and the verdict returned to Scale.
+
+An :class:`Issue` is what a rule yields. The engine stamps it with the rule instance that produced it
+(:class:`ReportedIssue`) and a :class:`Result` turns the reported issues into Scale's answer format::
+
+    {"pass": bool, "issues": {uuid: [Issue]}, "globalIssues": [Issue]}
+    Issue = {"errorType": str, "locations"?: [{"x": float, "y": float}], "extra"?: str}
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+LEVELS = ("error", "warn", "shadow", "off")
+RETURNED_LEVELS = frozenset({"error", "warn"})
+
+
+def _clean_locations(at: Any) -> tuple[tuple[float, float], ...]:
+    """Normalise ``at`` (a point, a list of points, a numpy (k, 2) array) to finite (x, y) float pairs.
+
+    Non-finite points are dropped: JSON has no NaN, and Scale's format check rejects them.
+    """
+    if at is None:
+        return ()
+    try:
+        import numpy as np
+
+        arr = np.asarray(at, dtype=float)
+    except (TypeError, ValueError):
+        return ()
+    if arr.ndim == 1:
+        if arr.shape[0] != 2:
+            return ()
+        arr = arr.reshape(1, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        return ()
+    out = []
+    for x, y in arr.tolist():
+        if math.isfinite(x) and math.isfinite(y):
+            out.append((float(x), float(y)))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found by a rule.
+
+    ``uuid`` is the annotation's uuid, or None for a global issue. ``extra`` is a short sentence for the labeler.
+    ``locations`` are pixel positions. ``error_type`` defaults to the rule's id.
+    """
+
+    uuid: str | None
+    extra: str | None = None
+    locations: tuple[tuple[float, float], ...] = ()
+    error_type: str | None = None
+
+    @classmethod
+    def on(cls, ann: Any, extra: str | None = None, *, at: Any = None, error_type: str | None = None) -> "Issue":
+        """An issue on one annotation (``ann`` is an Annotation or a uuid string)."""
+        uuid = ann if isinstance(ann, str) else ann.uuid
+        return cls(uuid=uuid, extra=extra, locations=_clean_locations(at), error_type=error_type)
+
+    @classmethod
+    def globally(cls, extra: str | None = None, *, at: Any = None, error_type: str | None = None) -> "Issue":
+        """An issue about the whole response rather than one annotation."""
+        return cls(uuid=None, extra=extra, locations=_clean_locations(at), error_type=error_type)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedIssue:
+    """An issue stamped with the rule instance that found it and the level it was reported at."""
+
+    rule_id: str
+    instance: str
+    level: str
+    uuid: str | None
+    error_type: str
+    extra: str | None
+    locations: tuple[tuple[float, float], ...]
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"errorType": self.error_type}
+        if self.locations:
+            out["locations"] = [{"x": x, "y": y} for x, y in self.locations]
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    def sort_key(self) -> tuple:
+        return (self.error_type, self.instance, self.locations, self.extra or "")
+
+
+@dataclass(slots=True)
+class Result:
+    """The outcome of validating one request."""
+
+    task_id: str | None
+    task_type: str | None
+    issues: list[ReportedIssue] = field(default_factory=list)
+    annotation_count: int = 0
+    rule_failures: list[str] = field(default_factory=list)
+    budget_exhausted: bool = False
+    duration_ms: float = 0.0
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(i.level == "error" for i in self.issues)
+
+    def returned(self) -> Iterable[ReportedIssue]:
+        return (i for i in self.issues if i.level in RETURNED_LEVELS)
+
+    @property
+    def answer(self) -> dict:
+        """The body returned to Scale. Deterministic: issues sorted per uuid, uuids in request order."""
+        per_uuid: dict[str, list[ReportedIssue]] = {}
+        global_issues: list[ReportedIssue] = []
+        for issue in self.returned():
+            if issue.uuid is None:
+                global_issues.append(issue)
+            else:
+                per_uuid.setdefault(issue.uuid, []).append(issue)
+        return {
+            "pass": self.passed,
+            "issues": {
+                uuid: [i.to_json() for i in sorted(items, key=ReportedIssue.sort_key)]
+                for uuid, items in per_uuid.items()
+            },
+            "globalIssues": [i.to_json() for i in sorted(global_issues, key=ReportedIssue.sort_key)],
+        }
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Issue counts per level and per rule instance, for logs and metrics."""
+        by_level: dict[str, int] = {}
+        by_rule: dict[str, int] = {}
+        for i in self.issues:
+            by_level[i.level] = by_level.get(i.level, 0) + 1
+            key = f"{i.instance}:{i.level}"
+            by_rule[key] = by_rule.get(key, 0) + 1
+        return {"by_level": by_level, "by_rule": by_rule}
+
+
+def order_issues(issues: Sequence[ReportedIssue], uuid_order: dict[str, int]) -> list[ReportedIssue]:
+    """Deterministic order: global issues last, annotations in request order, then by error type/location."""
+    big = len(uuid_order) + 1
+    return sorted(
+        issues,
+        key=lambda i: (uuid_order.get(i.uuid, big) if i.uuid is not None else big + 1, i.sort_key()),
+    )

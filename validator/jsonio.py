@@ -1,0 +1,74 @@
+"""JSON in and out: orjson for speed, the stdlib only as a fallback for NaN / Infinity literals.
+
+A labeler's NaN must become an issue on that annotation, not a 400, so a body orjson refuses only because of
+``NaN``/``Infinity``/an out-of-range number is parsed again by the stdlib parser (which accepts them). Nesting
+deeper than ``MAX_DEPTH`` is refused without recursion (orjson's own limit is 1024; the stdlib fallback is only
+reached for bodies orjson rejected for another reason, and its depth is checked first).
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+
+MAX_DEPTH = 512
+
+
+class JSONBodyError(ValueError):
+    """The body is not JSON we can read; the message is safe to return (no body content)."""
+
+
+_FALLBACK_HINTS = ("NaN", "Infinity", "infinity", "unexpected character")
+
+
+def _depth_exceeds(data: bytes, limit: int) -> bool:
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == 0x5C:  # backslash
+                escaped = True
+            elif ch == 0x22:
+                in_string = False
+        elif ch == 0x22:
+            in_string = True
+        elif ch in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+_NONFINITE = re.compile(rb"NaN|-?Infinity|\d[eE][+-]?\d{3,}")
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse a JSON document. Raises JSONBodyError with a short, content-free reason."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        msg = str(exc)
+        if "depth" in msg:
+            raise JSONBodyError(f"JSON nesting is deeper than the limit") from None
+        if not _NONFINITE.search(data):
+            raise JSONBodyError(f"body is not valid JSON ({msg})") from None
+    # only bodies that contain NaN / Infinity / huge exponents get here
+    if _depth_exceeds(data, MAX_DEPTH):
+        raise JSONBodyError("JSON nesting is deeper than the limit")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise JSONBodyError(f"body is not valid JSON ({type(exc).__name__})") from None
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)

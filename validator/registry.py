@@ -1,0 +1,213 @@
+"""The rule registry: the ``@rule`` decorator, rule metadata and rule discovery.
+
+A rule is a plain function plus declarative metadata (id, summary, why-text, geometry types, default level,
+options schema). Rules are *discovered*, never imported implicitly by name:
+
+1. the built-in pack: every module of the top-level ``rules`` package;
+2. extra modules named in the config file (``plugins = ["my_company.rules"]``);
+3. installed distributions that declare an entry point in the group ``scale_validator.rules``
+   (the entry point names a module, which is imported).
+
+Rule ids must be unique across all sources: a collision is a :class:`RegistryError` at start-up.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import pkgutil
+import re
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, Iterable
+
+from marshmallow import RAISE, Schema, ValidationError, fields  # noqa: F401  (fields re-exported for rule authors)
+
+from .annotations import GEOMETRY_TYPES
+from .issues import LEVELS
+
+ENTRY_POINT_GROUP = "scale_validator.rules"
+RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
+
+
+class RegistryError(Exception):
+    """A rule could not be registered or imported. The message names the rule id and the module."""
+
+
+class Options(Schema):
+    """Base class for rule options: unknown options are rejected (a typo must not be silently ignored).
+
+    Declare each option with a default, e.g. ``min_width = fields.Float(load_default=0)``.
+    """
+
+    class Meta:
+        unknown = RAISE
+
+
+class NoOptions(Options):
+    pass
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    func: Callable[..., Iterable[Any]]
+    summary: str
+    why: str
+    geometries: tuple[str, ...] | None
+    level: str
+    options: type[Schema]
+    per: str
+    needs_image_size: bool
+    module: str
+    source: str = "builtin"
+    default_options: dict = field(default_factory=dict)
+
+    def load_options(self, raw: dict | None) -> Any:
+        """Validate and complete options; raises marshmallow.ValidationError."""
+        return self.options().load(raw or {})
+
+    def option_fields(self) -> list[tuple[str, str, Any, str]]:
+        """(name, type, default, description) for each option, for docs and ``validator rules``."""
+        out = []
+        for name, f in self.options._declared_fields.items():
+            default = f.load_default
+            if callable(default):
+                default = default()
+            from marshmallow.utils import missing
+
+            if default is missing:
+                default = "(required)"
+            out.append((name, type(f).__name__, default, f.metadata.get("description", "")))
+        return out
+
+
+def rule(
+    *,
+    id: str,
+    summary: str,
+    why: str,
+    geometries: Iterable[str] | None = None,
+    level: str = "error",
+    options: type[Schema] = NoOptions,
+    per: str = "annotation",
+    needs_image_size: bool = False,
+) -> Callable[[Callable], Callable]:
+    """Register a rule. See docs/writing-rules.md.
+
+    ``per="annotation"``: ``func(ann, ctx, opts)`` is called for each annotation the instance applies to.
+    ``per="task"``: ``func(anns, ctx, opts)`` is called once with the selection of matching annotations.
+    The function yields :class:`validator.issues.Issue` objects (or returns an iterable of them).
+    """
+    if not RULE_ID_RE.match(id):
+        raise RegistryError(f"rule id {id!r} must be snake_case, 3-64 characters, starting with a letter")
+    if level not in LEVELS:
+        raise RegistryError(f"rule {id!r}: default level {level!r} is not one of {', '.join(LEVELS)}")
+    if per not in ("annotation", "task"):
+        raise RegistryError(f"rule {id!r}: per={per!r} must be 'annotation' or 'task'")
+    geos = None if geometries is None else tuple(geometries)
+    for g in geos or ():
+        if g not in GEOMETRY_TYPES:
+            raise RegistryError(f"rule {id!r}: unknown geometry type {g!r} (known: {', '.join(GEOMETRY_TYPES)})")
+    if not (isinstance(options, type) and issubclass(options, Schema)):
+        raise RegistryError(f"rule {id!r}: options must be a marshmallow Schema class (subclass validator.Options)")
+    if not summary or not why:
+        raise RegistryError(f"rule {id!r}: summary and why are required (they are the rule's documentation)")
+
+    def decorate(func: Callable) -> Callable:
+        try:
+            defaults = options().load({})
+        except ValidationError as exc:
+            raise RegistryError(f"rule {id!r}: options have no valid defaults: {exc.messages}") from None
+        r = Rule(
+            id=id,
+            func=func,
+            summary=summary.strip(),
+            why=textwrap.dedent(why).strip(),
+            geometries=geos,
+            level=level,
+            options=options,
+            per=per,
+            needs_image_size=needs_image_size,
+            module=func.__module__,
+            default_options=dict(defaults) if isinstance(defaults, dict) else {},
+        )
+        func.__rule__ = r  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+@dataclass
+class Registry:
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+    def add(self, r: Rule, source: str) -> None:
+        existing = self.rules.get(r.id)
+        if existing is not None and existing.func is not r.func:
+            raise RegistryError(
+                f"rule id {r.id!r} is defined twice: in {existing.module} ({existing.source}) "
+                f"and in {r.module} ({source}); rule ids must be unique"
+            )
+        self.rules[r.id] = Rule(**{**r.__dict__, "source": source})
+
+    def get(self, rule_id: str) -> Rule | None:
+        return self.rules.get(rule_id)
+
+    def __iter__(self):
+        return iter(sorted(self.rules.values(), key=lambda r: r.id))
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def load_module(self, name: str, source: str) -> None:
+        """Import ``name`` (and, for a package, all its submodules) and register the rules it defines."""
+        for mod_name in _module_and_submodules(name, source):
+            self._register_from(mod_name, source)
+
+    def _register_from(self, mod_name: str, source: str) -> None:
+        module = sys.modules[mod_name]  # imported by _module_and_submodules
+        for r in _rules_in(module):
+            self.add(r, source)
+
+
+def _rules_in(module: ModuleType) -> list[Rule]:
+    found = []
+    for value in vars(module).values():
+        r = getattr(value, "__rule__", None)
+        if isinstance(r, Rule) and r.module == module.__name__:
+            found.append(r)
+    return found
+
+
+def _module_and_submodules(name: str, source: str) -> list[str]:
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:  # a broken rule module must stop start-up, naming the module
+        raise RegistryError(f"rule module {name!r} ({source}) failed to import: {type(exc).__name__}: {exc}") from exc
+    names = [name]
+    path = getattr(module, "__path__", None)
+    if path is not None:
+        for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
+            if not info.name.startswith("_"):
+                names.extend(_module_and_submodules(f"{name}.{info.name}", source))
+    return names
+
+
+def entry_point_modules() -> list[tuple[str, str]]:
+    """(entry point name, module) pairs declared by installed distributions in ENTRY_POINT_GROUP."""
+    eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return sorted((ep.name, ep.value.split(":")[0]) for ep in eps)
+
+
+def build_registry(plugins: Iterable[str] = (), *, builtin: str = "rules", entry_points: bool = True) -> Registry:
+    """Discover every rule: built-in pack, configured plugin modules, entry points. Raises RegistryError."""
+    reg = Registry()
+    reg.load_module(builtin, "built-in rule pack")
+    for name in plugins:
+        reg.load_module(name, "config plugins")
+    if entry_points:
+        for ep_name, module in entry_point_modules():
+            reg.load_module(module, f"entry point {ep_name!r} in group {ENTRY_POINT_GROUP!r}")
+    return reg

@@ -1,0 +1,233 @@
+"""The task's parameters, normalised once per request for every rule.
+
+``TaskSpec.from_task(task, settings)`` reads an already envelope-validated Task object and produces:
+
+* ``geometries``: per geometry type a :class:`GeometrySpec` with its *leaf* labels (``objects_to_annotate``
+  flattened: a ``LabelDescription`` with ``subchoices`` contributes its leaves, not itself) and its options
+  (``min_width``, ``min_height``, ``min_vertices``, ``max_vertices``, ``can_rotate``, ...).
+* ``attributes``: per attribute key an :class:`AttributeSpec` (type, choices as leaves, min/max/step,
+  allowed_labels, required, conditions).
+* ``image_width`` / ``image_height``: from ``task.metadata`` (key names configurable) or the per-project setting;
+  ``None`` when unknown (rules that need the image size then skip, and the engine logs it).
+* ``padding_x`` / ``padding_y``: ``paddingX`` / ``paddingY``, each falling back to ``padding``, default 0.
+
+Scale's docs disagree on how conditions combine; ``conditions_mode`` chooses: ``"and"`` (default): the label
+condition and every attribute-condition object must hold; ``"or"``: the label condition must hold and at least one
+attribute-condition object (the properties inside one object are always AND'd).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+log = logging.getLogger("validator.task")
+
+ATTRIBUTE_TYPES = ("category", "number", "angle", "text", "x_line", "y_line", "linked")
+
+
+def leaves(choices: Iterable[Any]) -> list[str]:
+    """Flatten ``objects_to_annotate`` / ``choices`` (strings or LabelDescriptions) into leaf labels, in order."""
+    out: list[str] = []
+    for c in choices or ():
+        if isinstance(c, str):
+            out.append(c)
+        elif isinstance(c, dict) and isinstance(c.get("choice"), str):
+            subs = c.get("subchoices")
+            if isinstance(subs, list) and subs:
+                out.extend(leaves(subs))
+            else:
+                out.append(c["choice"])
+    return out
+
+
+def parents(choices: Iterable[Any]) -> list[str]:
+    """Labels that have subchoices (not selectable themselves)."""
+    out: list[str] = []
+    for c in choices or ():
+        if isinstance(c, dict) and isinstance(c.get("choice"), str):
+            subs = c.get("subchoices")
+            if isinstance(subs, list) and subs:
+                out.append(c["choice"])
+                out.extend(parents(subs))
+    return out
+
+
+def _as_set(value: Any) -> frozenset[str] | None:
+    if isinstance(value, str):
+        return frozenset((value,))
+    if isinstance(value, list):
+        return frozenset(v for v in value if isinstance(v, str))
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if type(value) in (int, float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class Conditions:
+    labels: frozenset[str] | None = None  # label_condition
+    attribute_conditions: tuple[tuple[tuple[str, frozenset[str]], ...], ...] = ()
+    is_global: bool = False
+
+    @classmethod
+    def parse(cls, raw: Any) -> "Conditions":
+        if not isinstance(raw, dict):
+            return cls()
+        lc = raw.get("label_condition")
+        labels = _as_set(lc.get("label")) if isinstance(lc, dict) else None
+        acs = []
+        for obj in raw.get("attribute_conditions") or ():
+            if isinstance(obj, dict):
+                acs.append(tuple(sorted((k, v) for k, v in ((k, _as_set(v)) for k, v in obj.items()) if v is not None)))
+        return cls(labels=labels, attribute_conditions=tuple(acs), is_global=raw.get("is_global") is True)
+
+    def applies(self, label: str | None, attributes: Mapping[str, Any], mode: str = "and") -> bool:
+        """Whether an attribute with these conditions applies to an annotation with this label and attributes."""
+        if self.labels is not None and not self.is_global and label not in self.labels:
+            return False
+        if not self.attribute_conditions:
+            return True
+        results = (all(_value_in(attributes.get(k), allowed) for k, allowed in obj)
+                   for obj in self.attribute_conditions)
+        return any(results) if mode == "or" else all(results)
+
+
+def _value_in(value: Any, allowed: frozenset[str]) -> bool:
+    if isinstance(value, list):
+        return any(v in allowed for v in value if isinstance(v, str))
+    return isinstance(value, str) and value in allowed
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    key: str
+    type: str
+    description: str | None
+    choices: tuple[str, ...] = ()  # category: leaf choices
+    allow_multiple: bool = False
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    allowed_labels: frozenset[str] | None = None  # linked
+    required: bool = False
+    conditions: Conditions = field(default_factory=Conditions)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_global(self) -> bool:
+        return self.conditions.is_global
+
+    @classmethod
+    def parse(cls, key: str, raw: Any) -> "AttributeSpec":
+        if not isinstance(raw, dict):
+            raw = {}
+        type_ = raw.get("type") or "category"
+        step = _number(raw.get("step"))
+        return cls(
+            key=key,
+            type=type_ if isinstance(type_, str) else "category",
+            description=raw.get("description") if isinstance(raw.get("description"), str) else None,
+            choices=tuple(leaves(raw.get("choices") or ())),
+            allow_multiple=raw.get("allow_multiple") is True,
+            min=_number(raw.get("min")),
+            max=_number(raw.get("max")),
+            step=step if step is not None else (1.0 if type_ == "number" else None),
+            allowed_labels=_as_set(raw.get("allowed_labels")),
+            required=raw.get("required") is True,
+            conditions=Conditions.parse(raw.get("conditions")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True)
+class GeometrySpec:
+    type: str
+    labels: frozenset[str]  # leaves
+    label_order: tuple[str, ...]
+    parent_labels: frozenset[str]
+    options: Mapping[str, Any]
+
+    def option(self, name: str) -> float | None:
+        """A numeric geometry option (``min_width``, ``max_vertices``...), None when absent or not a number."""
+        return _number(self.options.get(name))
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    task_id: str | None
+    type: str | None
+    status: str | None
+    project: str | None
+    batch: str | None
+    geometries: Mapping[str, GeometrySpec]
+    attributes: Mapping[str, AttributeSpec]
+    image_width: float | None
+    image_height: float | None
+    padding_x: float
+    padding_y: float
+    conditions_mode: str
+    links: Any
+    metadata: Mapping[str, Any]
+    params: Mapping[str, Any]
+    raw: Mapping[str, Any]
+
+    @property
+    def image_size_known(self) -> bool:
+        return self.image_width is not None and self.image_height is not None
+
+    def applicable_attributes(self, label: str | None, attributes: Mapping[str, Any]) -> list[AttributeSpec]:
+        """Non-global attribute specs whose conditions hold for this label and attribute values."""
+        return [s for s in self.attributes.values()
+                if not s.is_global and s.conditions.applies(label, attributes, self.conditions_mode)]
+
+    @classmethod
+    def from_task(cls, task: Mapping[str, Any], *, width_key: str = "image_width", height_key: str = "image_height",
+                  project_image_size: Mapping[str, tuple[float, float]] | None = None,
+                  conditions_mode: str = "and") -> "TaskSpec":
+        params = task.get("params") if isinstance(task.get("params"), dict) else {}
+        metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
+        geos = {}
+        for gtype, gopts in (params.get("geometries") or {}).items():
+            if not isinstance(gopts, dict):
+                continue
+            ota = gopts.get("objects_to_annotate") or []
+            lv = leaves(ota if isinstance(ota, list) else [])
+            geos[gtype] = GeometrySpec(gtype, frozenset(lv), tuple(lv), frozenset(parents(ota if isinstance(ota, list) else [])), gopts)
+        attrs = {k: AttributeSpec.parse(k, v) for k, v in (params.get("annotation_attributes") or {}).items()
+                 if isinstance(k, str)}
+        project = task.get("project") if isinstance(task.get("project"), str) else None
+        width = _positive(metadata.get(width_key))
+        height = _positive(metadata.get(height_key))
+        if (width is None or height is None) and project_image_size and project in project_image_size:
+            width, height = project_image_size[project]
+        pad = _number(params.get("padding")) or 0.0
+        pad_x = _number(params.get("paddingX"))
+        pad_y = _number(params.get("paddingY"))
+        return cls(
+            task_id=task.get("task_id") if isinstance(task.get("task_id"), str) else None,
+            type=task.get("type") if isinstance(task.get("type"), str) else None,
+            status=task.get("status") if isinstance(task.get("status"), str) else None,
+            project=project,
+            batch=task.get("batch") if isinstance(task.get("batch"), str) else None,
+            geometries=geos,
+            attributes=attrs,
+            image_width=width,
+            image_height=height,
+            padding_x=max(pad if pad_x is None else pad_x, 0.0),
+            padding_y=max(pad if pad_y is None else pad_y, 0.0),
+            conditions_mode=conditions_mode,
+            links=params.get("links"),
+            metadata=metadata,
+            params=params,
+            raw=task,
+        )
+
+
+def _positive(value: Any) -> float | None:
+    v = _number(value)
+    return v if v is not None and v > 0 else None
