@@ -1,0 +1,696 @@
+#!/usr/bin/env python
+"""Benchmark harness for issue 6: is validation within a small factor of merely receiving and parsing the body?
+
+Starts the service and a bare WSGI app (``bench/bare_app.py``: read body, orjson-parse, answer a small JSON) under
+the SAME gunicorn command and settings (the ``web:`` line of the Procfile, ``gunicorn.conf.py``), each on a free
+127.0.0.1 port, and measures them side by side.
+
+Modes (``--mode``, default ``latency``):
+
+* ``latency``: per size, alternating requests (service, bare, service, bare, ...) over one client connection per
+  server (kept alive when the server allows it); prints the medians, their ratio, the service p90 and the target.
+* ``load``: a bounded concurrent load (``--connections`` for ``--duration`` seconds) against each server at
+  ``--load-size`` annotations (wrk with a Lua script when ``wrk`` is on PATH, else a Python multi-process client);
+  prints req/s, p50, p99, errors and the req/s ratio service/bare (target >= 1/3).
+* ``stages``: in-process break-down of one validation by stage (parse, envelope, extraction, geometry, each rule,
+  serialisation), no HTTP involved.
+* ``all``: the three, in that order.
+
+Everything is bounded (``--max-seconds-per-size``, ``--duration``) and the servers are always shut down (process
+groups, SIGTERM then SIGKILL), also on Ctrl-C and errors. ``--json FILE`` also writes the results.
+
+Example (the command used for the README table)::
+
+    .venv/bin/python bench/run.py --mode all --sizes 10,100,1000,10000 --requests 200 --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import http.client
+import math
+import multiprocessing
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+
+from validator.payloads import make_body  # noqa: E402
+
+AUTH_KEY = "bench-key"
+AUTH_HEADER = "scale-callback-auth"
+DEFAULT_SERVICE_APP = "validator.app:create_app()"
+BARE_APP = "bench.bare_app:app"
+DEFAULT_COMMAND = "gunicorn -c gunicorn.conf.py 'validator.app:create_app()'"
+TARGETS = {100: 3.0, 1000: 2.0, 10000: 2.0}  # max service/bare latency ratio, from the issue
+LOAD_TARGET = 1 / 3  # min service/bare req/s ratio under load
+
+
+# --------------------------------------------------------------------------------------------- statistics
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Nearest-rank quantile (q in [0, 1]); NaN for no values."""
+    if not values:
+        return math.nan
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))
+    return s[k]
+
+
+def ms(seconds: float) -> str:
+    if seconds != seconds:  # NaN
+        return "-"
+    v = seconds * 1e3
+    return f"{v:.3f}" if v < 1 else f"{v:.2f}" if v < 100 else f"{v:.0f}"
+
+
+def table(headers: list[str], rows: list[list], title: str | None = None) -> str:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths))
+    out = [title] if title else []
+    out += [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------- servers
+
+_SERVERS: list["Server"] = []
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile_command() -> tuple[str, str]:
+    """The ``web:`` command of the Procfile (and where it came from), or the documented default."""
+    procfile = ROOT / "Procfile"
+    if procfile.exists():
+        for line in procfile.read_text().splitlines():
+            m = re.match(r"\s*web\s*:\s*(.+)$", line)
+            if m:
+                return m.group(1).strip(), "Procfile"
+    return DEFAULT_COMMAND, "default (no Procfile web: line)"
+
+
+def build_argv(command: str, app: str, port: int) -> list[str]:
+    """The Procfile command with its app replaced by ``app``, bound to 127.0.0.1:port, gunicorn from this venv."""
+    command = command.replace("${PORT}", str(port)).replace("$PORT", str(port))
+    argv = shlex.split(command)
+    while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):  # leading VAR=value
+        argv.pop(0)
+    if not argv or Path(argv[0]).name != "gunicorn":
+        raise SystemExit(f"bench: expected a gunicorn command in the Procfile, got {command!r}")
+    if argv[-1].startswith("-"):
+        raise SystemExit(f"bench: cannot find the app argument (last token) in {command!r}")
+    argv = [sys.executable, "-m", "gunicorn", *argv[1:-1]]
+    if not any(a in ("-b", "--bind") or a.startswith("--bind=") for a in argv):
+        argv += ["--bind", f"127.0.0.1:{port}"]
+    return argv + [app]
+
+
+class Server:
+    def __init__(self, name: str, argv: list[str], env: dict, port: int, ready_path: str, logdir: Path):
+        self.name, self.argv, self.env, self.port, self.ready_path = name, argv, env, port, ready_path
+        self.log_path = logdir / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Server":
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        _SERVERS.append(self)
+        return self
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"bench: {self.name} exited with {self.proc.returncode}; log {self.log_path}:\n"
+                                 f"{self.log_tail()}")
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", self.ready_path, headers={AUTH_HEADER: AUTH_KEY})
+                r = c.getresponse()
+                r.read()
+                c.close()
+                if r.status == 200:
+                    return
+                last = f"HTTP {r.status}"
+            except OSError as e:
+                last = repr(e)
+            time.sleep(0.1)
+        raise SystemExit(f"bench: {self.name} not ready after {timeout:.0f}s ({last}); log {self.log_path}:\n"
+                         f"{self.log_tail()}")
+
+    def stop(self) -> None:
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)  # gunicorn master + its workers (own session)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+        with contextlib.suppress(ProcessLookupError):  # stray workers left in the group
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def stop_all() -> None:
+    while _SERVERS:
+        s = _SERVERS.pop()
+        with contextlib.suppress(Exception):
+            s.stop()
+
+
+def _on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def servers(args, logdir: Path):
+    """Start the service and the bare app with the same gunicorn command and env; always stop them."""
+    command, source = (args.command, "--command") if args.command else procfile_command()
+    env = dict(os.environ)
+    env.update({"SCALE_CALLBACK_AUTH_KEY": AUTH_KEY, "WEB_CONCURRENCY": str(args.workers),
+                "PYTHONUNBUFFERED": "1"})
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    service_app = args.service_app or shlex.split(command)[-1]
+    sp, bp = free_port(), free_port()
+    while bp == sp:
+        bp = free_port()
+    svc = Server("service", build_argv(command, service_app, sp), dict(env, PORT=str(sp)), sp,
+                 args.ready_path, logdir)
+    bare = Server("bare", build_argv(command, BARE_APP, bp), dict(env, PORT=str(bp)), bp, "/", logdir)
+    info = {"command_source": source, "command": command, "service_argv": svc.argv, "bare_argv": bare.argv,
+            "env": {"SCALE_CALLBACK_AUTH_KEY": AUTH_KEY, "WEB_CONCURRENCY": str(args.workers)}}
+    print(f"# gunicorn command from {source}: {command}")
+    print(f"# service: {shlex.join(svc.argv)}")
+    print(f"# bare:    {shlex.join(bare.argv)}")
+    print(f"# env: SCALE_CALLBACK_AUTH_KEY={AUTH_KEY} WEB_CONCURRENCY={args.workers}; logs in {logdir}")
+    try:
+        svc.start()
+        bare.start()
+        svc.wait_ready(args.ready_timeout)
+        bare.wait_ready(args.ready_timeout)
+        yield svc, bare, info
+    finally:
+        stop_all()
+
+
+# --------------------------------------------------------------------------------------------- client
+
+
+class _Conn(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class Client:
+    """One connection to one server: kept alive when the server allows it, reopened transparently otherwise."""
+
+    def __init__(self, port: int, timeout: float = 60.0):
+        self.port, self.timeout = port, timeout
+        self.conn = _Conn("127.0.0.1", port, timeout=timeout)
+        self.headers = {"Content-Type": "application/json", AUTH_HEADER: AUTH_KEY}
+
+    def post(self, body: bytes, path: str = "/validate") -> tuple[int, bytes, float]:
+        """(status, body, seconds from sending the request to having read the whole answer)."""
+        for attempt in (0, 1):
+            t0 = time.perf_counter()
+            try:
+                self.conn.request("POST", path, body=body, headers=self.headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                dt = time.perf_counter() - t0
+                if r.will_close:
+                    self.conn.close()
+                return r.status, data, dt
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                    http.client.CannotSendRequest, http.client.ResponseNotReady):
+                self.conn.close()  # a kept-alive connection the server had closed: retry once, fresh timer
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        self.conn.close()
+
+
+def answer_summary(status: int, data: bytes) -> str:
+    if status != 200:
+        return f"HTTP {status}"
+    try:
+        a = orjson.loads(data)
+        n = sum(len(v) for v in (a.get("issues") or {}).values()) + len(a.get("globalIssues") or [])
+        return f"{'pass' if a.get('pass') else 'fail'}/{n}"
+    except Exception:  # noqa: BLE001
+        return "bad JSON"
+
+
+# --------------------------------------------------------------------------------------------- payloads
+
+
+def payload(n: int, args) -> bytes:
+    return orjson.dumps(make_body(n, seed=args.seed, mix=args.mix, defect_rate=args.defect_rate))
+
+
+# --------------------------------------------------------------------------------------------- latency
+
+
+def run_latency(args, svc: Server, bare: Server) -> list[dict]:
+    rows, results = [], []
+    sc, bc = Client(svc.port), Client(bare.port)
+    try:
+        for n in args.sizes:
+            raw = payload(n, args)
+            warm = max(2, min(20, args.requests // 5))
+            for _ in range(warm):
+                sc.post(raw)
+                bc.post(raw)
+            st, sdata, _ = sc.post(raw)
+            answer = answer_summary(st, sdata)
+            s_t, b_t, s_err, b_err = [], [], 0, 0
+            deadline = time.monotonic() + args.max_seconds_per_size
+            for i in range(args.requests):
+                if i >= 5 and time.monotonic() > deadline:
+                    break
+                st, _, dt = sc.post(raw)
+                s_t.append(dt)
+                s_err += st != 200
+                st, _, dt = bc.post(raw)
+                b_t.append(dt)
+                b_err += st != 200
+            b_med, s_med = statistics.median(b_t), statistics.median(s_t)
+            ratio = s_med / b_med
+            target = TARGETS.get(n)
+            met = "-" if target is None else ("yes" if ratio <= target else "NO")
+            res = {"size": n, "body_bytes": len(raw), "requests": len(s_t), "bare_median_ms": b_med * 1e3,
+                   "service_median_ms": s_med * 1e3, "ratio": ratio, "service_p90_ms": quantile(s_t, 0.9) * 1e3,
+                   "bare_p90_ms": quantile(b_t, 0.9) * 1e3, "target_ratio": target, "met": met,
+                   "service_errors": s_err, "bare_errors": b_err, "service_answer": answer}
+            results.append(res)
+            rows.append([n, f"{len(raw) / 1024:.0f}", len(s_t), ms(b_med), ms(s_med), f"{ratio:.2f}",
+                         ms(quantile(s_t, 0.9)), "-" if target is None else f"<={target:g}x", met,
+                         f"{s_err}/{b_err}", answer])
+            print(f"  size {n}: done ({len(s_t)} alternating pairs)", file=sys.stderr, flush=True)
+    finally:
+        sc.close()
+        bc.close()
+    print()
+    print(table(["size", "body KB", "reqs", "bare med ms", "service med ms", "ratio", "service p90 ms", "target",
+                 "met?", "errors s/b", "answer"], rows,
+                title=f"Latency: alternating POST /validate, medians (seed {args.seed}, mix {args.mix}, "
+                      f"defect rate {args.defect_rate:g})"))
+    return results
+
+
+# --------------------------------------------------------------------------------------------- load
+
+_WRK_LUA = r"""
+wrk.method = "POST"
+wrk.path = "/validate"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["scale-callback-auth"] = "%(key)s"
+local f = assert(io.open("%(body)s", "rb"))
+wrk.body = f:read("*a")
+f:close()
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCHJSON {\"requests\":%%d,\"duration_us\":%%d,\"p50_us\":%%d,\"p99_us\":%%d,\"max_us\":%%d," ..
+    "\"connect\":%%d,\"read\":%%d,\"write\":%%d,\"status\":%%d,\"timeout\":%%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def _load_wrk(port: int, body_file: Path, args, workdir: Path) -> dict:
+    lua = workdir / "post.lua"
+    lua.write_text(_WRK_LUA % {"key": AUTH_KEY, "body": str(body_file)})
+    threads = max(1, min(args.wrk_threads, args.connections))
+    cmd = ["wrk", "-t", str(threads), "-c", str(args.connections), "-d", f"{args.duration:g}s",
+           "--timeout", "10s", "-s", str(lua), f"http://127.0.0.1:{port}/validate"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
+    m = re.search(r"BENCHJSON (\{.*\})", p.stdout)
+    if not m:
+        raise SystemExit(f"bench: wrk failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    r = orjson.loads(m.group(1))
+    errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+    return {"client": f"wrk -t{threads} -c{args.connections}", "requests": r["requests"],
+            "req_per_s": r["requests"] / (r["duration_us"] / 1e6), "p50_ms": r["p50_us"] / 1e3,
+            "p99_ms": r["p99_us"] / 1e3, "errors": errors,
+            "error_detail": {k: r[k] for k in ("connect", "read", "write", "status", "timeout")}}
+
+
+def _py_load_worker(port: int, body: bytes, threads: int, duration: float, queue) -> None:
+    deadline = time.monotonic() + duration
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def loop():
+        c = Client(port, timeout=10)
+        mine, err = [], 0
+        while time.monotonic() < deadline:
+            try:
+                st, _, dt = c.post(body)
+                if st == 200:
+                    mine.append(dt)
+                else:
+                    err += 1
+            except OSError:
+                err += 1
+                c.close()
+        c.close()
+        with lock:
+            lat.extend(mine)
+            errors[0] += err
+
+    ts = [threading.Thread(target=loop, daemon=True) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(duration + 30)
+    queue.put((lat, errors[0]))
+
+
+def _load_python(port: int, body: bytes, args) -> dict:
+    procs_n = max(1, min(os.cpu_count() or 1, args.connections))
+    per = [args.connections // procs_n + (i < args.connections % procs_n) for i in range(procs_n)]
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    t0 = time.perf_counter()
+    procs = [ctx.Process(target=_py_load_worker, args=(port, body, k, args.duration, q), daemon=True) for k in per]
+    for p in procs:
+        p.start()
+    lat, errors = [], 0
+    try:
+        for _ in procs:
+            l, e = q.get(timeout=args.duration + 60)
+            lat += l
+            errors += e
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+    elapsed = time.perf_counter() - t0
+    return {"client": f"python {procs_n} procs x threads, {args.connections} conns", "requests": len(lat) + errors,
+            "req_per_s": len(lat) / min(elapsed, args.duration + 1e-9) if lat else 0.0,
+            "p50_ms": quantile(lat, 0.5) * 1e3, "p99_ms": quantile(lat, 0.99) * 1e3, "errors": errors}
+
+
+def run_load(args, svc: Server, bare: Server, workdir: Path) -> dict:
+    n = args.load_size
+    raw = payload(n, args)
+    body_file = workdir / f"body_{n}.json"
+    body_file.write_bytes(raw)
+    use_wrk = shutil.which("wrk") is not None and not args.no_wrk
+    out = {"size": n, "connections": args.connections, "duration_s": args.duration}
+    for name, server in (("service", svc), ("bare", bare)):
+        c = Client(server.port)  # warm-up
+        for _ in range(20):
+            c.post(raw)
+        c.close()
+        print(f"  load: {name} for {args.duration:g}s ...", file=sys.stderr, flush=True)
+        out[name] = _load_wrk(server.port, body_file, args, workdir) if use_wrk else _load_python(server.port, raw, args)
+    ratio = out["service"]["req_per_s"] / out["bare"]["req_per_s"] if out["bare"]["req_per_s"] else math.nan
+    out["ratio"], out["target_ratio"] = ratio, LOAD_TARGET
+    out["met"] = "yes" if ratio >= LOAD_TARGET else "NO"
+    rows = [[name, out[name]["client"], out[name]["requests"], f"{out[name]['req_per_s']:.0f}",
+             f"{out[name]['p50_ms']:.2f}", f"{out[name]['p99_ms']:.2f}", out[name]["errors"]]
+            for name in ("service", "bare")]
+    print()
+    print(table(["server", "client", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows,
+                title=f"Load: {args.connections} connections, {args.duration:g}s each, {n} annotations "
+                      f"({len(raw) / 1024:.0f} KB)"))
+    print(f"req/s ratio service/bare: {ratio:.3f} (target >= {LOAD_TARGET:.3f}): {out['met']}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------- stages
+
+
+def _median_of(fn, repeat: int, budget: float):
+    """(median seconds, last result) of fn() over up to ``repeat`` runs, fewer (at least 3) past ``budget`` s."""
+    times, result = [], None
+    deadline = time.monotonic() + budget
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+        if i >= 2 and time.monotonic() > deadline:
+            break
+    return statistics.median(times), result
+
+
+def _engine_stages(result) -> dict[str, float] | None:
+    """Per-stage timings (seconds) the engine exposes on its Result (``stages_ms``), if any."""
+    for attr, scale in (("stages_ms", 1e-3), ("stages", 1.0), ("timings", 1.0)):
+        t = getattr(result, attr, None)
+        if isinstance(t, dict) and t and all(isinstance(v, (int, float)) for v in t.values()):
+            return {str(k): float(v) * scale for k, v in t.items()}
+    return None
+
+
+def _flask_client():
+    """An in-process test client of the real app (its logs silenced), or None when the app cannot be built."""
+    os.environ.setdefault("SCALE_CALLBACK_AUTH_KEY", AUTH_KEY)
+    try:
+        from validator.app import create_app  # noqa: PLC0415
+
+        devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process's log handler
+        with contextlib.redirect_stderr(devnull):
+            app = create_app()
+        import logging  # noqa: PLC0415
+
+        for h in logging.getLogger().handlers:  # the app logs one JSON line per request: keep it, discard it
+            if isinstance(h, logging.StreamHandler):
+                h.setStream(devnull)
+        return app.test_client()
+    except Exception as e:  # noqa: BLE001
+        print(f"  (Flask app not measurable in-process: {e!r})", file=sys.stderr)
+        return None
+
+
+def run_stages(args) -> list[dict]:
+    """In-process break-down of one request: parse, engine stages (envelope, extraction, each rule), answer, dumps.
+
+    The engine builds geometry lazily inside the first rule that touches ``ctx.geometry``, so that rule's time
+    includes it; the row "geometry (separately)" builds the same GeometryIndex (geoms, bounds, STRtree) on its own
+    to show how much of it that is.
+    """
+    from validator import jsonio  # noqa: PLC0415
+
+    try:
+        from validator.engine import Engine  # noqa: PLC0415
+    except ImportError as e:
+        print(f"\nStages: validator.engine not importable ({e}); skipped.")
+        return []
+    engine = Engine.from_config_file(None)
+    client = _flask_client()
+    results = []
+    for n in args.sizes:
+        raw = payload(n, args)
+        repeat, budget = args.stage_repeat, args.max_seconds_per_size / 3
+        t_orjson, _ = _median_of(lambda: orjson.loads(raw), repeat, budget)
+        t_parse, _ = _median_of(lambda: jsonio.loads(raw), repeat, budget)
+        per_run: list[dict[str, float]] = []
+        validate_times: list[float] = []
+        result = None
+        deadline = time.monotonic() + budget
+        for i in range(repeat):
+            body = jsonio.loads(raw)  # a fresh body per run, as in a request
+            t0 = time.perf_counter()
+            result = engine.validate(body)
+            validate_times.append(time.perf_counter() - t0)
+            per_run.append(_engine_stages(result) or {})
+            if i >= 2 and time.monotonic() > deadline:
+                break
+        t_validate = statistics.median(validate_times)
+        t_answer, answer = _median_of(lambda: result.answer, repeat, budget)
+        t_dumps, _ = _median_of(lambda: jsonio.dumps(answer), repeat, budget)
+        counts = getattr(result, "counts", None)
+        t_counts = _median_of(counts, repeat, budget)[0] if callable(counts) else math.nan
+
+        rows: list[tuple[str, float]] = [("parse (jsonio.loads)", t_parse)]
+        engine_stages: dict[str, float] = {}
+        if per_run and per_run[-1]:
+            keys = list(dict.fromkeys(k for r in per_run for k in r))
+            engine_stages = {k: statistics.median([r.get(k, 0.0) for r in per_run]) for k in keys}
+            for k, v in engine_stages.items():
+                rows.append((f"engine: {k}", v))
+            rows.append(("engine: other (context, ordering)", max(0.0, t_validate - sum(engine_stages.values()))))
+        else:
+            rows.append(("engine.validate (no per-stage timings exposed)", t_validate))
+        rows += [("answer (result.answer)", t_answer), ("serialise (jsonio.dumps)", t_dumps)]
+        if t_counts == t_counts:
+            rows.append(("result.counts() (for the log line)", t_counts))
+        total = sum(v for _, v in rows)
+
+        extra: list[tuple[str, float]] = [("orjson.loads alone (reference)", t_orjson)]
+        try:
+            from validator.annotations import extract  # noqa: PLC0415
+            from validator.geometry import GeometryIndex  # noqa: PLC0415
+
+            anns_raw = orjson.loads(raw)["response"]["annotations"]
+
+            def geometry():
+                g = GeometryIndex(extract(anns_raw))
+                return g.geoms, g.bounds, g.tree
+
+            t_ext, _ = _median_of(lambda: extract(anns_raw), repeat, budget)
+            t_geo, _ = _median_of(geometry, repeat, budget)
+            extra.append(("geometry (separately: geoms+bounds+STRtree)", max(0.0, t_geo - t_ext)))
+        except Exception as e:  # noqa: BLE001
+            print(f"  (geometry not measurable separately: {e!r})", file=sys.stderr)
+        if client is not None:
+            headers = {AUTH_HEADER: AUTH_KEY, "Content-Type": "application/json"}
+            t_app, r = _median_of(lambda: client.post("/validate", data=raw, headers=headers), repeat, budget)
+            extra.append((f"whole Flask app in-process (test client, HTTP {r.status_code})", t_app))
+
+        res = {"size": n, "body_bytes": len(raw), "runs": len(validate_times),
+               "stages_ms": {k: v * 1e3 for k, v in rows}, "reference_ms": {k: v * 1e3 for k, v in extra},
+               "engine_validate_ms": t_validate * 1e3, "sum_ms": total * 1e3,
+               "answer": answer_summary(200, jsonio.dumps(answer)),
+               "budget_exhausted": getattr(result, "budget_exhausted", None),
+               "rule_failures": getattr(result, "rule_failures", None)}
+        results.append(res)
+        out = [[k, ms(v), f"{100 * v / total:.1f}%", f"{v / t_orjson:.2f}"] for k, v in rows]
+        out.append(["sum", ms(total), "100%", f"{total / t_orjson:.2f}"])
+        out += [[k, ms(v), "", f"{v / t_orjson:.2f}"] for k, v in extra]
+        print()
+        print(table(["stage", "median ms", "% of sum", "x orjson"], out,
+                    title=f"Stages in-process, {n} annotations ({len(raw) / 1024:.0f} KB), {len(validate_times)} "
+                          f"runs, answer {res['answer']}"
+                          + (", BUDGET EXHAUSTED" if res["budget_exhausted"] else "")
+                          + (f", rule failures {res['rule_failures']}" if res["rule_failures"] else "")))
+    return results
+
+
+# --------------------------------------------------------------------------------------------- main
+
+
+def machine_info() -> dict:
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import importlib.metadata as md  # noqa: PLC0415
+
+    versions = {}
+    for dist in ("gunicorn", "flask", "marshmallow", "orjson", "numpy", "shapely"):
+        with contextlib.suppress(md.PackageNotFoundError):
+            versions[dist] = md.version(dist)
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "versions": versions, "wrk": shutil.which("wrk")}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--mode", choices=("latency", "load", "stages", "all"), default="latency")
+    p.add_argument("--sizes", default="10,100,1000,10000", help="annotation counts, comma-separated")
+    p.add_argument("--requests", type=int, default=200, help="alternating pairs per size (latency mode)")
+    p.add_argument("--max-seconds-per-size", type=float, default=60.0,
+                   help="stop a size earlier when this budget is spent (at least 5 pairs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--mix", choices=("realistic", "boxes"), default="realistic")
+    p.add_argument("--defect-rate", type=float, default=0.03)
+    p.add_argument("--connections", type=int, default=16, help="load mode")
+    p.add_argument("--duration", type=float, default=10.0, help="load mode: seconds per server")
+    p.add_argument("--load-size", type=int, default=100, help="load mode: annotations per request")
+    p.add_argument("--wrk-threads", type=int, default=2)
+    p.add_argument("--no-wrk", action="store_true", help="load mode: use the Python client even if wrk exists")
+    p.add_argument("--stage-repeat", type=int, default=30, help="stages mode: runs per stage (median)")
+    p.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY for both servers")
+    p.add_argument("--service-app", default=None,
+                   help="override the service's WSGI app (e.g. bench.bare_app:app to test the harness)")
+    p.add_argument("--command", default=None,
+                   help="override the gunicorn command (default: the Procfile's web: line); the last token is "
+                        "the app, replaced by bench.bare_app:app for the bare side")
+    p.add_argument("--ready-path", default="/readyz")
+    p.add_argument("--ready-timeout", type=float, default=60.0)
+    p.add_argument("--json", dest="json_file", default=None, help="also write the results to this file")
+    args = p.parse_args(argv)
+    args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.requests < 1 or args.duration <= 0 or args.connections < 1:
+        p.error("--requests, --duration and --connections must be positive")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    atexit.register(stop_all)
+    info = machine_info()
+    print(f"# machine: {info['cpu']}, {info['cores']} cores, {info['platform']}, Python {info['python']}")
+    print(f"# versions: {' '.join(f'{k} {v}' for k, v in info['versions'].items())}; wrk: {info['wrk'] or 'absent'}")
+    print(f"# command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    results: dict = {"machine": info, "argv": sys.argv, "args": {k: v for k, v in vars(args).items()}}
+    modes = ("latency", "load", "stages") if args.mode == "all" else (args.mode,)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            if "latency" in modes or "load" in modes:
+                with servers(args, workdir) as (svc, bare, sinfo):
+                    results["servers"] = sinfo
+                    if "latency" in modes:
+                        results["latency"] = run_latency(args, svc, bare)
+                    if "load" in modes:
+                        results["load"] = run_load(args, svc, bare, workdir)
+            if "stages" in modes:
+                results["stages"] = run_stages(args)
+        except KeyboardInterrupt:
+            print("\nbench: interrupted; servers stopped", file=sys.stderr)
+            return 130
+        finally:
+            stop_all()
+    if args.json_file:
+        Path(args.json_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_file).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
+                                                      default=str))
+        print(f"\n# results written to {args.json_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
