@@ -1,0 +1,128 @@
+"""The Flask application: Scale's real-time validation endpoint.
+
+Routes:
+* ``POST /validate``: authenticate (``scale-callback-auth``), refuse oversized bodies from ``Content-Length``
+  before reading (413), parse (400 on anything that is not a ``{task, response}`` object), run the engine, answer
+  ``{"pass", "issues", "globalIssues"}`` (200, ``application/json``).
+* ``GET /healthz``: the process is alive. ``GET /readyz``: config and rules loaded and not draining (503 while
+  draining, so the load balancer stops sending before shutdown).
+
+Nothing a request contains can produce a 5xx: body problems are 4xx with a JSON error; a bug of ours while
+validating is logged server-side and answered 200 according to the failure policy. Tracebacks, headers and keys
+never leave the process and never reach the logs.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from . import jsonio, logs
+from .auth import KeySet
+from .engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
+from .envelope import BodyError
+from .lifecycle import STATE
+from .metrics import METRICS
+from .settings import Settings
+
+log = logging.getLogger("validator.app")
+AUTH_HEADER = "scale-callback-auth"
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(jsonio.dumps(payload), status=status, mimetype="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return _json({"error": message}, status)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
+    """Build the app. Raises SettingsError / ConfigError (with readable messages) when misconfigured."""
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    engine = engine or Engine.from_config_file(settings.config_path)
+    keys = KeySet(settings.auth_keys)
+    if settings.insecure_no_auth:
+        log.warning("AUTHENTICATION IS OFF (VALIDATOR_INSECURE_NO_AUTH=1): any caller can use this endpoint. "
+                    "Never run like this outside local development.")
+    policy = engine.config.failure_policy
+
+    app = Flask("validator")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["validator.engine"] = engine
+    STATE.ready = True
+    log.info("validator ready", extra={"config": engine.config.source, "rules": len(engine.registry),
+                                       "instances": len(engine.config.instances), "failure_policy": policy,
+                                       "auth_keys": len(keys), "max_body_bytes": settings.max_body_bytes})
+
+    @app.post("/validate")
+    def validate() -> Response:
+        started = time.perf_counter()
+        if not settings.insecure_no_auth and not keys.accepts(request.headers.get(AUTH_HEADER)):
+            METRICS.inc("requests_rejected", reason="auth")
+            return _error(401, f"missing or invalid {AUTH_HEADER} header")
+        length = request.content_length
+        if length is not None and length > settings.max_body_bytes:
+            METRICS.inc("requests_rejected", reason="too_large")
+            return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
+        try:
+            raw = request.get_data(cache=False)
+        except RequestEntityTooLarge:
+            METRICS.inc("requests_rejected", reason="too_large")
+            return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
+        try:
+            body = jsonio.loads(raw)
+            result = engine.validate(body)
+        except (jsonio.JSONBodyError, BodyError) as exc:
+            METRICS.inc("requests_rejected", reason="bad_body")
+            return _error(400, str(exc))
+        except Exception:  # our bug: never a 5xx to Scale, never a traceback out; the failure policy decides
+            log.exception("validation failed unexpectedly")
+            METRICS.inc("internal_errors")
+            answer = ({"pass": True, "issues": {}, "globalIssues": []} if policy == "open" else
+                      {"pass": False, "issues": {},
+                       "globalIssues": [{"errorType": INCOMPLETE, "extra": INCOMPLETE_TEXT}]})
+            return _json(answer)
+        answer = result.answer
+        payload = jsonio.dumps(answer)
+        counts = result.counts()
+        elapsed = (time.perf_counter() - started) * 1000
+        METRICS.observe_validation(result, elapsed)
+        log.info("validation", extra={
+            "task_id": result.task_id, "task_type": result.task_type, "pass": answer["pass"],
+            "annotations": result.annotation_count, "issues": counts["by_level"], "by_rule": counts["by_rule"],
+            "rule_failures": result.rule_failures, "budget_exhausted": result.budget_exhausted,
+            "skipped": result.skipped or None, "duration_ms": round(elapsed, 3),
+            "engine_ms": round(result.duration_ms, 3)})
+        return Response(payload, status=200, mimetype="application/json")
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        if STATE.draining:
+            return _json({"status": "draining"}, 503)
+        if not STATE.ready:
+            return _json({"status": "starting"}, 503)
+        return _json({"status": "ready", "rules": len(engine.registry), "instances": len(engine.config.instances)})
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(METRICS.render(), mimetype="text/plain; version=0.0.4")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:  # pragma: no cover - defensive: routes catch their own errors
+        log.exception("unhandled error")
+        return _error(500, "internal error")
+
+    return app

@@ -1,0 +1,1 @@
+"""Subcommands of the ``validator`` command (one module each; discovered by validator.cli)."""

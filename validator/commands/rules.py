@@ -1,0 +1,59 @@
+"""``validator rules [ID]``: list the registered rules, or show one rule's documentation."""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..catalogue import catalogue_markdown, geometries_text, rule_text
+from ..config import ConfigError, load_config
+from ..registry import RegistryError
+
+NAME = "rules"
+HELP = "list every registered rule, or show one rule's full documentation"
+DESCRIPTION = ("List every registered rule (id, configured level, geometry types, summary, options with defaults), "
+               "or show one rule's documentation with `validator rules ID`.")
+
+
+def configure(parser) -> None:
+    parser.add_argument("rule_id", nargs="?", metavar="ID", help="show this rule's full documentation")
+    parser.add_argument("--config", default=os.environ.get("VALIDATOR_CONFIG"),
+                        help="rule configuration TOML (default: $VALIDATOR_CONFIG, else built-in defaults)")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the Markdown catalogue of all rules (the content of docs/rules.md)")
+
+
+def run(args) -> int:
+    try:
+        config = load_config(args.config)
+    except (ConfigError, RegistryError) as exc:
+        print(f"validator: {exc}", file=sys.stderr)
+        return 2
+    registry = config.registry
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown(registry))
+        return 0
+    levels: dict[str, list[str]] = {}
+    for inst in config.instances:
+        levels.setdefault(inst.id, []).append(inst.level if inst.name == inst.id else f"{inst.name}={inst.level}")
+    if args.rule_id:
+        rule = registry.get(args.rule_id)
+        if rule is None:
+            import difflib
+
+            close = difflib.get_close_matches(args.rule_id, list(registry.rules), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            print(f"validator: unknown rule {args.rule_id!r}{hint}", file=sys.stderr)
+            return 2
+        sys.stdout.write(rule_text(rule, ", ".join(levels.get(rule.id, ["off"]))))
+        return 0
+    rows = [(r.id, ", ".join(levels.get(r.id, ["off"])), geometries_text(r), r.summary, r.option_fields())
+            for r in registry]
+    width = max((len(r[0]) for r in rows), default=10)
+    lw = max((len(r[1]) for r in rows), default=5)
+    for rid, level, geos, summary, opts in rows:
+        print(f"{rid:<{width}}  {level:<{lw}}  [{geos}]")
+        print(f"{'':<{width}}  {summary}")
+        for name, typ, default, _ in opts:
+            print(f"{'':<{width}}    --{name} ({typ}) default {default!r}")
+    print(f"\n{len(rows)} rules (config: {config.source}). `validator rules ID` shows one rule's documentation.")
+    return 0

@@ -1,0 +1,61 @@
+"""Readiness and graceful draining.
+
+``STATE.ready`` turns true once the app (config and rules) is loaded. On SIGTERM, a gunicorn worker (see
+``install_drain`` called from gunicorn.conf.py) first *drains*: for ``VALIDATOR_DRAIN_SECONDS`` it keeps serving
+requests but ``/readyz`` answers 503, so the load balancer takes the instance out of rotation; then it stops
+accepting and finishes in-flight requests within gunicorn's ``graceful_timeout``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+log = logging.getLogger("validator.lifecycle")
+DEFAULT_DRAIN_SECONDS = 5.0
+
+
+@dataclass
+class State:
+    ready: bool = False
+    draining: bool = False
+
+
+STATE = State()
+
+
+def drain_seconds(environ=None) -> float:
+    env = os.environ if environ is None else environ
+    raw = env.get("VALIDATOR_DRAIN_SECONDS", str(DEFAULT_DRAIN_SECONDS))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"VALIDATOR_DRAIN_SECONDS must be a number of seconds, not {raw!r}") from None
+    if not 0 <= value <= 300:
+        raise SystemExit(f"VALIDATOR_DRAIN_SECONDS must be between 0 and 300, not {raw!r}")
+    return value
+
+
+def install_drain(worker, seconds: float) -> None:
+    """Replace the worker's SIGTERM handling: mark draining now, stop accepting after ``seconds``."""
+    import signal
+
+    def handle_term(signum, frame):
+        if STATE.draining:
+            return
+        STATE.draining = True
+        log.info("draining: /readyz now answers 503", extra={"drain_seconds": seconds, "pid": os.getpid()})
+
+        def stop():
+            worker.alive = False
+
+        if seconds <= 0:
+            stop()
+        else:
+            timer = threading.Timer(seconds, stop)
+            timer.daemon = True
+            timer.start()
+
+    signal.signal(signal.SIGTERM, handle_term)
+    signal.siginterrupt(signal.SIGTERM, False)

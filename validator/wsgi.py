@@ -1,0 +1,26 @@
+"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py validator.wsgi:app``.
+
+A misconfiguration (no auth key, invalid rule config, a rule module that does not import) stops the process with
+one clear message naming the problem, and no traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+from .config import ConfigError
+from .registry import RegistryError
+from .settings import SettingsError
+
+
+def _build():
+    from .app import create_app
+
+    try:
+        return create_app()
+    except (SettingsError, ConfigError, RegistryError) as exc:
+        sys.stderr.write(f"validator: refusing to start: {exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(3) from None
+
+
+app = _build()
