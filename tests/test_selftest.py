@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from scale_standin import ScaleStandIn, free_port, json_response, read_body, serve_wsgi
+from tests.scale_standin import ScaleStandIn, free_port, json_response, read_body, serve_wsgi
+from tests.support.servers import examples_dir
 from validator.commands import selftest as selftest_cmd
 from validator.scale_api import (
     ScaleAPIError,
@@ -206,6 +207,29 @@ def test_non_json_success_is_an_error():
 def test_base_url_from_environment(scale, endpoint, monkeypatch):
     monkeypatch.setenv("SCALE_API_BASE_URL", scale.base_url)
     assert send_lint_callback("task_ok", endpoint, api_key=API_KEY)["pass"] is False
+
+
+@pytest.mark.skipif(not any(examples_dir().glob("*.json")), reason="example bodies not found")
+def test_success_through_the_real_service(service):
+    """The stand-in calls back the real service (gunicorn, tests/conftest.py), as Scale would."""
+    bodies = {}
+    for path in sorted(examples_dir().glob("*.json")):
+        body = json.loads(path.read_bytes())
+        bodies[body["task"]["task_id"]] = body
+    bad = json.loads(json.dumps(next(iter(bodies.values()))))
+    bad["task"]["task_id"] = "bad_task"
+    bad["response"]["annotations"][0]["left"] = "abc"
+    bodies["bad_task"] = bad
+    standin = ScaleStandIn(api_key=API_KEY, callback_auth_key=service.keys[1], tasks=bodies).start()
+    try:
+        for task_id in bodies:
+            answer = send_lint_callback(task_id, f"{service.url}/validate", api_key=API_KEY,
+                                        base_url=standin.base_url)
+            assert answer["pass"] is (task_id != "bad_task"), (task_id, answer)
+        uuid0 = bad["response"]["annotations"][0]["uuid"]
+        assert answer["issues"][uuid0][0]["errorType"] == "malformed_annotation"
+    finally:
+        standin.close()
 
 
 # -- the command -----------------------------------------------------------------------------------------
