@@ -257,3 +257,33 @@ def test_chunked_bounds_items_and_bytes():
     items = [InputItem("f", n, b"x" * 10) for n in range(10)]
     assert [len(c) for c in chunked(items, max_items=4)] == [4, 4, 2]
     assert [len(c) for c in chunked(items, max_items=100, max_bytes=25)] == [3, 3, 3, 1]
+
+
+# -- through the real command line -----------------------------------------------------------------------------
+
+def validator_cli(*argv: str, env: dict | None = None):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("SCALE_", "VALIDATOR_"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "validator", *argv], cwd=root, env=full_env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@needs_examples
+def test_command_line_exit_codes(tmp_path):
+    ok = validator_cli("check", str(EXAMPLES), "--jobs", "2")
+    assert ok.returncode == 0, ok.stderr
+    assert "Summary: " in ok.stdout and ok.stderr == ""
+    (tmp_path / "bad.json").write_text(json.dumps(failing_body(example_bodies()[0])))
+    failed = validator_cli("check", str(tmp_path / "bad.json"))
+    assert failed.returncode == 1 and "FAIL  " in failed.stdout and failed.stderr == ""
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text("[engine\n")
+    broken = validator_cli("check", str(EXAMPLES), "--config", str(bad_config))
+    assert broken.returncode == 2 and broken.stdout == ""
+    assert broken.stderr.startswith("check: ") and "not valid TOML" in broken.stderr
+    assert "Traceback" not in broken.stderr

@@ -289,3 +289,20 @@ def test_cli_without_api_key_is_a_usage_error(monkeypatch, capsys):
 def test_cli_api_key_flag_overrides_environment(scale, endpoint, monkeypatch, capsys):
     monkeypatch.setenv("SCALE_API_KEY", "wrong_key_1234")
     assert cli(["task_ok", "--callback-url", endpoint, "--base-url", scale.base_url, "--api-key", API_KEY]) == 0
+
+
+def test_command_line_never_prints_a_traceback_or_the_key():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCALE_", "VALIDATOR_"))}
+    env["SCALE_API_KEY"] = API_KEY
+    env["SCALE_API_BASE_URL"] = f"http://127.0.0.1:{free_port()}/v1"
+    proc = subprocess.run([sys.executable, "-m", "validator", "selftest", "t1", "--callback-url", "http://x/",
+                           "--retries", "0"], cwd=Path(__file__).resolve().parents[1], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("selftest failed (unreachable): could not reach http://127.0.0.1:")
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and API_KEY not in proc.stderr

@@ -27,7 +27,7 @@ from validator.inputs import InputItem, iter_inputs
 from validator.render import issue_line
 
 NAME = "check"
-HELP = "Run the configured rules on saved request bodies (files, directories, JSON Lines) without a server."
+HELP = "run the configured rules on saved request bodies (files, directories, JSON Lines) without a server"
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -22,7 +22,7 @@ from validator.scale_api import (
 )
 
 NAME = "selftest"
-HELP = "Ask Scale to send a validation request for a task to your endpoint (send-lint-callback)."
+HELP = "ask Scale to send a validation request for a task to your endpoint (send-lint-callback)"
 
 EXIT_OK = 0
 EXIT_SCALE_ERROR = 1

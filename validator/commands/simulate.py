@@ -28,7 +28,7 @@ from validator.inputs import InputItem, iter_inputs
 from validator.render import answer_issue_lines, count_answer_issues
 
 NAME = "simulate"
-HELP = "Send saved request bodies to a running endpoint as Scale would, and check every answer's format."
+HELP = "send saved request bodies to a running endpoint as Scale would, and check every answer's format"
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
