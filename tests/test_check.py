@@ -96,8 +96,10 @@ def test_failing_task_prints_issues_and_exits_1(tmp_path, levels_config, capsys)
     assert f"PASS  {tmp_path / 'good.json'}" in out
     assert "Summary: 2 tasks checked, 1 failed, 1 passed" in out
     table = out.split("Summary:")[1]
-    assert "malformed_shadow (malformed_annotation) [shadow]" in table
-    assert "non_finite_coordinate [warn]" in table
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[3:] if line.strip()}
+    assert rows["malformed_annotation"][1:] == ["error", "1", "1", "1"]
+    assert rows["malformed_shadow"][1:] == ["(malformed_annotation)", "shadow", "1", "1", "1"]
+    assert rows["non_finite_coordinate"][1:] == ["warn", "1", "1", "1"]
 
 
 @needs_examples

@@ -248,8 +248,7 @@ class Summary:
 # -- output --------------------------------------------------------------------------------------------------
 
 def _rule_label(s: RuleStats) -> str:
-    name = s.instance if s.instance == s.rule else f"{s.instance} ({s.rule})"
-    return name if s.level == "error" else f"{name} [{s.level}]"
+    return s.instance if s.instance == s.rule else f"{s.instance} ({s.rule})"
 
 
 def format_record(record: dict) -> list[str]:

@@ -60,7 +60,7 @@ def describe_error(err: ScaleAPIError) -> str:
     """One line for stderr (already safe: ScaleAPIError messages never contain the key)."""
     line = f"selftest failed ({err.kind}): {err}"
     if isinstance(err, ScaleBadRequestError) and err.invalid_validation_response:
-        line += " -- run `validator simulate` against the endpoint to see every format violation"
+        line += " -- run `validator simulate` against the endpoint to see exactly what it answers"
     return line
 
 

@@ -150,7 +150,7 @@ def format_outcome(o: Outcome, verbose: bool = False) -> list[str]:
     if o.verdict in ("PASS", "FAIL", "BAD-FORMAT"):
         head = f"{o.verdict:<10} {o.issues:>4} issue{'s' if o.issues != 1 else ' '}  {latency}  {o.where}"
     else:
-        head = f"{o.verdict:<10}    -          {latency}  {o.where}"
+        head = f"{o.verdict:<10} {'-':>4} {'':6}  {latency}  {o.where}"
     lines = [head]
     if o.error:
         lines.append(f"    {o.error}")
@@ -188,7 +188,8 @@ def run_simulate(paths: Iterable[str], url: str, *, auth_key: str | None, timeou
         out.write(json.dumps(summary) + "\n")
     else:
         tail = f", slowest {summary['max_latency_ms']} ms" if latencies else ""
-        out.write(f"\n{counts['bodies']} bodies sent to {url}: {counts['pass']} pass, {counts['fail']} fail, "
+        plural = "body" if counts["bodies"] == 1 else "bodies"
+        out.write(f"\n{counts['bodies']} {plural} sent to {url}: {counts['pass']} pass, {counts['fail']} fail, "
                   f"{counts['problems']} with problems{tail}\n")
     out.flush()
     return EXIT_PROBLEM if counts["problems"] or not counts["bodies"] else EXIT_OK
