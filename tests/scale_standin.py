@@ -129,15 +129,17 @@ class ScaleStandIn:
             self._fail_next, self._fail_status = k, status
 
     # -- the API -------------------------------------------------------------------------------------------
-    def _authorized(self, environ: dict) -> bool:
+    def _authorized(self, environ: dict, call: dict) -> bool:
+        """Scale's convention: the API key as the Basic-auth user name, an empty password."""
         header = environ.get("HTTP_AUTHORIZATION", "")
         if not header.startswith("Basic "):
             return False
         try:
-            user, _, _password = base64.b64decode(header[6:]).decode().partition(":")
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except Exception:  # noqa: BLE001
             return False
-        return user == self.api_key
+        call["auth_password"] = password
+        return user == self.api_key and password == ""
 
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -161,7 +163,7 @@ class ScaleStandIn:
         if method != "POST":
             call["status"] = 405
             return json_response(start_response, 405, {"status_code": 405, "error": "Method not allowed"})
-        if not self._authorized(environ):
+        if not self._authorized(environ, call):
             call["status"] = 401
             return json_response(start_response, 401, {
                 "status_code": 401,
@@ -180,6 +182,7 @@ class ScaleStandIn:
             return json_response(start_response, 400,
                                  {"status_code": 400, "error": "Please provide a callbackURL."})
         call["callbackURL"] = callback_url
+        call["content_type"] = environ.get("CONTENT_TYPE")
 
         status, body = self._call_back(task_id, callback_url)
         call["status"] = status

@@ -177,3 +177,21 @@ def test_request_uuids_tolerates_malformed_bodies():
     assert request_uuids({"response": []}) == set()
     assert request_uuids({"response": {"annotations": [1, {"uuid": 3}, {"uuid": "a"}]}}) == {"a"}
     assert request_uuids(REQUEST) == {"uuid_1", "uuid_2"}
+
+
+def test_the_engines_answers_satisfy_the_contract():
+    """The service's own answers (passing and failing) are in the format this checker enforces."""
+    from tests.support.servers import examples_dir
+    from validator.engine import Engine
+
+    paths = sorted(examples_dir().glob("*.json"))
+    if not paths:
+        pytest.skip(f"example bodies not found at {examples_dir()}")
+    engine = Engine.from_config_file(None)
+    for path in paths:
+        body = json.loads(path.read_bytes())
+        assert answer_violations(engine.validate(body).answer, body) == [], path.name
+        body["response"]["annotations"][0]["uuid"] = "broken"
+        body["response"]["annotations"][0].pop("type", None)
+        answer = engine.validate(body).answer
+        assert answer["pass"] is False and answer_violations(answer, body) == [], (path.name, answer)

@@ -82,7 +82,9 @@ def test_success_returns_the_answer(scale, endpoint):
     answer = send_lint_callback("task_ok", endpoint, api_key=API_KEY, base_url=scale.base_url)
     assert answer["pass"] is False
     assert list(answer["issues"]) == ["ann-1"]
-    assert scale.calls[-1]["callbackURL"] == endpoint
+    call = scale.calls[-1]
+    assert call["callbackURL"] == endpoint  # sent as a JSON field, camelCase
+    assert call["content_type"] == "application/json" and call["auth_password"] == ""
 
 
 def test_scale_400_invalid_validation_response(scale, endpoint):
