@@ -105,6 +105,7 @@ class Engine:
         result.issues = order_issues(issues, annotations.uuid_order)
         result.duration_ms = (time.perf_counter() - t0) * 1000
         result.stages_ms = stages
+        result.stats = dict(ctx.geometry.stats)
         return result
 
     # ------------------------------------------------------------------------------------------------------

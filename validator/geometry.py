@@ -28,7 +28,8 @@ class GeometryIndex:
     def __init__(self, annotations: AnnotationSet):
         self.annotations = annotations
         annotations.geometry = self
-        self.stats = {"exact_comparisons": 0}  # counted by rules that compare geometries (complexity guard)
+        # counted for the complexity guard (tests/test_complexity.py): pairs compared exactly by rules, tree builds
+        self.stats = {"exact_comparisons": 0, "strtree_builds": 0}
 
     # -- cheap, numpy only -------------------------------------------------------------------------------------
     @cached_property
@@ -142,6 +143,7 @@ class GeometryIndex:
 
     @cached_property
     def tree(self) -> shapely.STRtree:
+        self.stats["strtree_builds"] += 1
         return shapely.STRtree(self.geoms)
 
     @cached_property

@@ -104,6 +104,7 @@ class Result:
     duration_ms: float = 0.0
     stages_ms: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)  # work counters of the request (ctx.geometry.stats)
 
     @property
     def passed(self) -> bool:
