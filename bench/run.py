@@ -57,9 +57,8 @@ from validator.payloads import make_body  # noqa: E402
 
 AUTH_KEY = "bench-key"
 AUTH_HEADER = "scale-callback-auth"
-DEFAULT_SERVICE_APP = "validator.app:create_app()"
 BARE_APP = "bench.bare_app:app"
-DEFAULT_COMMAND = "gunicorn -c gunicorn.conf.py 'validator.app:create_app()'"
+DEFAULT_COMMAND = "gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.wsgi:app"  # when no Procfile
 TARGETS = {100: 3.0, 1000: 2.0, 10000: 2.0}  # max service/bare latency ratio, from the issue
 LOAD_TARGET = 1 / 3  # min service/bare req/s ratio under load
 
@@ -126,9 +125,20 @@ def build_argv(command: str, app: str, port: int) -> list[str]:
     if argv[-1].startswith("-"):
         raise SystemExit(f"bench: cannot find the app argument (last token) in {command!r}")
     argv = [sys.executable, "-m", "gunicorn", *argv[1:-1]]
-    if not any(a in ("-b", "--bind") or a.startswith("--bind=") for a in argv):
-        argv += ["--bind", f"127.0.0.1:{port}"]
-    return argv + [app]
+    # Same settings, but loopback only: any --bind of the command is rewritten to 127.0.0.1:port.
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("-b", "--bind"):
+            skip = True
+            continue
+        if a.startswith("--bind=") or (a.startswith("-b") and len(a) > 2):
+            continue
+        out.append(a)
+    return out + ["--bind", f"127.0.0.1:{port}", app]
 
 
 class Server:
@@ -205,7 +215,9 @@ def servers(args, logdir: Path):
     command, source = (args.command, "--command") if args.command else procfile_command()
     env = dict(os.environ)
     env.update({"SCALE_CALLBACK_AUTH_KEY": AUTH_KEY, "WEB_CONCURRENCY": str(args.workers),
-                "PYTHONUNBUFFERED": "1"})
+                "PYTHONUNBUFFERED": "1",
+                # shutdown only: no load balancer to drain for, so stop at once instead of after 5 s
+                "VALIDATOR_DRAIN_SECONDS": os.environ.get("VALIDATOR_DRAIN_SECONDS", "0")})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     service_app = args.service_app or shlex.split(command)[-1]
     sp, bp = free_port(), free_port()
@@ -648,6 +660,7 @@ def parse_args(argv=None):
                         "the app, replaced by bench.bare_app:app for the bare side")
     p.add_argument("--ready-path", default="/readyz")
     p.add_argument("--ready-timeout", type=float, default=60.0)
+    p.add_argument("--logs", default=None, help="keep the servers' logs (and wrk's files) in this directory")
     p.add_argument("--json", dest="json_file", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -660,6 +673,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even when started with SIGINT ignored
     atexit.register(stop_all)
     info = machine_info()
     print(f"# machine: {info['cpu']}, {info['cores']} cores, {info['platform']}, Python {info['python']}")
@@ -669,6 +683,9 @@ def main(argv=None) -> int:
     modes = ("latency", "load", "stages") if args.mode == "all" else (args.mode,)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
+        if args.logs:
+            workdir = Path(args.logs)
+            workdir.mkdir(parents=True, exist_ok=True)
         try:
             if "latency" in modes or "load" in modes:
                 with servers(args, workdir) as (svc, bare, sinfo):
