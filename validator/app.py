@@ -40,6 +40,19 @@ def _error(status: int, message: str) -> Response:
     return _json({"error": message}, status)
 
 
+def _read_capped(stream: Any, cap: int) -> bytes:
+    """Read up to ``cap`` bytes from a WSGI input stream (which may return short reads)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < cap:
+        data = stream.read(min(1 << 16, cap - total))
+        if not data:
+            break
+        chunks.append(data)
+        total += len(data)
+    return b"".join(chunks)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
     """Build the app. Raises SettingsError / ConfigError (with readable messages) when misconfigured."""
     settings = settings or Settings.from_env()
@@ -70,7 +83,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             METRICS.inc("requests_rejected", reason="too_large")
             return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
         try:
-            raw = request.get_data(cache=False)
+            if length is None:
+                # No Content-Length (chunked): werkzeug's reader stops silently at MAX_CONTENT_LENGTH, which would
+                # turn an oversized body into a truncated one (a misleading 400, or worse a valid prefix). Read at
+                # most one byte more than the limit ourselves to tell "exactly the limit" from "over it".
+                raw = _read_capped(request.environ["wsgi.input"], settings.max_body_bytes + 1)
+                if len(raw) > settings.max_body_bytes:
+                    raise RequestEntityTooLarge()
+            else:
+                raw = request.get_data(cache=False)
         except RequestEntityTooLarge:
             METRICS.inc("requests_rejected", reason="too_large")
             return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
