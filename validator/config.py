@@ -30,8 +30,9 @@ options = { min_width = 8, min_height = 8 }
 image_width = 1920                 # used when the task's metadata has no image size
 image_height = 1080
 
-[[projects."acme-street-scenes".rule]]   # overrides the instance of the same name, for this project only
-id = "box_too_small"
+[[projects."acme-street-scenes".rule]]   # overrides the instance of the same name, for this project only;
+id = "box_too_small"                     # keys not given here (labels, options...) keep the instance's values
+name = "car_min_size"
 level = "warn"
 ```
 
@@ -79,6 +80,7 @@ class RuleInstance:
     labels: frozenset[str] | None = None
     geometries: tuple[str, ...] | None = None  # effective: rule's geometries narrowed by the instance scope
     projects: frozenset[str] | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the [[rule]] table
 
     @property
     def id(self) -> str:
@@ -202,7 +204,7 @@ def _instance(problems: _Problems, where: str, entry: Any, registry: Registry) -
     if options is None:
         return None
     return RuleInstance(rule=rule, name=name, level=level, options=options, labels=labels,
-                        geometries=effective, projects=projects)
+                        geometries=effective, projects=projects, raw=dict(entry))
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, list[str]]]:
@@ -219,15 +221,39 @@ def _flatten(messages: Any, prefix: str = "") -> list[tuple[str, list[str]]]:
 
 def _default_instance(rule: Rule) -> RuleInstance:
     return RuleInstance(rule=rule, name=rule.id, level=rule.level, options=rule.load_options({}),
-                        geometries=rule.geometries)
+                        geometries=rule.geometries, raw={"id": rule.id})
+
+
+def _inherit(base: RuleInstance, entry: dict) -> dict:
+    """A per-project override of instance ``base``: the keys it does not set keep the base instance's values, and
+    its options are merged over the base options (``level = "warn"`` alone changes only the level). The base's
+    ``projects`` scope is not inherited: an override under ``[projects."X"]`` is for project X."""
+    merged = {k: v for k, v in base.raw.items() if k != "projects"}
+    merged.update(entry)
+    if isinstance(base.raw.get("options"), dict) and isinstance(entry.get("options"), dict):
+        merged["options"] = {**base.raw["options"], **entry["options"]}
+    return merged
 
 
 def _merge(problems: _Problems, base: list[RuleInstance], entries: list[tuple[str, Any]],
-           registry: Registry) -> list[RuleInstance]:
-    """Apply [[rule]] entries over ``base``: same name replaces, a new name is added, a repeated name is an error."""
+           registry: Registry, project: str | None = None) -> list[RuleInstance]:
+    """Apply [[rule]] entries over ``base``: same name replaces, a new name is added, a repeated name is an error.
+
+    With ``project`` (per-project overrides), an entry naming an existing instance of the same rule inherits what
+    it does not set from that instance (see :func:`_inherit`).
+    """
     out = {i.name: i for i in base}
     seen: dict[str, str] = {}
     for where, entry in entries:
+        if project is not None and isinstance(entry, dict):
+            if "projects" in entry:
+                problems.add(f"{where}.projects", f"not allowed here: this override already applies to project "
+                                                  f"{project!r} only")
+                entry = {k: v for k, v in entry.items() if k != "projects"}
+            key = entry.get("name", entry.get("id"))
+            target = out.get(key) if isinstance(key, str) else None
+            if target is not None and target.rule.id == entry.get("id"):
+                entry = _inherit(target, entry)
         inst = _instance(problems, where, entry, registry)
         if inst is None:
             continue
@@ -337,7 +363,8 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
             continue
         if entries:
             project_instances[pname] = _merge(
-                problems, instances, [(f"{where}.rule[{i + 1}]", e) for i, e in enumerate(entries)], registry)
+                problems, instances, [(f"{where}.rule[{i + 1}]", e) for i, e in enumerate(entries)], registry,
+                project=pname)
     problems.raise_if_any()
     return Config(
         registry=registry,
