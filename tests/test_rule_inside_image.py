@@ -1,0 +1,68 @@
+"""outside_image: every vertex inside the image extended by the task's padding; the border itself is inside."""
+import math
+
+from validator.testing import (RuleTester, box, cuboid, ellipse, error, invalid, line, make_task, point, polygon,
+                               valid)
+
+tester = RuleTester("outside_image")
+
+_R = 50 * math.sqrt(2)  # half-diagonal of a 100 px square
+
+test_outside_image = tester.pytest(
+    valid=[
+        valid("every geometry inside", [box(10, 10, 50, 40), polygon([(0, 0), (100, 0), (50, 80)]),
+                                        line([(5, 5), (995, 995)]), point(500, 500), ellipse(500, 500, 40, 20),
+                                        cuboid(100, 100, 200, 100)]),
+        valid("box covering the whole image, touching every border", [box(0, 0, 1000, 1000)]),
+        valid("points on the corners of the image", [point(0, 0), point(1000, 1000), point(1000, 0), point(0, 1000)]),
+        valid("paddingX / paddingY allow vertices outside, up to the padding",
+              [polygon([(-50, 1020), (300, 500), (1050, -20)])], task=make_task(paddingX=50, paddingY=20)),
+        valid("padding applies to all four sides", [point(-30, -30), point(1030, 1030)], task=make_task(padding=30)),
+        valid("paddingX overrides padding, padding still applies to y", [point(-10, -100)],
+              task=make_task(padding=100, paddingX=10)),
+        valid("within the tolerance", [point(1000.4, 5)], options={"tolerance": 0.5}),
+        valid("rotated box checked at its rotated corners, not its unrotated rectangle",
+              [box(400, -40, 20, 100, rotation=math.pi / 2)]),
+        valid("image size unknown: the rule is skipped", [point(-500, -500)], task=make_task(width=None, height=None)),
+        valid("non-square image", [point(1920, 1080)], task=make_task(width=1920, height=1080)),
+    ],
+    invalid=[
+        invalid("polygon vertex past the right edge", [polygon([(900, 100), (1015, 200), (900, 300)])],
+                errors=[error("a1", at=[(1015, 200)],
+                              message="Vertex 2 of the polygon is 15 px outside the image (the image is 1000 by "
+                                      "1000 px)")]),
+        invalid("box reaching past the right edge: both right corners", [box(990, 10, 20, 20)],
+                errors=[error("a1", at=[(1010, 10), (1010, 30)],
+                              message="2 corners of the box are outside the image, by up to 10 px")]),
+        invalid("rotated box: corners that rotate out of the image",
+                [box(0, 0, 100, 100, rotation=math.pi / 4)],
+                errors=[error("a1", at=[(50, 50 - _R), (50 - _R, 50)], message="by up to 20.71 px")]),
+        invalid("one coordinate past the bottom edge", [line([(10, 10), (20, 1003)])],
+                errors=[error("a1", at=[(20, 1003)], message="Vertex 2 of the line is 3 px outside")]),
+        invalid("just past the padding", [point(-11, 5)], task=make_task(padding=10),
+                errors=[error("a1", at=[(-11, 5)],
+                              message="The point is 1 px outside the image (the image is 1000 by 1000 px, with 10 px "
+                                      "of padding on every side)")]),
+        invalid("paddingX overrides a larger padding", [point(-20, 5)], task=make_task(padding=100, paddingX=10),
+                errors=[error("a1", at=[(-20, 5)], message="10 px outside")]),
+        invalid("paddingY = 0 overrides padding", [point(5, -1)], task=make_task(padding=50, paddingY=0),
+                errors=[error("a1", at=[(5, -1)], message="50 px of padding left and right)")]),
+        invalid("corner outside in x and y: the distance to the image", [point(1003, 1004)],
+                errors=[error("a1", at=[(1003, 1004)], message="5 px outside")]),
+        invalid("cuboid side corners outside", [cuboid(900, 100, 60, 100, side_dx=50)],
+                errors=[error("a1", at=[(1010, 80), (1010, 190)], message="2 corners of the cuboid")]),
+        invalid("one cuboid corner outside, named by its description",
+                [cuboid(900, 5, 60, 100, side_dx=30, side_dy=-10)],
+                errors=[error("a1", at=[(990, -5)], message="The cuboid's side-topcorner vertex is 5 px outside")]),
+        invalid("ellipse point outside", [ellipse(5, 500, 10, 5)],
+                errors=[error("a1", at=[(-5, 500)], message="Point 4 of the ellipse is 5 px outside")]),
+        invalid("beyond the tolerance", [point(1000.6, 5)], options={"tolerance": 0.5},
+                errors=[error("a1", at=[(1000.6, 5)], message="0.6 px outside")]),
+        invalid("locations capped, every vertex counted",
+                [polygon([(-1, 5), (-2, 6), (-3, 7), (500, 500)])], options={"max_locations": 2},
+                errors=[error("a1", at=[(-1, 5), (-2, 6)], message="3 vertices of the polygon are outside")]),
+        invalid("only the annotations outside are reported, in request order",
+                [point(5, 5), point(-1, 5), box(10, 10, 20, 20), point(5, 1001)],
+                errors=[error("a2", at=[(-1, 5)]), error("a4", at=[(5, 1001)])]),
+    ],
+)
