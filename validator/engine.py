@@ -4,7 +4,8 @@
 * Each instance runs isolated: an exception is caught, logged server-side with its traceback, counted in the
   result, and its partial issues are discarded. The configured ``failure_policy`` decides the verdict: ``open``
   (default) skips the instance, ``closed`` adds the global issue ``validation_incomplete`` (no internals) so the
-  task fails.
+  task fails -- for an instance at level ``error`` only: a warn or shadow instance can never block a task, so
+  neither can its failure.
 * A request-level time budget bounds all rules together. Where the engine runs in the main thread (gunicorn sync
   workers, the CLI), a running rule is interrupted with ``SIGALRM`` when the budget runs out; elsewhere the budget
   is checked between rules. Rules not run because the budget is spent are handled by the same policy.
@@ -118,6 +119,7 @@ class Engine:
         budget = _Budget(cfg.time_budget_ms)
         issues: list[ReportedIssue] = []
         missing_size_logged = False
+        blocking_incomplete = False  # an error-level instance failed or did not finish
         for n, inst in enumerate(instances):
             rule = inst.rule
             if rule.needs_image_size and not ctx.task.image_size_known:
@@ -128,7 +130,7 @@ class Engine:
                 result.skipped.append(f"{inst.name}: image size unknown")
                 continue
             if budget.remaining() <= 0:
-                self._budget_spent(ctx, result, instances[n:])
+                blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
             started = time.perf_counter()
             try:
@@ -136,29 +138,34 @@ class Engine:
                     stamped = self._stamp(inst, self._run_instance(inst, ctx, by_type), ctx)
             except BudgetExceeded:
                 stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
-                self._budget_spent(ctx, result, instances[n:])
+                blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
             except Exception:  # a rule's bug must never become a 5xx or block labelers (policy decides)
                 stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
                 log.exception("rule failed", extra={"rule": inst.id, "instance": inst.name,
                                                     "task_id": ctx.task.task_id})
                 result.rule_failures.append(inst.name)
+                blocking_incomplete |= inst.level == "error"
                 continue
             stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
             issues.extend(stamped)
-        if result.rule_failures or result.budget_exhausted:
+        # Only an error-level instance can block a task, so only its failure can hide a blocking issue: a
+        # crashed warn or shadow rule (shadow mode is for trying a rule on live traffic) never fails a task.
+        if blocking_incomplete:
             if cfg.failure_policy == "closed":
                 issues.append(ReportedIssue(rule_id="engine", instance="engine", level="error", uuid=None,
                                             error_type=INCOMPLETE, extra=INCOMPLETE_TEXT, locations=()))
         return issues
 
-    def _budget_spent(self, ctx: Context, result: Result, not_finished: list[RuleInstance]) -> None:
+    def _budget_spent(self, ctx: Context, result: Result, not_finished: list[RuleInstance]) -> bool:
+        """Record the instances the budget left unfinished; whether one of them could have blocked the task."""
         result.budget_exhausted = True
         names = [i.name for i in not_finished]
         log.warning("time budget exhausted; rules not completed",
                     extra={"task_id": ctx.task.task_id, "budget_ms": self.config.time_budget_ms,
                            "rules_not_completed": names})
         result.skipped.extend(f"{n}: time budget exhausted" for n in names)
+        return any(i.level == "error" for i in not_finished)
 
     @staticmethod
     def _run_instance(inst: RuleInstance, ctx: Context, by_type: dict[str, list[Annotation]]) -> list[Issue]:
