@@ -1,0 +1,102 @@
+"""Small helpers shared by the rules derived from the task's own parameters (taxonomy, sizes, vertices, attributes).
+
+Not a rule module (the leading underscore keeps it out of rule discovery).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from validator.taskspec import leaves
+
+FACE_CORNERS = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")
+_NAMES_SHOWN = 8
+
+
+def anchor(ann) -> tuple[float, float] | None:
+    """Where to point a labeler at an annotation: box top-left corner (rotated with the box), the point itself,
+    the first vertex of a polygon / line / ellipse, the first described vertex of a cuboid."""
+    xy = ann.xy
+    if not len(xy):
+        return None
+    return float(xy[0, 0]), float(xy[0, 1])
+
+
+def anchors(ctx, positions: np.ndarray) -> np.ndarray:
+    """``anchor`` for many annotations at once: an ``(m, 2)`` array (NaN rows for annotations without vertices)."""
+    a = ctx.annotations
+    out = np.full((len(positions), 2), np.nan)
+    if not len(positions):
+        return out
+    has = ctx.geometry.counts[positions] > 0
+    out[has] = a.coords[a.offsets[positions[has]]]
+    return out
+
+
+def cuboid_face(ann) -> tuple[float, float, tuple[float, float]] | None:
+    """Width, height and top-left corner of a cuboid's front face, from its described vertices.
+
+    The extent of the four ``face-*`` corners; None when any of them is missing (the cuboid rules report that).
+    """
+    desc = ann.vertex_descriptions
+    xy = ann.xy
+    idx = []
+    for name in FACE_CORNERS:
+        try:
+            idx.append(desc.index(name))
+        except ValueError:
+            return None
+    face = xy[idx]
+    width = float(face[:, 0].max() - face[:, 0].min())
+    height = float(face[:, 1].max() - face[:, 1].min())
+    return width, height, (float(face[0, 0]), float(face[0, 1]))
+
+
+def px(value: float) -> str:
+    """A length or coordinate as a labeler reads it: ``3``, ``9.5``, ``-2.25``."""
+    if not math.isfinite(value):
+        return str(value)
+    r = round(value, 2)
+    if r == int(r):
+        return str(int(r))
+    return f"{r:g}"
+
+
+def num(value: float) -> str:
+    """A number from the task or an attribute, without float noise (``0.1``, not ``0.1000000000000000055``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:.10g}"
+
+
+def names(items: Iterable[str], limit: int = _NAMES_SHOWN) -> str:
+    """``a, b, c`` (at most ``limit`` names, then "and N more")."""
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    if len(items) > limit:
+        shown += f" and {len(items) - limit} more"
+    return shown
+
+
+def group_leaves(choices: Iterable[Any], group: str) -> list[str] | None:
+    """The leaf labels under the group (a choice with subchoices) named ``group``; None when there is none."""
+    for c in choices or ():
+        if isinstance(c, dict) and c.get("choice") is not None:
+            subs = c.get("subchoices")
+            if not (isinstance(subs, list) and subs):
+                continue
+            if c.get("choice") == group:
+                return leaves(subs)
+            found = group_leaves(subs, group)
+            if found is not None:
+                return found
+    return None
+
+
+def same_ignoring_case(value: str, candidates: Iterable[str]) -> str | None:
+    """The candidate equal to ``value`` up to case and surrounding spaces (a likely slip), if exactly one."""
+    key = value.strip().casefold()
+    found = [c for c in candidates if c.strip().casefold() == key and c != value]
+    return found[0] if len(found) == 1 else None

@@ -1,0 +1,116 @@
+"""Vertex counts: polygons and lines within the task's ``min_vertices`` / ``max_vertices``."""
+from __future__ import annotations
+
+import numpy as np
+
+from validator import Issue, Options, fields, rule
+
+from ._support import anchors, num
+
+SCALE_DEFAULT_MIN = 1  # Scale's documented default min_vertices for polygons and lines
+NOUN = {"polygon": "Polygon", "line": "Line"}
+
+
+def _count(n: int) -> str:
+    return "no vertices" if n == 0 else ("1 vertex" if n == 1 else f"{n} vertices")
+
+
+class MinVertices(Options):
+    min_vertices = fields.Integer(
+        load_default=None, allow_none=True,
+        metadata={"description": "Minimum number of vertices, added to the task's own `min_vertices` (the larger "
+                                 "of the two applies). None: the task's value only."})
+    use_task_limits = fields.Boolean(
+        load_default=True,
+        metadata={"description": "Use `min_vertices` from `params.geometries.polygon` / `.line` (Scale's "
+                                 "default is 1 when the task gives none). False: only this rule's option applies."})
+
+
+class MaxVertices(Options):
+    max_vertices = fields.Integer(
+        load_default=None, allow_none=True,
+        metadata={"description": "Maximum number of vertices, added to the task's own `max_vertices` (the smaller "
+                                 "of the two applies). None: the task's value only."})
+    use_task_limits = fields.Boolean(
+        load_default=True,
+        metadata={"description": "Use `max_vertices` from `params.geometries.polygon` / `.line`. False: only this "
+                                 "rule's option applies."})
+
+
+@rule(
+    id="too_few_vertices",
+    summary="A polygon or line with fewer vertices than the task's min_vertices.",
+    why="""
+        The task sets `min_vertices` when a shape needs a minimum of detail: a lane line of 2 vertices cannot
+        follow a curve, an outline of 3 vertices is only a triangle. Such shapes are usually unfinished. Scale's
+        default minimum is 1 vertex; whether a polygon has enough *distinct* vertices to have an area is checked
+        by the polygon rules.
+
+        Example: with `min_vertices = 3` for lines, a line of 2 vertices gives "Line has 2 vertices; the minimum
+        is 3."
+    """,
+    geometries=("polygon", "line"),
+    options=MinVertices,
+    per="task",
+)
+def too_few_vertices(anns, ctx, opts):
+    yield from _check(anns, ctx, opts, "min_vertices", low=True)
+
+
+@rule(
+    id="too_many_vertices",
+    summary="A polygon or line with more vertices than the task's max_vertices.",
+    why="""
+        The task sets `max_vertices` when shapes must stay simple (a parking spot as a 4-vertex polygon) or when
+        a downstream tool cannot take more points. A shape over the limit is usually traced too finely, or two
+        objects were drawn as one.
+
+        Example: with `max_vertices = 4` for polygons, a polygon of 6 vertices gives "Polygon has 6 vertices;
+        the maximum is 4."
+    """,
+    geometries=("polygon", "line"),
+    options=MaxVertices,
+    per="task",
+)
+def too_many_vertices(anns, ctx, opts):
+    yield from _check(anns, ctx, opts, "max_vertices", low=False)
+
+
+def _limit(ctx, geometry: str, opts, name: str, low: bool) -> float | None:
+    values = []
+    if opts["use_task_limits"]:
+        spec = ctx.task.geometries.get(geometry)
+        v = spec.option(name) if spec is not None else None
+        if v is None and low:
+            v = SCALE_DEFAULT_MIN
+        if v is not None:
+            values.append(v)
+    if opts[name] is not None:
+        values.append(opts[name])
+    if not values:
+        return None
+    return max(values) if low else min(values)
+
+
+def _check(anns, ctx, opts, name: str, low: bool):
+    if not len(anns):
+        return
+    pos = anns.positions
+    counts = ctx.geometry.counts[pos]
+    types = ctx.annotations.types[pos]
+    limits = np.full(len(pos), np.nan)
+    for g in NOUN:
+        limit = _limit(ctx, g, opts, name, low)
+        if limit is not None:
+            limits[types == g] = limit
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(counts < limits if low else counts > limits)
+    if not len(bad):
+        return
+    at = anchors(ctx, pos[bad])
+    for i, where in zip(bad.tolist(), at):
+        a = anns[i]
+        n = int(counts[i])
+        limit = limits[i]
+        word = "minimum" if low else "maximum"
+        yield Issue.on(a, f"{NOUN[a.type]} has {_count(n)}; the {word} is {num(float(limit))}.", at=where)
