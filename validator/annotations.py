@@ -1,33 +1,41 @@
-"""One extraction pass over ``response.annotations``.
+"""One extraction pass over ``response.annotations``, into columns.
 
-Every annotation dict is checked structurally and its coordinates are appended to one flat list, which becomes a
-single ``(V, 2)`` float64 numpy array shared by all rules (``Annotation.xy`` is a view into it). Annotations that
-are not usable (not an object, missing/duplicate uuid, unknown type, missing or non-numeric coordinates, NaN or
+Every annotation's coordinates end up in one flat ``(V, 2)`` float64 numpy array shared by all rules, with
+per-annotation columns beside it (uuid, type, label, attributes, box fields, vertex ranges). Annotations that are not
+usable (not an object, missing/duplicate uuid, unknown type, no label, missing or non-numeric coordinates, NaN or
 infinite numbers) are *not* handed to rules: they are recorded as :class:`Malformed` entries, which the rules
 ``malformed_annotation`` and ``non_finite_coordinate`` report as issues on that annotation (or as global issues
 when there is no usable uuid). A labeler's malformed annotation is never an HTTP error.
 
-This is the hot path for large tasks: no marshmallow here, one Python loop, type checks by ``type(x) in``.
+Two paths, one result:
+
+* the **fast path** (every well-formed request): one tight loop that only gathers values into flat lists, then
+  bulk checks (``set(map(type, values))`` must be ``{int, float}``; all finite) and vectorised numpy (box corners,
+  rotation). No per-annotation objects are created: :class:`Annotation` is a light view made on demand.
+* the **careful path**: when any bulk check fails, the request is read again annotation by annotation, to say
+  exactly which annotation is wrong and why. Well-formed annotations come out identical on both paths (tested).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from functools import cached_property
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 GEOMETRY_TYPES = ("box", "polygon", "line", "point", "cuboid", "ellipse")
+TYPE_CODE = {t: i for i, t in enumerate(GEOMETRY_TYPES)}
 CUBOID_VERTEX_DESCRIPTIONS = (
     "face-topleft", "face-bottomleft", "face-topright", "face-bottomright", "side-topcorner", "side-bottomcorner",
 )
 CUBOID_EDGE_DESCRIPTIONS = ("face-top", "face-right", "face-bottom", "face-left", "side-bottom", "side-top")
 
 _NUM = (int, float)
+_NUM_TYPES = frozenset(_NUM)
 
 
 class _Bad(Exception):
-    """Raised inside extraction; becomes a Malformed record."""
+    """Raised inside careful extraction; becomes a Malformed record."""
 
     def __init__(self, kind: str, message: str, at: tuple[float, float] | None = None):
         super().__init__(message)
@@ -36,82 +44,160 @@ class _Bad(Exception):
         self.at = at
 
 
-@dataclass(frozen=True, slots=True)
+class _Careful(Exception):
+    """The fast path met something it does not handle; the careful path takes over."""
+
+
 class Malformed:
     """An annotation that could not be handed to rules, and why (in words a labeler understands)."""
 
-    index: int
-    uuid: str | None  # None when the annotation has no usable uuid (reported as a global issue)
-    kind: str  # "malformed" | "non_finite"
-    message: str
-    at: tuple[float, float] | None = None
+    __slots__ = ("index", "uuid", "kind", "message", "at")
+
+    def __init__(self, index: int, uuid: str | None, kind: str, message: str, at: tuple[float, float] | None = None):
+        self.index = index
+        self.uuid = uuid  # None when the annotation has no usable uuid (reported as a global issue)
+        self.kind = kind  # "malformed" | "non_finite"
+        self.message = message
+        self.at = at
+
+    def __repr__(self) -> str:
+        return f"Malformed(index={self.index}, uuid={self.uuid!r}, kind={self.kind!r}, message={self.message!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Malformed) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
 
 class Annotation:
-    """A well-formed annotation, read-only by convention.
+    """A well-formed annotation: a read-only view of one row of the :class:`AnnotationSet` columns.
 
     ``xy`` is a ``(k, 2)`` float64 view of its vertices: box corners TL, TR, BR, BL (rotated about the centre,
     clockwise, for rotated boxes), the point, polygon / line / ellipse vertices in drawing order, cuboid vertices
-    in the order given (see ``vertex_descriptions``).
+    in the order given (see ``vertex_descriptions``). Box fields (``left, top, width, height, rotation``) are NaN
+    (rotation 0.0) for other types.
     """
 
-    __slots__ = (
-        "index", "pos", "uuid", "type", "label", "attributes", "raw", "start", "stop", "_set",
-        "left", "top", "width", "height", "rotation", "given_vertices", "vertex_descriptions",
-    )
+    __slots__ = ("_set", "pos")
 
-    def __init__(self, index: int, uuid: str, type_: str, label: str, attributes: dict, raw: dict):
-        self.index = index  # position in response.annotations
-        self.pos = -1  # position among well-formed annotations (index into AnnotationSet / GeometryIndex arrays)
-        self.uuid = uuid
-        self.type = type_
-        self.label = label
-        self.attributes = attributes
-        self.raw = raw
-        self.start = self.stop = 0
-        self._set: AnnotationSet | None = None
-        self.left = self.top = self.width = self.height = math.nan
-        self.rotation = 0.0
-        self.given_vertices: np.ndarray | None = None
-        self.vertex_descriptions: tuple[str | None, ...] = ()
+    def __init__(self, annotations: "AnnotationSet", pos: int):
+        self._set = annotations
+        self.pos = pos  # position among well-formed annotations (index into AnnotationSet / GeometryIndex arrays)
+
+    index = property(lambda self: self._set.request_index[self.pos], doc="position in response.annotations")
+    uuid = property(lambda self: self._set.uuids[self.pos])
+    type = property(lambda self: self._set.type_names[self.pos])
+    label = property(lambda self: self._set.labels[self.pos])
+    attributes = property(lambda self: self._set.attributes[self.pos], doc="the annotation's attributes ({} if none)")
+    raw = property(lambda self: self._set.raws[self.pos], doc="the annotation's dict as received")
+    start = property(lambda self: int(self._set.edges[self.pos]))
+    stop = property(lambda self: int(self._set.edges[self.pos + 1]))
+    left = property(lambda self: float(self._set.box[self.pos, 0]))
+    top = property(lambda self: float(self._set.box[self.pos, 1]))
+    width = property(lambda self: float(self._set.box[self.pos, 2]))
+    height = property(lambda self: float(self._set.box[self.pos, 3]))
+    rotation = property(lambda self: float(self._set.box[self.pos, 4]))
+    given_vertices = property(lambda self: self._set.given_vertices.get(self.pos),
+                              doc="a box's own `vertices` as a (k, 2) array, None when it has none")
+    vertex_descriptions = property(lambda self: self._set.vertex_descriptions.get(self.pos, ()),
+                                   doc="a cuboid's vertex descriptions in order (None where missing)")
 
     @property
     def xy(self) -> np.ndarray:
-        return self._set.coords[self.start:self.stop]  # type: ignore[union-attr]
+        s = self._set
+        return s.coords[s.edges[self.pos]:s.edges[self.pos + 1]]
 
     @property
     def geometry(self):
         """This annotation's shapely geometry (built once per request, shared)."""
-        return self._set.geometry.geoms[self.pos]  # type: ignore[union-attr]
+        return self._set.geometry.geoms[self.pos]
 
     @property
     def is_rotated(self) -> bool:
         return self.type == "box" and self.rotation != 0.0
 
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Annotation) and other._set is self._set and other.pos == self.pos
+
+    def __hash__(self) -> int:
+        return hash((id(self._set), self.pos))
+
     def __repr__(self) -> str:
         return f"<Annotation {self.type} {self.label!r} uuid={self.uuid!r}>"
 
 
-class AnnotationSet(Sequence[Annotation]):
-    """All well-formed annotations of one response, with their shared coordinate array."""
+class _ByUuid(Mapping[str, Annotation]):
+    def __init__(self, annotations: "AnnotationSet"):
+        self._a = annotations
 
-    def __init__(self, items: list[Annotation], coords: np.ndarray, malformed: list[Malformed],
-                 uuid_order: dict[str, int]):
-        self.items = items
-        self.coords = coords
-        self.malformed = malformed
-        self.uuid_order = uuid_order  # every uuid in the request (malformed ones included) -> request index
-        self.by_uuid = {a.uuid: a for a in items}
-        self.types = np.array([a.type for a in items], dtype=object)
-        self.labels = [a.label for a in items]
-        self.offsets = np.fromiter((a.start for a in items), dtype=np.int64, count=len(items))
-        self.geometry: Any = None  # set by GeometryIndex
-        for pos, a in enumerate(items):
-            a.pos = pos
-            a._set = self
+    def __getitem__(self, uuid: str) -> Annotation:
+        return self._a.items[self._a.pos_of_uuid[uuid]]
+
+    def __iter__(self):
+        return iter(self._a.pos_of_uuid)
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self._a.pos_of_uuid)
+
+    def __contains__(self, uuid) -> bool:
+        return uuid in self._a.pos_of_uuid
+
+
+class AnnotationSet(Sequence[Annotation]):
+    """All well-formed annotations of one response, as columns, with their shared coordinate array.
+
+    Columns (aligned, one row per well-formed annotation, in request order): ``uuids``, ``type_names`` (list),
+    ``type_codes`` (int8 array, see TYPE_CODE), ``types`` (object array, for ``types == "box"``), ``labels``,
+    ``attributes``, ``raws``, ``request_index``, ``offsets`` / ``ends`` (each annotation's first / past-the-end
+    row in ``coords``; ``edges`` is the same as one ``n + 1`` array), ``counts`` (vertices per annotation), ``box``
+    (``(n, 5)``: left, top, width, height, rotation; NaN rows for non-boxes). ``malformed``: the annotations set
+    aside. ``uuid_order``: every uuid in the request (malformed ones included) -> request index.
+    """
+
+    def __init__(self, *, uuids: list[str], type_names: list[str], labels: list[str], attributes: list[dict],
+                 raws: list[dict], request_index: list[int], edges: np.ndarray, coords: np.ndarray,
+                 box: np.ndarray, given_vertices: dict[int, np.ndarray], vertex_descriptions: dict[int, tuple],
+                 malformed: list[Malformed], uuid_order: dict[str, int]):
+        self.uuids = uuids
+        self.type_names = type_names
+        self.labels = labels
+        self.attributes = attributes
+        self.raws = raws
+        self.request_index = request_index
+        self.edges = edges
+        self.offsets = edges[:-1]
+        self.ends = edges[1:]
+        self.counts = np.diff(edges)
+        self.coords = coords
+        self.box = box
+        self.given_vertices = given_vertices
+        self.vertex_descriptions = vertex_descriptions
+        self.malformed = malformed
+        self.uuid_order = uuid_order
+        self.pos_of_uuid = {u: i for i, u in enumerate(uuids)}
+        self.type_codes = np.fromiter((TYPE_CODE[t] for t in type_names), dtype=np.int8, count=len(type_names))
+        self.geometry: Any = None  # set by GeometryIndex
+
+    @cached_property
+    def types(self) -> np.ndarray:
+        return np.array(self.type_names, dtype=object).reshape(-1)
+
+    @cached_property
+    def label_array(self) -> np.ndarray:
+        return np.array(self.labels, dtype=object).reshape(-1)
+
+    @cached_property
+    def items(self) -> list[Annotation]:
+        return [Annotation(self, i) for i in range(len(self.uuids))]
+
+    @cached_property
+    def by_uuid(self) -> Mapping[str, Annotation]:
+        return _ByUuid(self)
+
+    @property
+    def rotation(self) -> np.ndarray:
+        return self.box[:, 4]
+
+    def __len__(self) -> int:
+        return len(self.uuids)
 
     def __getitem__(self, i):  # type: ignore[override]
         return self.items[i]
@@ -120,10 +206,143 @@ class AnnotationSet(Sequence[Annotation]):
         return iter(self.items)
 
     def positions_of_type(self, *types: str) -> np.ndarray:
-        mask = np.isin(self.types, types) if len(self.items) else np.zeros(0, dtype=bool)
-        return np.flatnonzero(mask)
+        codes = [TYPE_CODE[t] for t in types]
+        return np.flatnonzero(np.isin(self.type_codes, codes))
 
 
+# -- the fast path ---------------------------------------------------------------------------------------------------
+def _fast(raw_annotations: list) -> AnnotationSet:
+    uuids: list[str] = []
+    type_names: list[str] = []
+    labels: list[str] = []
+    attributes: list[dict] = []
+    counts: list[int] = []
+    xs: list[Any] = []
+    ys: list[Any] = []
+    box_vals: list[Any] = []
+    box_pos: list[int] = []
+    with_vertices: list[tuple[int, Any]] = []
+    cuboids: list[tuple[int, list]] = []
+    seen: set[str] = set()
+    uuid_order: dict[str, int] = {}
+    pos = 0
+    for d in raw_annotations:
+        if type(d) is not dict:
+            raise _Careful
+        u = d.get("uuid")
+        t = d.get("type")
+        lab = d.get("label")
+        if type(u) is not str or type(lab) is not str or not u or u in seen:
+            raise _Careful
+        a = d.get("attributes")
+        if a is None:
+            a = {}
+        elif type(a) is not dict:
+            raise _Careful
+        if t == "box":
+            rot = d.get("rotation")
+            box_vals += (d["left"], d["top"], d["width"], d["height"], 0.0 if rot is None else rot)
+            box_pos.append(pos)
+            counts.append(4)
+            vs = d.get("vertices")
+            if vs is not None:
+                with_vertices.append((pos, vs))
+        elif t == "point":
+            xs.append(d["x"])
+            ys.append(d["y"])
+            counts.append(1)
+        elif t == "polygon" or t == "line" or t == "ellipse" or t == "cuboid":
+            vs = d["vertices"]
+            if type(vs) is not list:
+                raise _Careful
+            xs += [v["x"] for v in vs]
+            ys += [v["y"] for v in vs]
+            counts.append(len(vs))
+            if t == "cuboid":
+                cuboids.append((pos, vs))
+        else:
+            raise _Careful
+        seen.add(u)
+        uuid_order[u] = pos
+        uuids.append(u)
+        type_names.append(t)
+        labels.append(lab)
+        attributes.append(a)
+        pos += 1
+    if not (set(map(type, xs)) <= _NUM_TYPES and set(map(type, ys)) <= _NUM_TYPES
+            and set(map(type, box_vals)) <= _NUM_TYPES):
+        raise _Careful
+    n = pos
+    counts_arr = np.asarray(counts, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts_arr, out=offsets[1:])
+    coords = np.empty((int(offsets[-1]), 2), dtype=np.float64)
+    box = np.full((n, 5), np.nan)
+    box[:, 4] = 0.0
+    if box_pos:
+        bp = np.asarray(box_pos, dtype=np.int64)
+        bv = np.asarray(box_vals, dtype=np.float64).reshape(-1, 5)
+        box[bp] = bv
+        corners = box_corners(bv)  # (m, 4, 2)
+        coords[(offsets[bp][:, None] + np.arange(4)).ravel()] = corners.reshape(-1, 2)
+        not_box = np.ones(n, dtype=bool)
+        not_box[bp] = False
+    else:
+        not_box = np.ones(n, dtype=bool)
+    if xs:
+        other = np.flatnonzero(not_box)
+        oc = counts_arr[other]
+        idx = np.repeat(offsets[other] - np.cumsum(oc) + oc, oc) + np.arange(int(oc.sum()))
+        coords[idx, 0] = np.asarray(xs, dtype=np.float64)
+        coords[idx, 1] = np.asarray(ys, dtype=np.float64)
+    if not np.isfinite(coords).all() or not np.isfinite(box[:, 4]).all():
+        raise _Careful
+    given: dict[int, np.ndarray] = {}
+    for p, vs in with_vertices:
+        if type(vs) is not list:
+            raise _Careful
+        vals = [c for v in vs for c in (v["x"], v["y"])]
+        if not set(map(type, vals)) <= _NUM_TYPES:
+            raise _Careful
+        arr = np.asarray(vals, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(arr).all():
+            raise _Careful
+        given[p] = arr
+    descriptions = {p: tuple(v.get("description") if isinstance(v.get("description"), str) else None for v in vs)
+                    for p, vs in cuboids}
+    return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
+                         raws=list(raw_annotations), request_index=list(range(n)), edges=offsets, coords=coords,
+                         box=box, given_vertices=given, vertex_descriptions=descriptions, malformed=[],
+                         uuid_order=uuid_order)
+
+
+def box_corners(ltwhr: np.ndarray) -> np.ndarray:
+    """Corners TL, TR, BR, BL of boxes ``(m, 5)`` = left, top, width, height, rotation (radians, clockwise about
+    the centre, y axis down). Returns ``(m, 4, 2)``."""
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite input gives non-finite corners, reported
+        return _box_corners(ltwhr)
+
+
+def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
+    left, top, w, h, rot = (ltwhr[:, i] for i in range(5))
+    dx = np.stack([-w / 2, w / 2, w / 2, -w / 2], axis=1)
+    dy = np.stack([-h / 2, -h / 2, h / 2, h / 2], axis=1)
+    cx = (left + w / 2)[:, None]
+    cy = (top + h / 2)[:, None]
+    c = np.cos(rot)[:, None]
+    s = np.sin(rot)[:, None]
+    out = np.empty((len(ltwhr), 4, 2))
+    out[:, :, 0] = cx + dx * c - dy * s
+    out[:, :, 1] = cy + dx * s + dy * c
+    unrotated = rot == 0.0
+    if unrotated.any():  # exact corners (no cos/sin rounding) for the common axis-aligned box
+        l, t, r, b = left[unrotated], top[unrotated], (left + w)[unrotated], (top + h)[unrotated]
+        out[unrotated] = np.stack([np.stack([l, t], 1), np.stack([r, t], 1), np.stack([r, b], 1),
+                                   np.stack([l, b], 1)], axis=1)
+    return out
+
+
+# -- the careful path ------------------------------------------------------------------------------------------------
 def _num(value: Any, what: str) -> float:
     if type(value) not in _NUM:  # bool is not a number here, nor None, nor "12"
         shown = "missing" if value is None else f"not a number ({_short(value)})"
@@ -148,7 +367,8 @@ def _vertices(ann: dict, key: str, label: str) -> list[float]:
     flat: list[float] = []
     for i, v in enumerate(verts):
         if not isinstance(v, dict):
-            raise _Bad("malformed", f"Vertex {i + 1} of the {label} is not an {{x, y}} point.")
+            raise _Bad("malformed", f"Vertex {i + 1} of the {label} is not an {{x, y}} point.",
+                       _nearest_finite(flat, i))
         x = v.get("x")
         y = v.get("y")
         if type(x) not in _NUM or type(y) not in _NUM:
@@ -171,64 +391,55 @@ def _nearest_finite(flat: list[float], i: int) -> tuple[float, float] | None:
     return None
 
 
-def _box_corners(left: float, top: float, width: float, height: float, rotation: float) -> list[float]:
-    if rotation == 0.0:
-        r, b = left + width, top + height
-        return [left, top, r, top, r, b, left, b]
-    cx, cy = left + width / 2.0, top + height / 2.0
-    c, s = math.cos(rotation), math.sin(rotation)
-    out = []
-    for dx, dy in ((-width / 2, -height / 2), (width / 2, -height / 2), (width / 2, height / 2), (-width / 2, height / 2)):
-        out.append(cx + dx * c - dy * s)
-        out.append(cy + dx * s + dy * c)
-    return out
+class _Row:
+    __slots__ = ("index", "uuid", "type", "label", "attributes", "raw", "coords", "box", "given", "descriptions")
 
 
-def _extract_geometry(a: Annotation, raw: dict) -> list[float]:
-    t = a.type
-    if t == "box":
-        a.left = _num(raw.get("left"), "The box's left")
-        a.top = _num(raw.get("top"), "The box's top")
-        a.width = _num(raw.get("width"), "The box's width")
-        a.height = _num(raw.get("height"), "The box's height")
+def _careful_one(index: int, raw: dict, uuid: str, type_: str, label: str, attributes: dict) -> _Row:
+    row = _Row()
+    row.index, row.uuid, row.type, row.label, row.attributes, row.raw = index, uuid, type_, label, attributes, raw
+    row.box = None
+    row.given = None
+    row.descriptions = None
+    if type_ == "box":
+        left = _num(raw.get("left"), "The box's left")
+        top = _num(raw.get("top"), "The box's top")
+        width = _num(raw.get("width"), "The box's width")
+        height = _num(raw.get("height"), "The box's height")
         rot = raw.get("rotation")
-        a.rotation = 0.0 if rot is None else _num(rot, "The box's rotation")
-        if "vertices" in raw and raw["vertices"] is not None:
-            a.given_vertices = np.asarray(_vertices(raw, "vertices", "box"), dtype=float).reshape(-1, 2)
-        return _box_corners(a.left, a.top, a.width, a.height, a.rotation)
-    if t == "point":
-        return [_num(raw.get("x"), "The point's x"), _num(raw.get("y"), "The point's y")]
-    if t == "cuboid":
-        flat = _vertices(raw, "vertices", "cuboid")
-        verts = raw["vertices"]
-        a.vertex_descriptions = tuple(v.get("description") if isinstance(v.get("description"), str) else None
-                                      for v in verts)
-        return flat
-    return _vertices(raw, "vertices", t)
-
-
-def _non_finite(flat: list[float], a: Annotation) -> _Bad | None:
+        rotation = 0.0 if rot is None else _num(rot, "The box's rotation")
+        row.box = (left, top, width, height, rotation)
+        if raw.get("vertices") is not None:
+            row.given = np.asarray(_vertices(raw, "vertices", "box"), dtype=float).reshape(-1, 2)
+        corners = box_corners(np.asarray([row.box], dtype=float))[0]
+        row.coords = corners.ravel().tolist()
+        anchor = (left, top) if math.isfinite(left) and math.isfinite(top) else None
+        if not all(math.isfinite(v) for v in row.box) or not np.isfinite(corners).all():
+            raise _Bad("non_finite", "The box has a coordinate that is not a finite number.", anchor)
+        if row.given is not None and not np.isfinite(row.given).all():
+            raise _Bad("non_finite", "One of the box's vertices has a coordinate that is not a finite number.",
+                       anchor)
+        return row
+    if type_ == "point":
+        row.coords = [_num(raw.get("x"), "The point's x"), _num(raw.get("y"), "The point's y")]
+        if not all(math.isfinite(v) for v in row.coords):
+            raise _Bad("non_finite", "The point has a coordinate that is not a finite number.")
+        return row
+    flat = _vertices(raw, "vertices", type_)
     for i in range(0, len(flat), 2):
-        x, y = flat[i], flat[i + 1]
-        if not (math.isfinite(x) and math.isfinite(y)):
-            if a.type == "box":
-                at = (a.left, a.top) if math.isfinite(a.left) and math.isfinite(a.top) else None
-                return _Bad("non_finite", "The box has a coordinate that is not a finite number.", at)
-            if a.type == "point":
-                return _Bad("non_finite", "The point has a coordinate that is not a finite number.")
-            return _Bad("non_finite", f"Vertex {i // 2 + 1} of the {a.type} has a coordinate that is not a "
-                                      "finite number.", _nearest_finite(flat, i // 2))
-    if a.given_vertices is not None and not np.isfinite(a.given_vertices).all():
-        return _Bad("non_finite", "One of the box's vertices has a coordinate that is not a finite number.",
-                    (a.left, a.top) if math.isfinite(a.left) and math.isfinite(a.top) else None)
-    return None
+        if not (math.isfinite(flat[i]) and math.isfinite(flat[i + 1])):
+            raise _Bad("non_finite", f"Vertex {i // 2 + 1} of the {type_} has a coordinate that is not a "
+                                     "finite number.", _nearest_finite(flat, i // 2))
+    row.coords = flat
+    if type_ == "cuboid":
+        row.descriptions = tuple(v.get("description") if isinstance(v.get("description"), str) else None
+                                 for v in raw["vertices"])
+    return row
 
 
-def extract(raw_annotations: list) -> AnnotationSet:
-    """Turn ``response.annotations`` into an AnnotationSet; never raises on annotation content."""
-    items: list[Annotation] = []
+def _careful(raw_annotations: list) -> AnnotationSet:
+    rows: list[_Row] = []
     malformed: list[Malformed] = []
-    flat: list[float] = []
     uuid_order: dict[str, int] = {}
     for index, raw in enumerate(raw_annotations):
         if not isinstance(raw, dict):
@@ -246,7 +457,8 @@ def extract(raw_annotations: list) -> AnnotationSet:
         uuid_order[uuid] = index
         type_ = raw.get("type")
         if type_ not in GEOMETRY_TYPES:
-            what = "no type" if type_ is None else f"an unknown type ({_short(type_) if not isinstance(type_, str) else repr(type_[:30])})"
+            what = ("no type" if type_ is None else
+                    f"an unknown type ({repr(type_[:30]) if isinstance(type_, str) else _short(type_)})")
             malformed.append(Malformed(index, uuid, "malformed", f"The annotation has {what}."))
             continue
         label = raw.get("label")
@@ -259,18 +471,36 @@ def extract(raw_annotations: list) -> AnnotationSet:
         elif not isinstance(attributes, dict):
             malformed.append(Malformed(index, uuid, "malformed", f"The {type_}'s attributes are not an object."))
             continue
-        a = Annotation(index, uuid, type_, label, attributes, raw)
         try:
-            coords = _extract_geometry(a, raw)
-            bad = _non_finite(coords, a)
-            if bad is not None:
-                raise bad
+            rows.append(_careful_one(index, raw, uuid, type_, label, attributes))
         except _Bad as exc:
             malformed.append(Malformed(index, uuid, exc.kind, exc.message, exc.at))
-            continue
-        a.start = len(flat) // 2
-        flat.extend(coords)
-        a.stop = len(flat) // 2
-        items.append(a)
-    coords_arr = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
-    return AnnotationSet(items, coords_arr, malformed, uuid_order)
+    n = len(rows)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(r.coords) // 2 for r in rows], out=offsets[1:])
+    flat = [c for r in rows for c in r.coords]
+    coords = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
+    box = np.full((n, 5), np.nan)
+    box[:, 4] = 0.0
+    for p, r in enumerate(rows):
+        if r.box is not None:
+            box[p] = r.box
+    return AnnotationSet(
+        uuids=[r.uuid for r in rows], type_names=[r.type for r in rows], labels=[r.label for r in rows],
+        attributes=[r.attributes for r in rows], raws=[r.raw for r in rows], request_index=[r.index for r in rows],
+        edges=offsets, coords=coords, box=box,
+        given_vertices={p: r.given for p, r in enumerate(rows) if r.given is not None},
+        vertex_descriptions={p: r.descriptions for p, r in enumerate(rows) if r.descriptions is not None},
+        malformed=malformed, uuid_order=uuid_order)
+
+
+def extract(raw_annotations: list, *, careful: bool = False) -> AnnotationSet:
+    """Turn ``response.annotations`` into an AnnotationSet; never raises on annotation content.
+
+    ``careful=True`` forces the careful path (tests compare both paths)."""
+    if not careful:
+        try:
+            return _fast(raw_annotations)
+        except (_Careful, KeyError, TypeError, ValueError, AttributeError):
+            pass
+    return _careful(raw_annotations)

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .annotations import Annotation, AnnotationSet
+from .annotations import TYPE_CODE, Annotation, AnnotationSet
 from .geometry import GeometryIndex
 from .taskspec import TaskSpec
 
@@ -36,18 +36,26 @@ class Context:
 class Selection(Sequence[Annotation]):
     """The annotations one rule instance applies to (its geometry types and labels), for task-level rules.
 
-    Iterate it, or use ``positions`` (numpy int array into ``ctx.annotations`` / ``ctx.geometry`` arrays) for
-    vectorised work.
+    Iterate it (Annotation views are made on first use), or use ``positions`` (numpy int array into
+    ``ctx.annotations`` columns and ``ctx.geometry`` arrays) for vectorised work.
     """
 
-    __slots__ = ("items", "positions")
+    __slots__ = ("annotations", "positions", "_items")
 
-    def __init__(self, items: list[Annotation]):
-        self.items = items
-        self.positions = np.fromiter((a.pos for a in items), dtype=np.int64, count=len(items))
+    def __init__(self, annotations: AnnotationSet, positions: np.ndarray):
+        self.annotations = annotations
+        self.positions = positions
+        self._items: list[Annotation] | None = None
+
+    @property
+    def items(self) -> list[Annotation]:
+        if self._items is None:
+            every = self.annotations.items
+            self._items = [every[p] for p in self.positions.tolist()]
+        return self._items
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.positions)
 
     def __getitem__(self, i):  # type: ignore[override]
         return self.items[i]
@@ -56,4 +64,6 @@ class Selection(Sequence[Annotation]):
         return iter(self.items)
 
     def of_type(self, *types: str) -> "Selection":
-        return Selection([a for a in self.items if a.type in types])
+        codes = [TYPE_CODE[t] for t in types]
+        keep = np.isin(self.annotations.type_codes[self.positions], codes)
+        return Selection(self.annotations, self.positions[keep])

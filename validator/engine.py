@@ -19,7 +19,9 @@ import threading
 import time
 from typing import Any, Iterable
 
-from .annotations import Annotation, extract
+import numpy as np
+
+from .annotations import TYPE_CODE, extract
 from .config import Config, RuleInstance, load_config
 from .context import Context, Selection
 from .envelope import load_envelope
@@ -113,9 +115,6 @@ class Engine:
     def _run_rules(self, ctx: Context, result: Result, stages: dict[str, float]) -> list[ReportedIssue]:
         cfg = self.config
         instances = cfg.instances_for(ctx.task.project)
-        by_type: dict[str, list[Annotation]] = {}
-        for a in ctx.annotations:
-            by_type.setdefault(a.type, []).append(a)
         budget = _Budget(cfg.time_budget_ms)
         issues: list[ReportedIssue] = []
         missing_size_logged = False
@@ -135,7 +134,7 @@ class Engine:
             started = time.perf_counter()
             try:
                 with budget:
-                    stamped = self._stamp(inst, self._run_instance(inst, ctx, by_type), ctx)
+                    stamped = self._stamp(inst, self._run_instance(inst, ctx), ctx)
             except BudgetExceeded:
                 stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
@@ -168,26 +167,27 @@ class Engine:
         return any(i.level == "error" for i in not_finished)
 
     @staticmethod
-    def _run_instance(inst: RuleInstance, ctx: Context, by_type: dict[str, list[Annotation]]) -> list[Issue]:
-        rule = inst.rule
+    def _run_instance(inst: RuleInstance, ctx: Context) -> list[Issue]:
+        anns = ctx.annotations
         geos = inst.geometries
         if geos is None:
-            candidates = ctx.annotations.items
+            positions = np.arange(len(anns))
         elif len(geos) == 1:
-            candidates = by_type.get(geos[0], [])
+            positions = np.flatnonzero(anns.type_codes == TYPE_CODE[geos[0]])
         else:
-            candidates = [a for a in ctx.annotations.items if a.type in geos]
-        if inst.labels is not None:
-            labels = inst.labels
-            candidates = [a for a in candidates if a.label in labels]
+            positions = np.flatnonzero(np.isin(anns.type_codes, [TYPE_CODE[g] for g in geos]))
+        if inst.labels is not None and len(positions):
+            positions = positions[np.isin(anns.label_array[positions], list(inst.labels))]
+        rule = inst.rule
         func = rule.func
         opts = inst.options
         if rule.per == "task":
-            out = func(Selection(list(candidates)), ctx, opts)
+            out = func(Selection(anns, positions), ctx, opts)
             return list(out) if out is not None else []
         found: list[Issue] = []
-        for a in candidates:
-            out = func(a, ctx, opts)
+        items = anns.items
+        for p in positions.tolist():
+            out = func(items[p], ctx, opts)
             if out is not None:
                 found.extend(out)
         return found

@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 import shapely
 
-from .annotations import AnnotationSet
+from .annotations import TYPE_CODE, AnnotationSet
 
 ELLIPSE_SEGMENTS = 64
 
@@ -32,16 +32,9 @@ class GeometryIndex:
         self.stats = {"exact_comparisons": 0, "strtree_builds": 0}
 
     # -- cheap, numpy only -------------------------------------------------------------------------------------
-    @cached_property
+    @property
     def counts(self) -> np.ndarray:
-        a = self.annotations
-        n = len(a)
-        if n == 0:
-            return np.zeros(0, dtype=np.int64)
-        stops = np.empty(n, dtype=np.int64)
-        stops[:-1] = a.offsets[1:]
-        stops[-1] = len(a.coords)
-        return stops - a.offsets
+        return self.annotations.counts
 
     @cached_property
     def bounds(self) -> np.ndarray:
@@ -64,9 +57,8 @@ class GeometryIndex:
     @cached_property
     def axis_aligned_boxes(self) -> np.ndarray:
         """Positions of boxes without rotation (their bounds are the box itself)."""
-        return np.fromiter(
-            (a.pos for a in self.annotations if a.type == "box" and a.rotation == 0.0), dtype=np.int64
-        )
+        a = self.annotations
+        return np.flatnonzero((a.type_codes == TYPE_CODE["box"]) & (a.box[:, 4] == 0.0))
 
     # -- shapely ---------------------------------------------------------------------------------------------
     @cached_property
@@ -76,36 +68,38 @@ class GeometryIndex:
         geoms = np.full(n, None, dtype=object)
         if n == 0:
             return geoms
-        types = a.types
+        types = a.type_codes
         counts = self.counts
+        BOX, POLYGON, LINE, POINT, CUBOID, ELLIPSE = (TYPE_CODE[t] for t in
+                                                      ("box", "polygon", "line", "point", "cuboid", "ellipse"))
 
-        boxes = np.flatnonzero(types == "box")
+        boxes = np.flatnonzero(types == BOX)
         if len(boxes):
-            rotated = np.array([a.items[i].rotation != 0.0 for i in boxes], dtype=bool)
+            rotated = a.box[boxes, 4] != 0.0
             aligned = boxes[~rotated]
             if len(aligned):
                 b = self.bounds[aligned]
                 geoms[aligned] = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
             self._rings_to_polygons(geoms, boxes[rotated])
 
-        polys = np.flatnonzero((types == "polygon") & (counts >= 3))
+        polys = np.flatnonzero((types == POLYGON) & (counts >= 3))
         self._rings_to_polygons(geoms, polys)
 
-        lines = np.flatnonzero((types == "line") & (counts >= 2))
+        lines = np.flatnonzero((types == LINE) & (counts >= 2))
         if len(lines):
             xy, idx = self._gather(lines)
             geoms[lines] = shapely.linestrings(xy, indices=idx)
 
-        points = np.flatnonzero(types == "point")
+        points = np.flatnonzero(types == POINT)
         if len(points):
             geoms[points] = shapely.points(a.coords[a.offsets[points]])
 
-        cuboids = np.flatnonzero((types == "cuboid") & (counts >= 1))
+        cuboids = np.flatnonzero((types == CUBOID) & (counts >= 1))
         if len(cuboids):
             xy, idx = self._gather(cuboids)
             geoms[cuboids] = shapely.convex_hull(shapely.multipoints(xy, indices=idx))
 
-        ellipses = np.flatnonzero((types == "ellipse") & (counts == 4))
+        ellipses = np.flatnonzero((types == ELLIPSE) & (counts == 4))
         if len(ellipses):
             geoms[ellipses] = self._ellipses(ellipses)
         return geoms

@@ -1,0 +1,76 @@
+"""The extraction pass: the fast path and the careful path agree on well-formed input, and the careful path takes
+over (annotation by annotation) as soon as anything is off."""
+import json
+
+import numpy as np
+import pytest
+
+from tests.support.servers import examples_dir
+from validator.annotations import extract
+from validator.payloads import make_body
+from validator.testing import box, cuboid, ellipse, line, point, polygon
+
+
+def _same(a, b):
+    assert a.uuids == b.uuids
+    assert a.type_names == b.type_names
+    assert a.labels == b.labels
+    assert a.attributes == b.attributes
+    assert a.request_index == b.request_index
+    assert a.uuid_order == b.uuid_order
+    np.testing.assert_array_equal(a.edges, b.edges)
+    np.testing.assert_array_equal(a.coords, b.coords)
+    np.testing.assert_array_equal(a.box, b.box)
+    assert a.given_vertices.keys() == b.given_vertices.keys()
+    for k in a.given_vertices:
+        np.testing.assert_array_equal(a.given_vertices[k], b.given_vertices[k])
+    assert a.vertex_descriptions == b.vertex_descriptions
+    assert a.malformed == b.malformed
+
+
+def _bodies():
+    for path in sorted(examples_dir().glob("*.json")):
+        yield path.name, json.loads(path.read_text())
+    yield "generated-realistic", make_body(500, seed=3)
+    yield "generated-boxes", make_body(300, seed=4, mix="boxes")
+    anns = [box(1, 2, 3, 4, uuid="b"), box(10, 10, 40, 20, rotation=0.3, uuid="r"), polygon([(0, 0), (5, 0), (2, 4)]),
+            line([(0, 0), (3, 3)]), point(7, 8), ellipse(50, 50, 10, 5), cuboid(100, 100, 50, 40), {
+                "uuid": "noattr", "type": "point", "label": "head", "x": 1, "y": 2}]
+    yield "builders", {"response": {"annotations": [{"uuid": f"u{i}", **a} for i, a in enumerate(anns)]}}
+
+
+@pytest.mark.parametrize("name,body", list(_bodies()), ids=[n for n, _ in _bodies()])
+def test_fast_and_careful_paths_agree_on_well_formed_input(name, body):
+    anns = body["response"]["annotations"]
+    fast = extract(anns)
+    careful = extract(anns, careful=True)
+    _same(fast, careful)
+    assert not fast.malformed
+    assert len(fast) == len(anns)
+
+
+def test_box_corners_rotate_clockwise_about_the_centre():
+    a = extract([box(400, 300, 200, 100, rotation=0.5236, uuid="s")])
+    np.testing.assert_allclose(a[0].xy, [[438.4, 256.7], [611.6, 356.7], [561.6, 443.3], [388.4, 343.3]], atol=0.05)
+
+
+def test_one_bad_annotation_sends_the_request_down_the_careful_path_and_only_it_is_set_aside():
+    anns = [box(0, 0, 10, 10, uuid="ok1"), box(0, 0, True, 10, uuid="bad"), point(1, 2, uuid="ok2"),
+            polygon([(0, 0), (1, float("nan")), (2, 2)], uuid="nan")]
+    a = extract(anns)
+    assert a.uuids == ["ok1", "ok2"]
+    assert a.request_index == [0, 2]
+    assert [(m.uuid, m.kind) for m in a.malformed] == [("bad", "malformed"), ("nan", "non_finite")]
+    assert a.uuid_order == {"ok1": 0, "bad": 1, "ok2": 2, "nan": 3}
+    np.testing.assert_array_equal(a.by_uuid["ok2"].xy, [[1, 2]])
+
+
+def test_annotation_views_expose_the_columns():
+    a = extract([box(1, 2, 3, 4, uuid="b", attributes={"k": "v"}), cuboid(10, 10, 20, 20, uuid="c")])
+    b, c = a
+    assert (b.uuid, b.type, b.label, b.attributes, b.index, b.pos) == ("b", "box", "car", {"k": "v"}, 0, 0)
+    assert (b.left, b.top, b.width, b.height, b.rotation) == (1, 2, 3, 4, 0.0)
+    assert b.given_vertices is None and not b.is_rotated
+    assert c.vertex_descriptions[0] == "face-topleft" and len(c.xy) == 6
+    assert np.isnan(c.width)
+    assert a.by_uuid["c"] == c and "zzz" not in a.by_uuid
