@@ -30,7 +30,9 @@ ATTRIBUTE_TYPES = ("category", "number", "angle", "text", "x_line", "y_line", "l
 def leaves(choices: Iterable[Any]) -> list[str]:
     """Flatten ``objects_to_annotate`` / ``choices`` (strings or LabelDescriptions) into leaf labels, in order."""
     out: list[str] = []
-    for c in choices or ():
+    if not isinstance(choices, (list, tuple)):
+        return out  # a malformed taxonomy has no leaves (tolerated: Scale validates its own params)
+    for c in choices:
         if isinstance(c, str):
             out.append(c)
         elif isinstance(c, dict) and isinstance(c.get("choice"), str):
@@ -45,7 +47,9 @@ def leaves(choices: Iterable[Any]) -> list[str]:
 def parents(choices: Iterable[Any]) -> list[str]:
     """Labels that have subchoices (not selectable themselves)."""
     out: list[str] = []
-    for c in choices or ():
+    if not isinstance(choices, (list, tuple)):
+        return out
+    for c in choices:
         if isinstance(c, dict) and isinstance(c.get("choice"), str):
             subs = c.get("subchoices")
             if isinstance(subs, list) and subs:
@@ -81,7 +85,8 @@ class Conditions:
         lc = raw.get("label_condition")
         labels = _as_set(lc.get("label")) if isinstance(lc, dict) else None
         acs = []
-        for obj in raw.get("attribute_conditions") or ():
+        acl = raw.get("attribute_conditions")
+        for obj in acl if isinstance(acl, list) else ():
             if isinstance(obj, dict):
                 acs.append(tuple(sorted((k, v) for k, v in ((k, _as_set(v)) for k, v in obj.items()) if v is not None)))
         return cls(labels=labels, attribute_conditions=tuple(acs), is_global=raw.get("is_global") is True)
@@ -132,7 +137,7 @@ class AttributeSpec:
             key=key,
             type=type_ if isinstance(type_, str) else "category",
             description=raw.get("description") if isinstance(raw.get("description"), str) else None,
-            choices=tuple(leaves(raw.get("choices") or ())),
+            choices=tuple(leaves(raw.get("choices"))),
             allow_multiple=raw.get("allow_multiple") is True,
             min=_number(raw.get("min")),
             max=_number(raw.get("max")),
@@ -195,9 +200,9 @@ class TaskSpec:
         for gtype, gopts in (params.get("geometries") or {}).items():
             if not isinstance(gopts, dict):
                 continue
-            ota = gopts.get("objects_to_annotate") or []
-            lv = leaves(ota if isinstance(ota, list) else [])
-            geos[gtype] = GeometrySpec(gtype, frozenset(lv), tuple(lv), frozenset(parents(ota if isinstance(ota, list) else [])), gopts)
+            ota = gopts.get("objects_to_annotate")
+            lv = leaves(ota)
+            geos[gtype] = GeometrySpec(gtype, frozenset(lv), tuple(lv), frozenset(parents(ota)), gopts)
         attrs = {k: AttributeSpec.parse(k, v) for k, v in (params.get("annotation_attributes") or {}).items()
                  if isinstance(k, str)}
         project = task.get("project") if isinstance(task.get("project"), str) else None
