@@ -1,0 +1,75 @@
+"""polygon_degenerate and polygon_self_intersection: real outlines pass, flat ones and crossing ones do not."""
+from validator.testing import RuleTester, box, error, invalid, line, polygon, valid
+
+degenerate = RuleTester("polygon_degenerate")
+crossing = RuleTester("polygon_self_intersection")
+
+SQUARE = [(0, 0), (10, 0), (10, 10), (0, 10)]
+CONCAVE = [(0, 0), (20, 0), (20, 20), (10, 5), (0, 20)]  # an arrow head: concave but simple
+BOW_TIE = [(0, 0), (10, 10), (10, 0), (0, 10)]
+
+test_polygon_degenerate = degenerate.pytest(
+    valid=[
+        valid("triangle", [polygon([(0, 0), (10, 0), (5, 8)])]),
+        valid("concave but simple", [polygon(CONCAVE)]),
+        valid("closing duplicate vertex: still 3 distinct corners", [polygon([(0, 0), (10, 0), (5, 8), (0, 0)])]),
+        valid("thin but real: 1 px wide and 500 px long", [polygon([(0, 0), (500, 0), (500, 1), (0, 1)])]),
+        valid("thin diagonal sliver wider than the tolerance", [polygon([(0, 0), (300, 300), (300, 300.5)])]),
+        valid("bow-tie is not flat (its shoelace area is 0, its extent is not)", [polygon(BOW_TIE)]),
+        valid("some collinear vertices along an edge", [polygon([(0, 0), (5, 0), (10, 0), (10, 10), (0, 10)])]),
+        valid("lines with 2 vertices are not polygons", [line([(0, 0), (10, 0)])]),
+        valid("a narrower tolerance accepts a sliver", [polygon([(0, 0), (100, 0), (50, 0.05)])],
+              options={"tolerance": 0.01}),
+    ],
+    invalid=[
+        invalid("collinear vertices", [polygon([(0, 0), (10, 10), (20, 20)])],
+                errors=[error("a1", at=[(0, 0)], message="All vertices of the polygon lie on one straight line")]),
+        invalid("collinear with float coordinates", [polygon([(0.1, 0.2), (0.4, 0.8), (1.3, 2.6), (0.7, 1.4)])],
+                errors=[error("a1", at=[(0.1, 0.2)], message="one straight line")]),
+        invalid("sub-pixel sliver", [polygon([(0, 0), (100, 0), (50, 0.05)])],
+                errors=[error("a1", at=[(0, 0)], message="only 0.05 px wide")]),
+        invalid("two vertices", [polygon([(3, 4), (10, 4)])],
+                errors=[error("a1", at=[(3, 4)], message="only 2 vertices")]),
+        invalid("one vertex", [polygon([(3, 4)])], errors=[error("a1", at=[(3, 4)], message="only 1 vertex;")]),
+        invalid("no vertices", [polygon([])], errors=[error("a1", at=None, message="has no vertices")]),
+        invalid("four clicks on two spots", [polygon([(1, 1), (5, 5), (1, 1), (5, 5)])],
+                errors=[error("a1", at=[(1, 1)], message="4 vertices are on only 2 spots")]),
+        invalid("all vertices on one spot", [polygon([(7, 7), (7, 7), (7, 7)])],
+                errors=[error("a1", at=[(7, 7)], message="on only 1 spot")]),
+        invalid("only the flat one among good ones", [polygon(SQUARE), polygon([(0, 5), (10, 5), (20, 5)])],
+                errors=[error("a2", at=[(0, 5)])]),
+    ],
+)
+
+test_polygon_self_intersection = crossing.pytest(
+    valid=[
+        valid("square", [polygon(SQUARE)]),
+        valid("concave but simple", [polygon(CONCAVE)]),
+        valid("clockwise and counter-clockwise", [polygon(SQUARE), polygon(SQUARE[::-1])]),
+        valid("closing duplicate vertex", [polygon([*SQUARE, (0, 0)])]),
+        valid("consecutive duplicate vertex is not a crossing", [polygon([(0, 0), (10, 0), (10, 0), (10, 10)])]),
+        valid("two polygons touching each other", [polygon(SQUARE), polygon([(10, 0), (20, 0), (20, 10), (10, 10)])]),
+        valid("two polygons crossing each other", [polygon(SQUARE), polygon([(5, -5), (15, -5), (15, 5), (5, 5)])]),
+        valid("flat polygon: reported by polygon_degenerate, not here", [polygon([(0, 0), (10, 0), (5, 0)])]),
+        valid("a crossing line is not a polygon", [line(BOW_TIE)]),
+        valid("boxes are not checked", [box(0, 0, 10, 10)]),
+    ],
+    invalid=[
+        invalid("bow-tie, at the crossing point", [polygon(BOW_TIE)],
+                errors=[error("a1", at=[(5, 5)], message="The polygon's outline crosses itself at 1 place")]),
+        invalid("figure of eight with two crossings",
+                [polygon([(0, 0), (10, 10), (20, 0), (30, 10), (30, 0), (20, 10), (10, 0), (0, 10)])],
+                errors=[error("a1", at=[(5, 5), (15, 5), (25, 5)], message="crosses itself at 3 places")]),
+        invalid("pinched: two corners at the same spot",
+                [polygon([(0, 0), (10, 0), (5, 5), (10, 10), (0, 10), (5, 5)])],
+                errors=[error("a1", at=[(5, 5)], message="crosses or touches itself at 1 place")]),
+        invalid("a vertex lying on another edge", [polygon([(0, 0), (10, 0), (10, 10), (5, 0), (0, 10)])],
+                errors=[error("a1", at=[(5, 0)], message="crosses or touches itself")]),
+        invalid("a spike running back along its own edge", [polygon([(0, 0), (10, 0), (10, 10), (10, 5)])],
+                errors=[error("a1", at=[(10, 7.5), (10, 5)], message="crosses or touches itself at 2 places")]),
+        invalid("crossings capped", [polygon([(0, 0), (10, 10), (20, 0), (30, 10), (30, 0), (20, 10), (10, 0),
+                                              (0, 10), (0, 1)])],
+                options={"max_locations": 1}, errors=[error("a1", at=[(5, 5)], message="at 3 places")]),
+        invalid("only the crossing one", [polygon(SQUARE), polygon(BOW_TIE)], errors=[error("a2", at=[(5, 5)])]),
+    ],
+)
