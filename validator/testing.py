@@ -210,8 +210,11 @@ def invalid(name: str, annotations: list, *, errors: list[ExpectedError], task: 
 
 
 def _toml_value(v: Any) -> str:
-    return json.dumps(v) if not isinstance(v, dict) else "{ " + ", ".join(
-        f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):  # recurse: a list may hold tables ([{labels = [...], min_iou = 0.8}])
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(v)
 
 
 class RuleTester:
