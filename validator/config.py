@@ -183,11 +183,17 @@ def _instance(problems: _Problems, where: str, entry: Any, registry: Registry) -
         try:
             options = rule.load_options(raw_options)
         except ValidationError as exc:
+            known = list(rule.options._declared_fields)
             for key, msgs in _flatten(exc.messages):
-                known = list(rule.options._declared_fields)
-                hint = _did_you_mean(key, known) if "Unknown field" in " ".join(msgs) else ""
-                problems.add(f"{label}.options.{key}", " ".join(msgs) + hint +
-                             (f" (options of {rule_id}: {', '.join(known) or 'none'})" if hint or "Unknown" in " ".join(msgs) else ""))
+                if key not in known and key in raw_options:  # marshmallow's "Unknown field."
+                    problems.add(f"{label}.options.{key}",
+                                 f"unknown option{_did_you_mean(key, known)} "
+                                 f"(options of {rule_id}: {', '.join(known) or 'none'}; see `validator rules "
+                                 f"{rule_id}`)")
+                else:
+                    text = " ".join(m.rstrip(".") for m in msgs)
+                    given = f" (given: {raw_options[key]!r})" if key in raw_options else ""
+                    problems.add(f"{label}.options.{key}", f"{text}{given}")
     labels = _str_list(problems, f"{label}.labels", entry.get("labels"))
     geos = _str_list(problems, f"{label}.geometries", entry.get("geometries"), GEOMETRY_TYPES)
     projects = _str_list(problems, f"{label}.projects", entry.get("projects"))
@@ -243,7 +249,7 @@ def _merge(problems: _Problems, base: list[RuleInstance], entries: list[tuple[st
     it does not set from that instance (see :func:`_inherit`).
     """
     out = {i.name: i for i in base}
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}  # instance name -> (where, rule id)
     for where, entry in entries:
         if project is not None and isinstance(entry, dict):
             if "projects" in entry:
@@ -258,13 +264,20 @@ def _merge(problems: _Problems, base: list[RuleInstance], entries: list[tuple[st
         if inst is None:
             continue
         if inst.name in seen:
-            problems.add(where, f"duplicate instance {inst.name!r} (already defined at {seen[inst.name]}); give one "
-                                f"of them a distinct `name`")
+            first_where, first_rule = seen[inst.name]
+            if first_rule == inst.rule.id:
+                problems.add(where, f"duplicate instance {inst.name!r} of {first_rule!r} (already defined at "
+                                    f"{first_where}); give one of them a distinct `name`")
+            else:
+                problems.add(where, f"instance name {inst.name!r} is already used at {first_where} by an instance "
+                                    f"of {first_rule!r}; instance names are unique across rules: choose another "
+                                    f"`name`")
             continue
-        seen[inst.name] = where
+        seen[inst.name] = (where, inst.rule.id)
         if inst.name in out and out[inst.name].rule.id != inst.rule.id:
-            problems.add(f"{where}.name", f"{inst.name!r} is the name of an instance of {out[inst.name].rule.id!r}; "
-                                          "choose another name")
+            problems.add(f"{where}.name", f"{inst.name!r} is already the name of an instance of "
+                                          f"{out[inst.name].rule.id!r}; instance names are unique across rules: "
+                                          "choose another `name`")
             continue
         out[inst.name] = inst
     return list(out.values())
@@ -281,7 +294,8 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
             with p.open("rb") as fh:
                 data = tomllib.load(fh)
         except FileNotFoundError:
-            raise ConfigError(f"{source}: config file not found (set VALIDATOR_CONFIG to an existing file)") from None
+            raise ConfigError(f"{source}: config file not found (check the path given in VALIDATOR_CONFIG or "
+                              f"--config)") from None
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read config file: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
@@ -328,7 +342,7 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
             problems.add("engine.plugins" if plugins else "", str(exc))
             problems.raise_if_any()
             raise  # unreachable
-    problems.raise_if_any()  # rule entries need a valid registry and engine table to be checked meaningfully
+    # the rule entries only need the registry: go on, so that every problem is reported at once
 
     defaults = [_default_instance(r) for r in registry] if builtin_mode == "defaults" else []
     rule_entries = data.get("rule", [])
@@ -354,7 +368,8 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
             problems.add(where, "image_width and image_height must be given together")
         elif w is not None:
             if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in (w, h)):
-                problems.add(where, "image_width and image_height must be positive numbers")
+                problems.add(where, f"image_width and image_height must be positive numbers (given: {w!r}, "
+                                    f"{h!r})")
             else:
                 project_image_size[pname] = (float(w), float(h))
         entries = ptable.get("rule", [])
