@@ -1,0 +1,57 @@
+"""Line shape: a line has a length."""
+from __future__ import annotations
+
+import numpy as np
+
+from validator import Issue, Options, fields, rule
+
+from ._shape_support import owners, px
+
+
+class LineLengthOptions(Options):
+    tolerance = fields.Float(load_default=0.5, metadata={
+        "description": "A line at most this long (px, summed over its segments) is reported."})
+
+
+@rule(
+    id="line_zero_length",
+    summary="A line with no length: a single vertex, or all its vertices at (almost) the same spot.",
+    why="""
+        A line marks something long: a lane marking, a curb, a wire. A line with one vertex, or whose vertices are
+        all at the same place (a double click), has no length and no direction; it marks nothing and breaks tools
+        that sample points along it. Lines up to `tolerance` px long (sub-pixel) count as having no length. A line
+        that crosses itself is fine (a curb drawn around a roundabout can), and so is a short but real line.
+
+        Example: the line (40, 50), (40, 50) gives "All 2 vertices of the line are at the same spot, so it has no
+        length." at (40, 50).
+    """,
+    geometries=("line",),
+    options=LineLengthOptions,
+    per="task",
+)
+def line_zero_length(anns, ctx, opts):
+    if not len(anns):
+        return
+    tol = max(float(opts["tolerance"]), 0.0)
+    xy = ctx.annotations.coords
+    owner = owners(ctx)
+    n = len(ctx.annotations)
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    inside = owner[1:] == owner[:-1]
+    length = np.bincount(owner[1:][inside], weights=seg[inside], minlength=n)
+    positions = anns.positions
+    short = positions[length[positions] <= tol]
+    for pos in short.tolist():
+        ann = ctx.annotations[pos]
+        k = len(ann.xy)
+        if k == 0:
+            yield Issue.on(ann, "The line has no vertices.")
+        elif k == 1:
+            yield Issue.on(ann, "The line has a single vertex; a line needs at least two different points.",
+                           at=ann.xy[:1])
+        elif length[pos] < 0.005:
+            yield Issue.on(ann, f"All {k} vertices of the line are at the same spot, so it has no length.",
+                           at=ann.xy[:1])
+        else:
+            yield Issue.on(ann, f"The line is only {px(float(length[pos]))} px long; draw it along the whole "
+                                "object.", at=ann.xy[:1])
