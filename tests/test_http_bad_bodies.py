@@ -63,13 +63,13 @@ def minimal(annotations=None, **task) -> dict:
     (b'{"task": null, "response": {}}', "'task' must be an object"),
     (b'{"task": {}, "response": []}', "'response' must be an object"),
     (b'{"task": {}, "response": 7}', "'response' must be an object"),
-    (b'{"task": {}, "response": {"annotations": {}}}', "response.annotations"),
-    (b'{"task": {}, "response": {"annotations": "box"}}', "response.annotations"),
-    (b'{"task": {}, "response": {"annotations": 3}}', "response.annotations"),
-    (b'{"task": {"params": {"geometries": []}}, "response": {}}', "task.params.geometries"),
-    (b'{"task": {"params": {"geometries": "box"}}, "response": {}}', "task.params.geometries"),
-    (b'{"task": {"params": {"geometries": {"box": true}}}, "response": {}}', "task.params.geometries"),
-    (b'{"task": {"params": []}, "response": {}}', "task.params"),
+    (b'{"task": {"type": "imageannotation"}, "response": {"annotations": {}}}', "response.annotations"),
+    (b'{"task": {"type": "imageannotation"}, "response": {"annotations": "box"}}', "response.annotations"),
+    (b'{"task": {"type": "imageannotation"}, "response": {"annotations": 3}}', "response.annotations"),
+    (b'{"task": {"type": "imageannotation", "params": {"geometries": []}}, "response": {}}', "task.params.geometries"),
+    (b'{"task": {"type": "imageannotation", "params": {"geometries": "box"}}, "response": {}}', "task.params.geometries"),
+    (b'{"task": {"type": "imageannotation", "params": {"geometries": {"box": true}}}, "response": {}}', "task.params.geometries"),
+    (b'{"task": {"type": "imageannotation", "params": []}, "response": {}}', "task.params"),
 ], ids=lambda v: v.decode()[:40] if isinstance(v, bytes) else None)
 def test_bad_envelopes_are_400_with_a_reason(service, raw, mentions):
     assert_json_error(service.post(raw), 400, mentions=mentions, keys=service.keys)
