@@ -6,7 +6,8 @@ from __future__ import annotations
 from .registry import Registry, Rule
 
 
-def _fmt_default(value) -> str:
+def fmt_default(value) -> str:
+    """An option's default as it would be written in the TOML config (``none``: not set)."""
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, bool):
@@ -14,7 +15,7 @@ def _fmt_default(value) -> str:
     if value is None:
         return "none"
     if isinstance(value, (list, tuple, frozenset, set)):
-        return "[" + ", ".join(_fmt_default(v) for v in value) + "]"
+        return "[" + ", ".join(fmt_default(v) for v in value) + "]"
     return str(value)
 
 
@@ -40,7 +41,7 @@ def rule_text(rule: Rule, level: str | None = None) -> str:
     opts = rule.option_fields()
     lines += ["", "  Options" if opts else "  Options: none"]
     for name, typ, default, desc in opts:
-        lines.append(f"    {name} ({typ}, default {_fmt_default(default)})" + (f": {desc}" if desc else ""))
+        lines.append(f"    {name} ({typ}, default {fmt_default(default)})" + (f": {desc}" if desc else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -65,7 +66,7 @@ def rule_markdown(rule: Rule) -> str:
     if opts:
         out += ["### Options", "", "| option | type | default | meaning |", "|---|---|---|---|"]
         for name, typ, default, desc in opts:
-            out.append(f"| `{name}` | {typ} | `{_fmt_default(default)}` | {desc} |")
+            out.append(f"| `{name}` | {typ} | `{fmt_default(default)}` | {desc} |")
         out.append("")
     else:
         out += ["### Options", "", "None.", ""]

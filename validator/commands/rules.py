@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..catalogue import catalogue_markdown, geometries_text, rule_text
+from ..catalogue import catalogue_markdown, fmt_default, geometries_text, rule_text
 from ..config import ConfigError, load_config
 from ..registry import RegistryError
 
@@ -54,6 +54,6 @@ def run(args) -> int:
         print(f"{rid:<{width}}  {level:<{lw}}  [{geos}]")
         print(f"{'':<{width}}  {summary}")
         for name, typ, default, _ in opts:
-            print(f"{'':<{width}}    --{name} ({typ}) default {default!r}")
+            print(f"{'':<{width}}    option {name} = {fmt_default(default)}  ({typ})")
     print(f"\n{len(rows)} rules (config: {config.source}). `validator rules ID` shows one rule's documentation.")
     return 0
