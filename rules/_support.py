@@ -82,7 +82,9 @@ def names(items: Iterable[str], limit: int = _NAMES_SHOWN) -> str:
 
 def group_leaves(choices: Iterable[Any], group: str) -> list[str] | None:
     """The leaf labels under the group (a choice with subchoices) named ``group``; None when there is none."""
-    for c in choices or ():
+    if not isinstance(choices, (list, tuple)):
+        return None  # a malformed taxonomy has no groups
+    for c in choices:
         if isinstance(c, dict) and c.get("choice") is not None:
             subs = c.get("subchoices")
             if not (isinstance(subs, list) and subs):

@@ -80,9 +80,11 @@ def label_not_in_taxonomy(anns, ctx, opts):
     if not allowed:
         return
     labels = ctx.annotations.labels
-    types = ctx.annotations.types
+    types = getattr(ctx.annotations, "type_names", None) or ctx.annotations.types.tolist()
     pos = anns.positions
-    bad = [i for i, p in enumerate(pos.tolist()) if types[p] in allowed and labels[p] not in allowed[types[p]]]
+    no_check = frozenset()
+    bad = [i for i, p in enumerate(pos.tolist()) if labels[p] not in allowed.get(types[p], no_check)
+           and types[p] in allowed]
     if not bad:
         return
     at = anchors(ctx, pos[bad])

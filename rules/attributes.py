@@ -1,0 +1,540 @@
+"""Attributes: every value an annotation (or the image) carries is one the task's ``annotation_attributes`` allow.
+
+One family, one pass. The analysis of a request (which attributes apply to which annotation under their
+``conditions``, and what is wrong with each value) is computed once and shared by the six rules below, each of
+which reports its own kind of finding at its own configured level:
+
+* ``attribute_not_in_choices``: a category answer outside its choices (or a list where one answer is expected);
+* ``attribute_invalid_number``: a number outside min / max or off its step, an angle outside 0-360, an x / y
+  offset outside the box;
+* ``attribute_wrong_type``: a value of the wrong JSON type for its attribute (text where a number is expected...);
+* ``attribute_not_applicable``: an attribute whose conditions do not hold, one the task does not declare, a global
+  attribute on an annotation or a per-annotation attribute on the image;
+* ``attribute_missing``: a ``required`` attribute left unset where it applies (``require_all``: any attribute);
+* ``linked_attribute_invalid``: a link to an annotation that is not in the response, to itself, or to a label
+  outside ``allowed_labels``.
+
+Conditions combine as the setting ``[task] conditions_mode`` says (see validator/taskspec.py). A value ``null``
+counts as unset. The global attribute ``image_rotation`` is reserved by Scale for image annotation and never
+reported.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from typing import Any
+
+from validator import Issue, Options, fields, rule
+from validator.taskspec import parents
+
+from ._support import cuboid_face, group_leaves, names, num, px, same_ignoring_case
+
+RESERVED_GLOBAL = frozenset({"image_rotation"})
+NUMERIC_TYPES = ("number", "angle", "x_line", "y_line")
+STEP_TOLERANCE = 1e-6  # fraction of a step: 0.30000000000000004 is on a 0.1 step
+BOUND_TOLERANCE = 1e-9  # relative: a value at max after float arithmetic is not over it
+
+# Finding kinds (the rule that reports each kind is in KIND_RULE).
+CHOICE, NUMBER, TYPE, NOT_APPLICABLE, UNDECLARED, MISSING, UNSET, LINKED = (
+    "choice", "number", "type", "not_applicable", "undeclared", "missing", "unset", "linked")
+
+
+class Finding:
+    """One problem found by the analysis. ``pos`` is the annotation's position, None for the image's attributes.
+    ``target`` is the position of a wrongly linked annotation (to point at it too)."""
+
+    __slots__ = ("kind", "pos", "key", "text", "target")
+
+    def __init__(self, kind: str, pos: int | None, key: str, text: str, target: int | None = None):
+        self.kind = kind
+        self.pos = pos
+        self.key = key
+        self.text = text
+        self.target = target
+
+
+# -- the rules -------------------------------------------------------------------------------------------------------
+@rule(
+    id="attribute_not_in_choices",
+    summary="A category attribute whose answer is not one of its choices, or a list of answers where only one "
+            "is allowed.",
+    why="""
+        A category attribute (`"type": "category"`) only takes the leaves of its `choices`; anything else (a
+        typo, a choice from an older version of the task, a group name such as `vehicle` whose subchoices are
+        the real answers) cannot be used. Without `allow_multiple` the answer is one string; with it, a list of
+        strings, each of them a choice.
+
+        Example: with choices 0%, 25%, 50%, 75%, an `occlusion` of `90%` gives "occlusion: '90%' is not one of
+        the choices; choose one of 0%, 25%, 50%, 75%."
+    """,
+    per="task",
+)
+def attribute_not_in_choices(anns, ctx, opts):
+    yield from _report(anns, ctx, (CHOICE,))
+
+
+@rule(
+    id="attribute_invalid_number",
+    summary="A number attribute outside min / max or off its step, an angle outside 0-360, or an x / y offset "
+            "outside the box.",
+    why="""
+        A number attribute only takes values between its `min` and `max` (inclusive), on its `step` (counted
+        from `min` when there is one, else from 0; default step 1). An angle is between 0 and 360 degrees. An
+        `x_line` / `y_line` offset marks a position inside the box, so it is between 0 and the box's width /
+        height. A value outside these bounds is a slip of the keyboard or of the slider.
+
+        Example: with `min` 0, `max` 9, step 1, a `num_occupants` of 12 gives "num_occupants is 12; the maximum
+        is 9.", and 2.5 gives "num_occupants is 2.5; it goes in steps of 1 from 0."
+    """,
+    per="task",
+)
+def attribute_invalid_number(anns, ctx, opts):
+    yield from _report(anns, ctx, (NUMBER,))
+
+
+@rule(
+    id="attribute_wrong_type",
+    summary="An attribute value of the wrong kind for its type (text where a number is expected, a number "
+            "where text is expected, an object...).",
+    why="""
+        Each attribute type has one kind of value: a category takes text (or a list of texts with
+        `allow_multiple`), number / angle / x_line / y_line take a number, text takes text, and a linked
+        attribute takes the uuid of another annotation. Any other value was not produced by the labeling tool
+        and cannot be read.
+
+        Example: a number attribute `num_occupants` given as `"3"` gives "num_occupants must be a number, not
+        text ('3')."
+    """,
+    per="task",
+)
+def attribute_wrong_type(anns, ctx, opts):
+    yield from _report(anns, ctx, (TYPE,))
+
+
+class NotApplicableOptions(Options):
+    report_undeclared = fields.Boolean(
+        load_default=True,
+        metadata={"description": "Report attribute keys that the task's `annotation_attributes` do not declare "
+                                 "(`image_rotation` on the image is never reported)."})
+    ignore_keys = fields.List(
+        fields.String(), load_default=list,
+        metadata={"description": "Attribute keys this rule never reports (for example keys added by your own "
+                                 "tooling)."})
+
+
+@rule(
+    id="attribute_not_applicable",
+    summary="An attribute set where its conditions do not hold, not declared by the task, a global attribute on "
+            "an annotation, or a per-annotation attribute on the whole image.",
+    why="""
+        Attributes come with `conditions`: a `label_condition` (the labels they are asked for) and
+        `attribute_conditions` (answers of other attributes). Where the conditions do not hold, the question was
+        never asked and the value is stale, usually left over after the label or another answer changed. A
+        global attribute (`is_global`) describes the whole image and belongs in the response's
+        `global_attributes`; every other attribute belongs on an annotation. A key the task does not declare at
+        all cannot be interpreted.
+
+        Example: `heading` asked only for Car, truck_suv and cyclist, set on a traffic_sign, gives "heading does
+        not apply to a traffic_sign (it is only for Car, truck_suv, cyclist); remove it."
+    """,
+    options=NotApplicableOptions,
+    per="task",
+)
+def attribute_not_applicable(anns, ctx, opts):
+    kinds = (NOT_APPLICABLE, UNDECLARED) if opts["report_undeclared"] else (NOT_APPLICABLE,)
+    ignore = frozenset(opts["ignore_keys"])
+    yield from _report(anns, ctx, kinds, skip_keys=ignore)
+
+
+class MissingOptions(Options):
+    require_all = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Report every applicable attribute left unset, not only those marked `required`. "
+                                 "Scale does not require category / number answers, so this is off by default."})
+
+
+@rule(
+    id="attribute_missing",
+    summary="A required attribute (for example a required linked attribute) left unset on an annotation it "
+            "applies to.",
+    why="""
+        A linked attribute with `"required": true` must point to another annotation wherever its conditions
+        hold: a keypoint that must say which person it belongs to cannot be used without that link. Where the
+        conditions do not hold, the attribute is not asked and its absence is fine. Scale's documentation does
+        not make other attributes required, so a missing category or number answer is only reported with the
+        option `require_all`.
+
+        Example: a `head` keypoint without its required `owner` link gives "owner is required: link this head to
+        a person."
+    """,
+    options=MissingOptions,
+    per="task",
+)
+def attribute_missing(anns, ctx, opts):
+    yield from _report(anns, ctx, (MISSING, UNSET) if opts["require_all"] else (MISSING,))
+
+
+@rule(
+    id="linked_attribute_invalid",
+    summary="A linked attribute pointing to an annotation that is not in the response, to the annotation itself, "
+            "or to a label outside its allowed_labels.",
+    why="""
+        A linked attribute holds the uuid of another annotation of the same response (a keypoint's owner, the
+        car a wheel belongs to). A uuid that is not in the response points to a deleted or never-drawn shape,
+        and a target whose label is not in `allowed_labels` links the wrong kind of object. Both locations are
+        given: the annotation and the wrongly linked one.
+
+        Example: a wheel whose `parent_car` points to a pedestrian gives "parent_car must point to a car, but
+        it points to a pedestrian."
+    """,
+    per="task",
+)
+def linked_attribute_invalid(anns, ctx, opts):
+    yield from _report(anns, ctx, (LINKED,))
+
+
+# -- reporting -------------------------------------------------------------------------------------------------------
+def _report(anns, ctx, kinds: tuple[str, ...], skip_keys: frozenset[str] = frozenset()):
+    findings = [f for f in _analysis(ctx) if f.kind in kinds and f.key not in skip_keys]
+    if not findings:
+        return
+    a = ctx.annotations
+    scoped = None if len(anns) == len(a) else set(anns.positions.tolist())
+    for f in findings:
+        if f.pos is None:
+            yield Issue.globally(f.text)
+            continue
+        if scoped is not None and f.pos not in scoped:
+            continue
+        at = [p for p in (_anchor(ctx, f.pos), _anchor(ctx, f.target)) if p is not None]
+        yield Issue.on(a[f.pos], f.text, at=at or None)
+
+
+def _anchor(ctx, pos: int | None):
+    if pos is None:
+        return None
+    a = ctx.annotations
+    if ctx.geometry.counts[pos] == 0:
+        return None
+    return a.coords[a.offsets[pos]]
+
+
+# -- the shared analysis ---------------------------------------------------------------------------------------------
+_cache = threading.local()
+
+
+def _analysis(ctx) -> list[Finding]:
+    """All findings for this request, computed once and shared by the family (keyed on the request's objects)."""
+    ref = getattr(_cache, "ref", None)
+    if ref is not None and ref() is ctx.annotations and _cache.task() is ctx.task:
+        return _cache.findings
+    findings = _Analysis(ctx).run()
+    _cache.ref = weakref.ref(ctx.annotations)
+    _cache.task = weakref.ref(ctx.task)
+    _cache.findings = findings
+    return findings
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(v if isinstance(v, str) else repr(v) for v in value)
+    return value if isinstance(value, str) or value is None else repr(value)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"true/false ({'true' if value else 'false'})"
+    if isinstance(value, (int, float)):
+        return f"a number ({num(float(value))})" if math.isfinite(value) else "a number that is not finite"
+    if isinstance(value, str):
+        shown = value if len(value) <= 30 else value[:27] + "..."
+        return f"text ('{shown}')"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _either(items: list[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+class _Analysis:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.task = ctx.task
+        self.specs = ctx.task.attributes
+        self.mode = ctx.task.conditions_mode
+        self.findings: list[Finding] = []
+        self.cond_keys = sorted({k for s in self.specs.values() for obj in s.conditions.attribute_conditions
+                                 for k, _ in obj})
+        self._applicable: dict[Any, tuple[dict, tuple]] = {}
+        self._values: dict[tuple, tuple[str, str] | None] = {}
+        self._parents: dict[str, frozenset[str]] = {}
+        a = ctx.annotations
+        self.labels = a.labels
+        self.types = a.types
+        cols = getattr(a, "attributes", None)
+        self.attributes = cols if isinstance(cols, list) else [x.attributes for x in a]
+        self.uuids = getattr(a, "uuids", None) or [x.uuid for x in a]
+
+    def run(self) -> list[Finding]:
+        if self.specs or any(self.attributes):
+            self._annotations()
+        self._globals()
+        return self.findings
+
+    # -- per annotation --------------------------------------------------------------------------------------------
+    def _applicable_for(self, label: str, attrs: dict) -> tuple[dict, tuple]:
+        """(key -> spec of the attributes that apply, the applicable specs in task order), cached per label and
+        the values of the attributes that conditions refer to."""
+        key = (label, tuple(_freeze(attrs.get(k)) for k in self.cond_keys)) if self.cond_keys else label
+        found = self._applicable.get(key)
+        if found is None:
+            specs = self.task.applicable_attributes(label, attrs)
+            found = ({s.key: s for s in specs}, tuple(specs))
+            self._applicable[key] = found
+        return found
+
+    def _annotations(self) -> None:
+        add = self.findings.append
+        specs = self.specs
+        for pos, (label, attrs) in enumerate(zip(self.labels, self.attributes)):
+            applicable, in_order = self._applicable_for(label, attrs)
+            for k, v in attrs.items():
+                if v is None:
+                    continue
+                spec = applicable.get(k)
+                if spec is not None:
+                    problem = self._check(spec, v, pos)
+                    if problem is not None:
+                        add(Finding(problem[0], pos, k, problem[1], problem[2] if len(problem) > 2 else None))
+                    continue
+                spec = specs.get(k)
+                if spec is None:
+                    if k not in RESERVED_GLOBAL:
+                        add(Finding(UNDECLARED, pos, k, f"'{k}' is not an attribute of this task; remove it."))
+                elif spec.is_global:
+                    add(Finding(NOT_APPLICABLE, pos, k, f"{k} describes the whole image; set it once for the "
+                                                        f"image, not on this {self.types[pos]}."))
+                else:
+                    add(Finding(NOT_APPLICABLE, pos, k, self._not_applicable_text(spec, label)))
+            for spec in in_order:
+                if attrs.get(spec.key) is None:
+                    if spec.required:
+                        add(Finding(MISSING, pos, spec.key, self._missing_text(spec, label)))
+                    else:
+                        add(Finding(UNSET, pos, spec.key, self._unset_text(spec)))
+
+    # -- the image's attributes ------------------------------------------------------------------------------------
+    def _globals(self) -> None:
+        add = self.findings.append
+        ga = self.ctx.global_attributes
+        for k, v in ga.items():
+            if k in RESERVED_GLOBAL or v is None:
+                continue
+            spec = self.specs.get(k)
+            if spec is None:
+                add(Finding(UNDECLARED, None, k, f"'{k}' is not an attribute of this task; remove it from the "
+                                                 "image's attributes."))
+            elif not spec.is_global:
+                add(Finding(NOT_APPLICABLE, None, k, f"{k} belongs on individual annotations, not on the whole "
+                                                     "image."))
+            elif not spec.conditions.applies(None, ga, self.mode):
+                add(Finding(NOT_APPLICABLE, None, k, f"{k} only applies when "
+                                                     f"{self._conditions_text(spec)}; remove it."))
+            else:
+                problem = self._check(spec, v, None)
+                if problem is not None:
+                    add(Finding(problem[0], None, k, problem[1]))
+        for spec in self.specs.values():
+            if (spec.is_global and spec.key not in RESERVED_GLOBAL and ga.get(spec.key) is None
+                    and spec.conditions.applies(None, ga, self.mode)):
+                if spec.required:
+                    add(Finding(MISSING, None, spec.key, f"{spec.key} is required for the image; set it."))
+                else:
+                    add(Finding(UNSET, None, spec.key, self._unset_text(spec, "for the image ")))
+
+    # -- value checks ----------------------------------------------------------------------------------------------
+    def _check(self, spec, value: Any, pos: int | None):
+        """None, or (kind, text[, target position]) for one present value of an applicable attribute."""
+        t = spec.type
+        if t in ("x_line", "y_line", "linked"):  # depend on the annotation: not cached
+            return self._check_offset(spec, value, pos) if t != "linked" else self._check_linked(spec, value, pos)
+        if type(value) in (str, int, float):
+            key = (spec.key, type(value), value)
+            if key in self._values:
+                return self._values[key]
+            out = self._check_plain(spec, value)
+            self._values[key] = out
+            return out
+        return self._check_plain(spec, value)
+
+    def _check_plain(self, spec, value: Any):
+        t = spec.type
+        k = spec.key
+        if t == "category":
+            return self._check_category(spec, value)
+        if t == "text":
+            return None if isinstance(value, str) else (TYPE, f"{k} must be text, not {_kind_of(value)}.")
+        if t == "number":
+            if not _is_number(value):
+                return TYPE, f"{k} must be a number, not {_kind_of(value)}."
+            return self._check_range(spec, float(value))
+        if t == "angle":
+            if not _is_number(value):
+                return TYPE, f"{k} must be an angle in degrees, not {_kind_of(value)}."
+            if not 0.0 <= value <= 360.0:
+                return NUMBER, f"{k} is {num(float(value))}; an angle must be between 0 and 360."
+            return None
+        return None  # a type this validator does not know: nothing to check
+
+    def _check_category(self, spec, value: Any):
+        k = spec.key
+        if isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                return TYPE, f"{k} must be a list of answers (text), but it holds something else."
+            if not spec.allow_multiple:
+                return CHOICE, f"{k} takes a single answer, but a list was given ({names(value) or 'empty'})."
+            bad = [v for v in value if spec.choices and v not in spec.choices]
+            if not bad:
+                return None
+            return CHOICE, (f"{k}: {names(repr(v) for v in bad)} "
+                            f"{'is not one of the choices' if len(bad) == 1 else 'are not among the choices'}; "
+                            f"choose from {names(spec.choices)}.")
+        if not isinstance(value, str):
+            return TYPE, f"{k} must be one of its answers (text), not {_kind_of(value)}."
+        if not spec.choices or value in spec.choices:
+            return None
+        if value in self._parent_choices(spec):
+            sub = group_leaves(spec.raw.get("choices"), value)
+            return CHOICE, f"{k}: '{value}' is a group; choose one of {names(sub or spec.choices)}."
+        slip = same_ignoring_case(value, spec.choices)
+        if slip is not None:
+            return CHOICE, f"{k}: '{value}' is not one of the choices; did you mean '{slip}'?"
+        return CHOICE, f"{k}: '{value}' is not one of the choices; choose one of {names(spec.choices)}."
+
+    def _parent_choices(self, spec) -> frozenset[str]:
+        found = self._parents.get(spec.key)
+        if found is None:
+            found = self._parents[spec.key] = frozenset(parents(spec.raw.get("choices")))
+        return found
+
+    @staticmethod
+    def _check_range(spec, value: float):
+        k = spec.key
+        lo, hi, step = spec.min, spec.max, spec.step
+        if lo is not None and value < lo - BOUND_TOLERANCE * max(1.0, abs(lo)):
+            return NUMBER, f"{k} is {num(value)}; the minimum is {num(lo)}."
+        if hi is not None and value > hi + BOUND_TOLERANCE * max(1.0, abs(hi)):
+            return NUMBER, f"{k} is {num(value)}; the maximum is {num(hi)}."
+        if step is not None and step > 0:
+            base = lo if lo is not None else 0.0
+            n = (value - base) / step
+            if abs(n - round(n)) > STEP_TOLERANCE:
+                start = f" from {num(lo)}" if lo is not None else ""
+                return NUMBER, f"{k} is {num(value)}; it goes in steps of {num(step)}{start}."
+        return None
+
+    def _check_offset(self, spec, value: Any, pos: int | None):
+        k = spec.key
+        if not _is_number(value):
+            return TYPE, f"{k} must be a number of pixels, not {_kind_of(value)}."
+        if pos is None:
+            return None
+        extent = self._extent(pos, spec.type == "x_line")
+        dim = "width" if spec.type == "x_line" else "height"
+        if extent is None or extent[0] <= 0:
+            return None  # no box to measure against, or an empty box (reported by box_too_small)
+        size, what = extent
+        if not -BOUND_TOLERANCE <= value <= size * (1 + BOUND_TOLERANCE) + BOUND_TOLERANCE:
+            return NUMBER, f"{k} is {num(float(value))}; it must be between 0 and the {what}'s {dim} ({px(size)} px)."
+        return None
+
+    def _extent(self, pos: int, horizontal: bool) -> tuple[float, str] | None:
+        t = self.types[pos]
+        ann = self.ctx.annotations[pos]
+        if t == "box":
+            return (ann.width if horizontal else ann.height), "box"
+        if t == "cuboid":
+            face = cuboid_face(ann)
+            if face is None:
+                return None
+            return (face[0] if horizontal else face[1]), "front face"
+        return None
+
+    def _check_linked(self, spec, value: Any, pos: int | None):
+        k = spec.key
+        if not isinstance(value, str):
+            return TYPE, f"{k} must link to another annotation, not {_kind_of(value)}."
+        a = self.ctx.annotations
+        allowed = sorted(spec.allowed_labels) if spec.allowed_labels else []
+        link_to = f"link it to a {_either(allowed)}" if allowed else "link it to another annotation"
+        if pos is not None and value == self.uuids[pos]:
+            return LINKED, f"{k} links this {self.types[pos]} to itself; {link_to}."
+        if value not in a.uuid_order:
+            return LINKED, f"{k} points to an annotation that is not in this task; {link_to}."
+        target = _position_of(a, value)
+        if target is None or not allowed:
+            return None  # the target is malformed (reported on it) or any label may be linked
+        target_label = self.labels[target]
+        if target_label not in spec.allowed_labels:
+            return LINKED, f"{k} must point to a {_either(allowed)}, but it points to a {target_label}.", target
+        return None
+
+    # -- texts -----------------------------------------------------------------------------------------------------
+    def _conditions_text(self, spec) -> str:
+        parts = []
+        for obj in spec.conditions.attribute_conditions:
+            terms = [f"{k} is {next(iter(v))}" if len(v) == 1 else f"{k} is one of {names(sorted(v))}"
+                     for k, v in obj]
+            parts.append(" and ".join(terms))
+        joiner = " or " if self.mode == "or" else " and "
+        return joiner.join(parts) or "its conditions hold"
+
+    def _not_applicable_text(self, spec, label: str) -> str:
+        labels = spec.conditions.labels
+        if labels is not None and label not in labels:
+            return (f"{spec.key} does not apply to a {label} (it is only for {names(self._label_order(spec))}); "
+                    "remove it.")
+        return f"{spec.key} only applies when {self._conditions_text(spec)}; remove it or change that answer."
+
+    @staticmethod
+    def _label_order(spec) -> list[str]:
+        cond = spec.raw.get("conditions")
+        lc = cond.get("label_condition") if isinstance(cond, dict) else None
+        raw = lc.get("label") if isinstance(lc, dict) else None
+        if isinstance(raw, list):
+            return [x for x in raw if isinstance(x, str)]
+        return sorted(spec.conditions.labels or ())
+
+    @staticmethod
+    def _missing_text(spec, label: str) -> str:
+        if spec.type == "linked":
+            allowed = sorted(spec.allowed_labels) if spec.allowed_labels else []
+            target = f"a {_either(allowed)}" if allowed else "another annotation"
+            return f"{spec.key} is required: link this {label} to {target}."
+        return f"{spec.key} is required for a {label}; set it."
+
+    @staticmethod
+    def _unset_text(spec, where: str = "") -> str:
+        question = f" ({spec.description})" if spec.description and len(spec.description) <= 80 else ""
+        return f"{spec.key} is not set {where}yet; please answer it{question}.".replace("  ", " ")
+
+
+def _position_of(a, uuid: str) -> int | None:
+    pos_of = getattr(a, "pos_of_uuid", None)
+    if pos_of is not None:
+        return pos_of.get(uuid)
+    ann = a.by_uuid.get(uuid)
+    return None if ann is None else ann.pos
+
