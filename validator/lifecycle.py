@@ -49,6 +49,13 @@ def install_drain(worker, seconds: float) -> None:
 
         def stop():
             worker.alive = False
+            # Wake the worker: a sync worker sleeps in select() for up to half the worker timeout and only
+            # notices `alive` when it wakes. Signals wake it through this pipe; a timer thread must do it itself,
+            # or the worker lingers (and delays shutdown) for up to GUNICORN_TIMEOUT / 2 after the drain.
+            try:
+                os.write(worker.PIPE[1], b"1")
+            except (AttributeError, IndexError, OSError):
+                pass
 
         if seconds <= 0:
             stop()
