@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .config import load_config
+from .contract import answer_violations
 from .engine import Engine
 from .registry import build_registry
 
@@ -228,8 +229,17 @@ class RuleTester:
         self.options = options or {}
         self.config_text = config
         self.plugins = tuple(plugins)
+        self._engines: dict[str, Engine] = {}
 
     def engine(self, options: dict | None = None) -> Engine:
+        """The engine for a case with these ``options`` (built once per distinct options, then reused)."""
+        key = json.dumps(options or {}, sort_keys=True, default=str)
+        eng = self._engines.get(key)
+        if eng is None:
+            eng = self._engines[key] = self._build_engine(options)
+        return eng
+
+    def _build_engine(self, options: dict | None) -> Engine:
         import tempfile
         from pathlib import Path
 
@@ -249,8 +259,13 @@ class RuleTester:
 
     def check(self, case: Case) -> None:
         """Run one case; raise AssertionError describing any difference."""
-        result = self.engine(case.options).validate(case.body())
+        body = case.body()
+        result = self.engine(case.options).validate(body)
         assert not result.rule_failures, f"[{case.name}] the rule raised (see the log for its traceback)"
+        assert not result.budget_exhausted, (f"[{case.name}] the rule did not finish within the time budget "
+                                             f"({self.engine(case.options).config.time_budget_ms:g} ms)")
+        violations = answer_violations(result.answer, body)
+        assert not violations, f"[{case.name}] the answer is not in Scale's format:\n  " + "\n  ".join(violations)
         got = [i for i in result.issues if i.level != "off"]
         if case.expect_valid:
             assert not got, f"[{case.name}] expected no issue, got:\n" + "\n".join(_fmt(i) for i in got)
@@ -293,9 +308,12 @@ class RuleTester:
 
 
 def _check_duplicates(cases: Sequence[Case]) -> None:
+    """Table problems, found before any case runs: duplicates, and invalid cases that expect nothing."""
     names = set()
     bodies = set()
     for c in cases:
+        if not c.expect_valid and not c.errors:
+            raise AssertionError(f"invalid case {c.name!r} must list the errors it expects (errors=[error(...)])")
         if c.name in names:
             raise AssertionError(f"duplicate case name {c.name!r}")
         names.add(c.name)
