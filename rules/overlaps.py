@@ -21,6 +21,7 @@ polygons expects both on the same car. By default a shape is therefore compared 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -39,7 +40,7 @@ def _candidate_pairs(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray
     geoms = geo.geoms
     if len(positions) < 2:
         return _EMPTY, _EMPTY
-    positions = positions[geoms[positions] != None]  # noqa: E711  (shapes that cannot exist are not compared)
+    positions = positions[~shapely.is_missing(geoms[positions])]  # shapes that cannot exist are not compared
     if len(positions) < 2:
         return _EMPTY, _EMPTY
     inputs, found = geo.tree.query(geoms[positions])
@@ -50,21 +51,21 @@ def _candidate_pairs(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return i[keep], found[keep]
 
 
-def _codes(ctx, positions: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
-    """An integer code per position for its label (-1 elsewhere), and the label -> code mapping."""
+def _pair_codes(ctx, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Integer label codes of both sides of the candidate pairs, and the label -> code mapping.
+
+    Only the candidates' labels are looked at (a handful per shape at most), never the whole task's.
+    """
     labels = ctx.annotations.labels
-    names = sorted({labels[p] for p in positions.tolist()})
-    index = {name: k for k, name in enumerate(names)}
-    codes = np.full(len(labels), -1, dtype=np.int64)
-    if len(positions):
-        codes[positions] = np.fromiter((index[labels[p]] for p in positions.tolist()), dtype=np.int64,
-                                       count=len(positions))
-    return codes, index
+    index: dict[str, int] = {}
+    ci = np.fromiter((index.setdefault(labels[k], len(index)) for k in i.tolist()), dtype=np.int64, count=len(i))
+    cj = np.fromiter((index.setdefault(labels[k], len(index)) for k in j.tolist()), dtype=np.int64, count=len(j))
+    return ci, cj, index
 
 
 def _same_type(ctx, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    types = ctx.annotations.types
-    return types[i] == types[j]
+    codes = ctx.annotations.type_codes
+    return codes[i] == codes[j]
 
 
 class _Overlaps:
@@ -153,8 +154,20 @@ def _pct(x: float) -> str:
     return f"{min(100, max(0, round(100 * x)))}%"
 
 
-def _what(ann) -> str:
-    return f"{ann.label} {ann.type}"
+class _Shape(NamedTuple):
+    uuid: str
+    label: str
+    type: str
+
+
+def _shape(ctx, pos) -> _Shape:
+    """uuid, label and type of one annotation, read from the columns (no Annotation view needed)."""
+    a = ctx.annotations
+    return _Shape(a.uuids[pos], a.labels[pos], a.type_names[pos])
+
+
+def _what(shape: _Shape) -> str:
+    return f"{shape.label} {shape.type}"
 
 
 def _unique_pairs(pairs: list[list[str]], what: str) -> None:
@@ -222,8 +235,10 @@ class DuplicateOptions(Options):
     per="task",
 )
 def duplicate_annotation(anns, ctx, opts):
-    positions = anns.positions
-    codes, index = _codes(ctx, positions)
+    i, j = _candidate_pairs(ctx, anns.positions)
+    if not len(i):
+        return
+    ci, cj, index = _pair_codes(ctx, i, j)
     n_labels = len(index)
     thr = np.full((n_labels, n_labels), np.inf)
     np.fill_diagonal(thr, opts["min_iou"])
@@ -231,10 +246,7 @@ def duplicate_annotation(anns, ctx, opts):
         a, b = t["labels"]
         if a in index and b in index:
             thr[index[a], index[b]] = thr[index[b], index[a]] = t["min_iou"]
-    i, j = _candidate_pairs(ctx, positions)
-    if not len(i):
-        return
-    need = thr[codes[i], codes[j]]
+    need = thr[ci, cj]
     keep = np.isfinite(need)
     if not opts["across_types"]:
         keep &= _same_type(ctx, i, j)
@@ -244,16 +256,15 @@ def duplicate_annotation(anns, ctx, opts):
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(union > 0, ov.inter / union, 0.0)
     hit = (ov.inter > 0) & (iou >= need)
-    items = ctx.annotations.items
     for k in _order(i, j, hit):
-        first, later = items[i[k]], items[j[k]]
+        first, later = _shape(ctx, i[k]), _shape(ctx, j[k])
         if first.label == later.label:
             text = (f"This {_what(later)} is a near-copy of another {_what(first)} ({_pct(iou[k])} overlap); "
                     "delete one of them.")
         else:
             text = (f"This {_what(later)} covers the same object as a {_what(first)} ({_pct(iou[k])} overlap); "
                     "keep only the one with the right label.")
-        yield Issue.on(later, text, at=ov.location(k))
+        yield Issue.on(later.uuid, text, at=ov.location(k))
 
 
 # -- forbidden_overlap ------------------------------------------------------------------------------------------------
@@ -296,29 +307,27 @@ class ForbiddenOptions(Options):
 def forbidden_overlap(anns, ctx, opts):
     if not opts["pairs"]:
         return
-    positions = anns.positions
-    codes, index = _codes(ctx, positions)
+    i, j = _candidate_pairs(ctx, anns.positions)
+    if not len(i):
+        return
+    ci, cj, index = _pair_codes(ctx, i, j)
     forbidden = np.zeros((len(index), len(index)), dtype=bool)
     for a, b in opts["pairs"]:
         if a in index and b in index:
             forbidden[index[a], index[b]] = forbidden[index[b], index[a]] = True
-    if not forbidden.any():
-        return
-    i, j = _candidate_pairs(ctx, positions)
-    keep = forbidden[codes[i], codes[j]]
+    keep = forbidden[ci, cj]
     i, j = i[keep], j[keep]
     ov = _Overlaps(ctx, i, j)
     smaller = np.minimum(ov.area_i, ov.area_j)
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(smaller > 0, ov.inter / smaller, 0.0)
     hit = (ov.inter > 0) & (frac >= opts["min_fraction"])
-    items = ctx.annotations.items
     for k in _order(i, j, hit):
-        first, later = items[i[k]], items[j[k]]
+        first, later = _shape(ctx, i[k]), _shape(ctx, j[k])
         labels = (f"{first.label} shapes must not overlap each other" if first.label == later.label
                   else f"{first.label} and {later.label} shapes must not overlap")
         other = "another" if first.label == later.label else "a"
-        yield Issue.on(later, f"This {_what(later)} overlaps {other} {_what(first)} by {_pct(frac[k])} of the "
+        yield Issue.on(later.uuid, f"This {_what(later)} overlaps {other} {_what(first)} by {_pct(frac[k])} of the "
                               f"smaller shape; {labels}.", at=ov.location(k))
 
 
@@ -354,10 +363,11 @@ class ContainedOptions(Options):
     per="task",
 )
 def contained_annotation(anns, ctx, opts):
-    positions = anns.positions
-    codes, _ = _codes(ctx, positions)
-    i, j = _candidate_pairs(ctx, positions)
-    keep = codes[i] == codes[j]
+    i, j = _candidate_pairs(ctx, anns.positions)
+    if not len(i):
+        return
+    ci, cj, _ = _pair_codes(ctx, i, j)
+    keep = ci == cj
     if not opts["across_types"]:
         keep &= _same_type(ctx, i, j)
     i, j = i[keep], j[keep]
@@ -366,10 +376,9 @@ def contained_annotation(anns, ctx, opts):
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(smaller > 0, ov.inter / smaller, 0.0)
     hit = (ov.inter > 0) & (frac >= opts["min_fraction"])
-    items = ctx.annotations.items
     for k in _order(i, j, hit):
-        first, later = items[i[k]], items[j[k]]
+        first, later = _shape(ctx, i[k]), _shape(ctx, j[k])
         inner, outer = (first, later) if ov.area_i[k] < ov.area_j[k] else (later, first)
         size = "a larger" if ov.area_i[k] != ov.area_j[k] else "another"
-        yield Issue.on(inner, f"This {_what(inner)} lies inside {size} {_what(outer)} ({_pct(frac[k])} of it is "
+        yield Issue.on(inner.uuid, f"This {_what(inner)} lies inside {size} {_what(outer)} ({_pct(frac[k])} of it is "
                               f"covered); if both mark the same {inner.label}, delete one.", at=ov.location(k))
