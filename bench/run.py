@@ -503,6 +503,16 @@ def _engine_stages(result) -> dict[str, float] | None:
     return None
 
 
+_GC_PAUSES = [0.0, 0.0]  # [accumulated seconds, start of the current collection]
+
+
+def _gc_timer(phase: str, info: dict) -> None:
+    if phase == "start":
+        _GC_PAUSES[1] = time.perf_counter()
+    else:
+        _GC_PAUSES[0] += time.perf_counter() - _GC_PAUSES[1]
+
+
 def _flask_client():
     """An in-process test client of the real app (its logs silenced), or None when the app cannot be built."""
     os.environ.setdefault("SCALE_CALLBACK_AUTH_KEY", AUTH_KEY)
@@ -544,6 +554,7 @@ def run_stages(args) -> list[dict]:
     # ~1.5x slower than in the workers.
     gc.collect()
     gc.freeze()
+    gc.callbacks.append(_gc_timer)
     results = []
     for n in args.sizes:
         raw = payload(n, args)
@@ -555,11 +566,14 @@ def run_stages(args) -> list[dict]:
         free_times: list[float] = []
         gc_times: list[float] = []
         deadline = time.monotonic() + budget
+        gc_in_validate: list[float] = []
         for i in range(repeat):
             body = jsonio.loads(raw)  # a fresh body per run, as in a request
+            _GC_PAUSES[0] = 0.0
             t0 = time.perf_counter()
             result = engine.validate(body)
             validate_times.append(time.perf_counter() - t0)
+            gc_in_validate.append(_GC_PAUSES[0])
             per_run.append(_engine_stages(result) or {})
             if i == repeat - 1 or (i >= 2 and time.monotonic() > deadline):
                 break
@@ -587,6 +601,7 @@ def run_stages(args) -> list[dict]:
             rows.append(("engine: other (context, ordering)", max(0.0, t_validate - sum(engine_stages.values()))))
         else:
             rows.append(("engine.validate (no per-stage timings exposed)", t_validate))
+        gc_pause = statistics.median(gc_in_validate)
         rows += [("answer (result.answer)", t_answer), ("serialise (jsonio.dumps)", t_dumps)]
         if t_counts == t_counts:
             rows.append(("result.counts() (for the log line)", t_counts))
@@ -595,7 +610,8 @@ def run_stages(args) -> list[dict]:
             rows.append(("cyclic GC of what the request left in cycles", t_gc))
         total = sum(v for _, v in rows)
 
-        extra: list[tuple[str, float]] = [("orjson.loads alone (reference)", t_orjson)]
+        extra: list[tuple[str, float]] = [("orjson.loads alone (reference)", t_orjson),
+                                          ("GC pauses inside engine.validate (in the rows above)", gc_pause)]
         bare_free = []
         for _ in range(min(repeat, 10)):
             b = orjson.loads(raw)
@@ -665,7 +681,7 @@ def machine_info() -> dict:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "validator", "rules", "gunicorn.conf.py",
                                 "Procfile"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
         git = {"head": head, "dirty_files": len(dirty.splitlines())}
-    return {"git": git, "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+    return {"git": git, "loadavg": os.getloadavg(), "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": platform.python_version(), "versions": versions, "wrk": shutil.which("wrk")}
 
 
@@ -738,6 +754,9 @@ def main(argv=None) -> int:
             return 130
         finally:
             stop_all()
+    results["loadavg_end"] = os.getloadavg()
+    print(f"\n# load average at start {info['loadavg'][0]:.2f}, at end {results['loadavg_end'][0]:.2f} "
+          f"(1 min; {info['cores']} cores: anything above ~0.5 means other processes competed for the CPU)")
     if args.json_file:
         Path(args.json_file).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_file).write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
