@@ -196,7 +196,10 @@ def linked_attribute_invalid(anns, ctx, opts):
 
 # -- reporting -------------------------------------------------------------------------------------------------------
 def _report(anns, ctx, kinds: tuple[str, ...], skip_keys: frozenset[str] = frozenset()):
-    findings = [f for f in _analysis(ctx) if f.kind in kinds and f.key not in skip_keys]
+    analysis = _analysis(ctx)
+    findings = [f for f in analysis.findings if f.kind in kinds and f.key not in skip_keys]
+    if UNSET in kinds:
+        findings += analysis.unset()
     if not findings:
         return
     a = ctx.annotations
@@ -224,16 +227,17 @@ def _anchor(ctx, pos: int | None):
 _cache = threading.local()
 
 
-def _analysis(ctx) -> list[Finding]:
-    """All findings for this request, computed once and shared by the family (keyed on the request's objects)."""
+def _analysis(ctx) -> "_Analysis":
+    """The request's analysis, computed once and shared by the family (keyed on the request's own objects, held
+    weakly: nothing outlives the request but the last findings)."""
     ref = getattr(_cache, "ref", None)
     if ref is not None and ref() is ctx.annotations and _cache.task() is ctx.task:
-        return _cache.findings
-    findings = _Analysis(ctx).run()
+        return _cache.analysis
+    analysis = _Analysis(ctx).run()
     _cache.ref = weakref.ref(ctx.annotations)
     _cache.task = weakref.ref(ctx.task)
-    _cache.findings = findings
-    return findings
+    _cache.analysis = analysis
+    return analysis
 
 
 def _freeze(value: Any) -> Any:
@@ -275,9 +279,11 @@ class _Analysis:
         self.specs = ctx.task.attributes
         self.mode = ctx.task.conditions_mode
         self.findings: list[Finding] = []
+        self.applicable: list[tuple] = []  # per annotation: the specs that apply to it, in task order
+        self._unset: list[Finding] | None = None
         self.cond_keys = sorted({k for s in self.specs.values() for obj in s.conditions.attribute_conditions
                                  for k, _ in obj})
-        self._applicable: dict[Any, tuple[dict, tuple]] = {}
+        self._applicable: dict[Any, tuple[dict, tuple, tuple]] = {}
         self._values: dict[tuple, tuple[str, str] | None] = {}
         self._parents: dict[str, frozenset[str]] = {}
         a = ctx.annotations
@@ -287,29 +293,47 @@ class _Analysis:
         self.attributes = cols if isinstance(cols, list) else [x.attributes for x in a]
         self.uuids = getattr(a, "uuids", None) or [x.uuid for x in a]
 
-    def run(self) -> list[Finding]:
+    def run(self) -> "_Analysis":
         if self.specs or any(self.attributes):
             self._annotations()
         self._globals()
-        return self.findings
+        return self
+
+    def unset(self) -> list[Finding]:
+        """Applicable, not required attributes left unset (only ``require_all`` asks, so computed on demand)."""
+        if self._unset is None:
+            out = []
+            for pos, (attrs, in_order) in enumerate(zip(self.attributes, self.applicable)):
+                for spec in in_order:
+                    if not spec.required and attrs.get(spec.key) is None:
+                        out.append(Finding(UNSET, pos, spec.key, self._unset_text(spec)))
+            ga = self.ctx.global_attributes
+            for spec in self.specs.values():
+                if (spec.is_global and not spec.required and spec.key not in RESERVED_GLOBAL
+                        and ga.get(spec.key) is None and spec.conditions.applies(None, ga, self.mode)):
+                    out.append(Finding(UNSET, None, spec.key, self._unset_text(spec, "for the image ")))
+            self._unset = out
+        return self._unset
 
     # -- per annotation --------------------------------------------------------------------------------------------
-    def _applicable_for(self, label: str, attrs: dict) -> tuple[dict, tuple]:
-        """(key -> spec of the attributes that apply, the applicable specs in task order), cached per label and
-        the values of the attributes that conditions refer to."""
+    def _applicable_for(self, label: str, attrs: dict) -> tuple[dict, tuple, tuple]:
+        """(key -> spec of the attributes that apply, those specs in task order, the required ones), cached per
+        label and the values of the attributes that conditions refer to."""
         key = (label, tuple(_freeze(attrs.get(k)) for k in self.cond_keys)) if self.cond_keys else label
         found = self._applicable.get(key)
         if found is None:
             specs = self.task.applicable_attributes(label, attrs)
-            found = ({s.key: s for s in specs}, tuple(specs))
+            found = ({s.key: s for s in specs}, tuple(specs), tuple(s for s in specs if s.required))
             self._applicable[key] = found
         return found
 
     def _annotations(self) -> None:
         add = self.findings.append
+        keep = self.applicable.append
         specs = self.specs
         for pos, (label, attrs) in enumerate(zip(self.labels, self.attributes)):
-            applicable, in_order = self._applicable_for(label, attrs)
+            applicable, in_order, required = self._applicable_for(label, attrs)
+            keep(in_order)
             for k, v in attrs.items():
                 if v is None:
                     continue
@@ -328,12 +352,9 @@ class _Analysis:
                                                         f"image, not on this {self.types[pos]}."))
                 else:
                     add(Finding(NOT_APPLICABLE, pos, k, self._not_applicable_text(spec, label)))
-            for spec in in_order:
+            for spec in required:
                 if attrs.get(spec.key) is None:
-                    if spec.required:
-                        add(Finding(MISSING, pos, spec.key, self._missing_text(spec, label)))
-                    else:
-                        add(Finding(UNSET, pos, spec.key, self._unset_text(spec)))
+                    add(Finding(MISSING, pos, spec.key, self._missing_text(spec, label)))
 
     # -- the image's attributes ------------------------------------------------------------------------------------
     def _globals(self) -> None:
@@ -361,8 +382,6 @@ class _Analysis:
                     and spec.conditions.applies(None, ga, self.mode)):
                 if spec.required:
                     add(Finding(MISSING, None, spec.key, f"{spec.key} is required for the image; set it."))
-                else:
-                    add(Finding(UNSET, None, spec.key, self._unset_text(spec, "for the image ")))
 
     # -- value checks ----------------------------------------------------------------------------------------------
     def _check(self, spec, value: Any, pos: int | None):

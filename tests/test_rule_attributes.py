@@ -283,3 +283,37 @@ test_linked_attribute_invalid = linked.pytest(
                 errors=[error("me", at=(3, 4), message="follows links this box to itself")]),
     ],
 )
+
+# -- the family together: one shared analysis, each rule reports only its own kind --------------------------------
+FAMILY = ("attribute_not_in_choices", "attribute_invalid_number", "attribute_wrong_type", "attribute_not_applicable",
+          "attribute_missing", "linked_attribute_invalid")
+family = RuleTester("attribute_not_in_choices", config=(
+    '[engine]\nbuiltin_rules = "configured"\nfailure_policy = "closed"\n\n'
+    + "".join(f'[[rule]]\nid = "{r}"\nlevel = "error"\n' + ('labels = ["car"]\nname = "cars_only"\n'
+                                                            if r == "attribute_wrong_type" else "") + "\n"
+              for r in FAMILY)))
+test_attribute_family_together = family.pytest(
+    valid=[valid("the shared examples' kind of task", [car(label="pedestrian"),
+                                                       point(5, 5, label="head", attributes={"owner": "a1"}),
+                                                       car(200, 0, occlusion="0%", is_parked="No",
+                                                           light_state=["brake"], num_occupants=2)],
+                 task=TASK, global_attributes={"time_of_day": "day"})],
+    invalid=[
+        invalid("one of each kind, each reported once by its own rule", [
+            car(10, 10, occlusion="90%"),
+            car(200, 10, num_occupants=10),
+            car(400, 10, label="traffic_sign", sign_text=7),
+            car(600, 10, num_occupants="2"),
+            car(800, 10, label="traffic_sign", heading=1),
+            point(5, 6, label="head"),
+            point(7, 8, label="hand", attributes={"owner": "a1"}),
+        ], task=TASK, global_attributes={"time_of_day": "day"}, errors=[
+            error("a1", at=(10, 10)),
+            error("a2", at=(200, 10), error_type="attribute_invalid_number"),
+            error("a4", at=(600, 10), error_type="attribute_wrong_type"),  # a3 is a traffic_sign: out of scope
+            error("a5", at=(800, 10), error_type="attribute_not_applicable"),
+            error("a6", at=(5, 6), error_type="attribute_missing"),
+            error("a7", at=[(7, 8), (10, 10)], error_type="linked_attribute_invalid"),
+        ]),
+    ],
+)
