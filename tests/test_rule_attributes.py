@@ -63,6 +63,8 @@ test_attribute_not_in_choices = RuleTester("attribute_not_in_choices").pytest(
         valid("no attributes at all", [car(), point(5, 5, label="head", attributes={"owner": "a1"})],
               task=make_task(geometries=GEOMETRIES)),
         valid("null counts as unset", [car(occlusion=None)], task=TASK),
+        valid("malformed choices in the task: nothing to compare with", [car(occlusion="anything")],
+              task=make_task(geometries=GEOMETRIES, attributes={"occlusion": {"choices": True}})),
     ],
     invalid=[
         invalid("not a choice", [car(10, 20, occlusion="90%")], task=TASK,

@@ -19,6 +19,8 @@ test_box_too_small = tester.pytest(
               options={"min_width": 4}),
         valid("task minimums ignored on request", [box(0, 0, 5, 5)], task=MIN10,
               options={"use_task_minimums": False, "min_width": 5}),
+        valid("box partly outside a padded image is measured by its own size", [box(-30, -10, 10, 20)],
+              task=make_task(padding=50, box={"min_width": 10, "min_height": 20})),
         valid("box minimums do not apply to cuboids", [cuboid(100, 100, 12, 12)],
               task=make_task(box={"min_width": 50, "min_height": 50})),
     ],

@@ -54,6 +54,8 @@ test_label_not_in_taxonomy = taxonomy.pytest(
                                                polygon([(0, 30), (9, 30), (0, 39)], label="car")]),
         valid("empty objects_to_annotate accepts any label", [box(0, 0, 20, 20, label="whatever")],
               task=UNRESTRICTED),
+        valid("malformed objects_to_annotate: not judged", [box(0, 0, 20, 20, label="x")],
+              task=make_task(geometries={"box": {"objects_to_annotate": True}})),
         valid("geometry not requested is another rule's business", [polygon([(0, 0), (9, 0), (0, 9)],
                                                                             label="zzz")], task=BOXES_ONLY),
     ],
@@ -70,6 +72,11 @@ test_label_not_in_taxonomy = taxonomy.pytest(
         invalid("unknown label", [point(3, 4, label="elbow")],
                 errors=[error("a1", at=(3, 4), message="'elbow' is not a point label of this task; choose one of "
                                                        "head, hand.")]),
+        invalid("group with malformed subchoices elsewhere in the taxonomy",
+                [box(1, 1, 20, 20, label="vehicle")],
+                task=make_task(geometries={"box": {"objects_to_annotate": [
+                    {"choice": "odd", "subchoices": True}, {"choice": "vehicle", "subchoices": ["car", "bus"]}]}}),
+                errors=[error("a1", at=(1, 1), message="'vehicle' is a group; choose one of car, bus.")]),
         invalid("display text is not a label", [polygon([(0, 0), (9, 0), (0, 9)], label="sidewalk / footpath")],
                 task=make_task(geometries=NESTED), errors=[error("a1", at=(0, 0))]),
         invalid("only the bad one of many", [box(0, 0, 20, 20), box(30, 0, 20, 20, label="bus"),
