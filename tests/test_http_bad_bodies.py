@@ -120,7 +120,10 @@ def test_content_type_is_not_required_to_be_json(service):
 
 # -- non-finite numbers are the labeler's mistake: an issue on that annotation, HTTP 200 -----------------------
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400,
+                                     "-1" + "0" * 400, "1" + "0" * 400 + ".5"],
+                         ids=["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "400-digit-int", "-400-digit-int",
+                              "400-digit-decimal"])
 def test_non_finite_coordinate_becomes_an_issue(service, literal):
     good = '{"uuid": "ok-1", "type": "point", "label": "p", "x": 5, "y": 6}'
     bad = f'{{"uuid": "bad-1", "type": "point", "label": "p", "x": {literal}, "y": 6}}'

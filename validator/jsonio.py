@@ -20,9 +20,6 @@ class JSONBodyError(ValueError):
     """The body is not JSON we can read; the message is safe to return (no body content)."""
 
 
-_FALLBACK_HINTS = ("NaN", "Infinity", "infinity", "unexpected character")
-
-
 def _depth_exceeds(data: bytes, limit: int) -> bool:
     depth = 0
     in_string = False
@@ -49,6 +46,17 @@ def _depth_exceeds(data: bytes, limit: int) -> bool:
 _NONFINITE = re.compile(rb"NaN|-?Infinity|\d[eE][+-]?\d{3,}")
 
 
+def _parse_int(text: str) -> int | float:
+    """Integers as orjson reads them: beyond 64 bits, a float (so a 400-digit coordinate is infinite, an issue on
+    its annotation, instead of a Python int that no float conversion downstream can take)."""
+    if len(text) <= 18:
+        return int(text)
+    value = int(text) if len(text) <= 20 else None
+    if value is not None and -(2 ** 63) <= value < 2 ** 64:
+        return value
+    return float(text)
+
+
 def loads(data: bytes | str) -> Any:
     """Parse a JSON document. Raises JSONBodyError with a short, content-free reason."""
     if isinstance(data, str):
@@ -59,13 +67,13 @@ def loads(data: bytes | str) -> Any:
         msg = str(exc)
         if "depth" in msg:
             raise JSONBodyError(f"JSON nesting is deeper than the limit") from None
-        if not _NONFINITE.search(data):
+        if "infinity" not in msg and not _NONFINITE.search(data):  # orjson: "number is infinity when parsed..."
             raise JSONBodyError(f"body is not valid JSON ({msg})") from None
     # only bodies that contain NaN / Infinity / huge exponents get here
     if _depth_exceeds(data, MAX_DEPTH):
         raise JSONBodyError("JSON nesting is deeper than the limit")
     try:
-        return json.loads(data)
+        return json.loads(data, parse_int=_parse_int)
     except (ValueError, RecursionError) as exc:
         raise JSONBodyError(f"body is not valid JSON ({type(exc).__name__})") from None
 
