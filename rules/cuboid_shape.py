@@ -1,0 +1,303 @@
+"""2D cuboids: six described vertices and six described edges that fit together into a box in perspective."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+
+from validator import Issue, Options, fields, rule
+from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS
+
+from ._shape_support import px
+
+_V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
+_E = {d: i for i, d in enumerate(CUBOID_EDGE_DESCRIPTIONS)}
+_FACE = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")  # around the front face
+_NUMS = (int, float)
+_SHOWN = 3  # problems named per issue
+_MIN_FACE_AREA = 1.0  # px²: a front face smaller than one pixel has no area
+
+
+def _edge_ends(side_right: bool) -> dict[str, tuple[str, str]]:
+    """The two vertices each edge connects; the side edges leave the front face on the side face's side."""
+    s = "right" if side_right else "left"
+    return {
+        "face-top": ("face-topleft", "face-topright"),
+        "face-right": ("face-topright", "face-bottomright"),
+        "face-bottom": ("face-bottomleft", "face-bottomright"),
+        "face-left": ("face-topleft", "face-bottomleft"),
+        "side-top": (f"face-top{s}", "side-topcorner"),
+        "side-bottom": (f"face-bottom{s}", "side-bottomcorner"),
+    }
+
+
+class StructureOptions(Options):
+    check_edges = fields.Boolean(load_default=True, metadata={
+        "description": "Also require the six described edges (false: only the vertices are required)."})
+
+
+class FaceOptions(Options):
+    check_side_face = fields.Boolean(load_default=True, metadata={
+        "description": "Also require the side face's top corner to be above its bottom corner."})
+
+
+class EdgeOptions(Options):
+    tolerance = fields.Float(load_default=1.0, metadata={
+        "description": "How far (px) an edge's end may be from the corner it connects."})
+
+
+@rule(
+    id="cuboid_structure",
+    summary="A cuboid without exactly the six described vertices and six described edges Scale defines.",
+    why="""
+        A 2D cuboid is a front face (face-topleft, face-topright, face-bottomright, face-bottomleft) and a side face
+        (side-topcorner, side-bottomcorner), with six edges (face-top, face-right, face-bottom, face-left, side-top,
+        side-bottom) between them. Every consumer finds the corners by their `description`: a missing, repeated or
+        misspelled description, or an edge with a missing coordinate, leaves the cuboid unreadable. It comes from a
+        converter or a custom tool, not from drawing. The other cuboid rules check only cuboids that pass this one.
+
+        Example: a cuboid whose vertices include two "face-topleft" and no "face-bottomleft" gives "The cuboid has
+        two face-topleft vertices. The cuboid has no face-bottomleft vertex." at the second face-topleft vertex.
+    """,
+    geometries=("cuboid",),
+    options=StructureOptions,
+    per="task",
+)
+def cuboid_structure(anns, ctx, opts):
+    for ann in anns:
+        problems, at = _vertex_problems(ann)
+        if opts["check_edges"]:
+            edge_problems, edge_at = _edge_problems(ann)
+            problems += edge_problems
+            at += edge_at
+        if problems:
+            more = len(problems) - _SHOWN
+            text = " ".join(problems[:_SHOWN]) + (f" ({more} more problem{'s' if more > 1 else ''}.)" if more > 0
+                                                   else "")
+            yield Issue.on(ann, text, at=at[:10])
+
+
+@rule(
+    id="cuboid_face_shape",
+    summary="A cuboid whose front face is not a proper quadrilateral: corners swapped, crossing or flat.",
+    why="""
+        The front face of a cuboid is the quadrilateral face-topleft, face-topright, face-bottomright,
+        face-bottomleft: its top corners must be above its bottom corners, its left corners left of its right
+        corners, and its outline must enclose an area (at least one square pixel) without crossing itself. Swapped corners (a face drawn
+        upside down or mirrored) turn the 3D box inside out for everything that reconstructs it. The side face's
+        top corner must be above its bottom corner too (`check_side_face`). The side face may be on the right or
+        on the left of the front face.
+
+        Example: a cuboid whose face-topright corner is at x = 580 while its face-topleft corner is at x = 600
+        gives "The cuboid's face-topright corner is not right of its face-topleft corner." at both corners.
+    """,
+    geometries=("cuboid",),
+    options=FaceOptions,
+    per="task",
+)
+def cuboid_face_shape(anns, ctx, opts):
+    pos, V = _canonical(anns)
+    if not len(pos):
+        return
+    tl, tr, br, bl = (V[:, _V[d]] for d in _FACE)
+    st, sb = V[:, _V["side-topcorner"]], V[:, _V["side-bottomcorner"]]
+    checks = [  # (bad mask, message, corners to point at)
+        (tr[:, 0] <= tl[:, 0], "The cuboid's face-topright corner is not right of its face-topleft corner.",
+         ("face-topleft", "face-topright")),
+        (br[:, 0] <= bl[:, 0], "The cuboid's face-bottomright corner is not right of its face-bottomleft corner.",
+         ("face-bottomleft", "face-bottomright")),
+        (bl[:, 1] <= tl[:, 1], "The cuboid's face-bottomleft corner is not below its face-topleft corner.",
+         ("face-topleft", "face-bottomleft")),
+        (br[:, 1] <= tr[:, 1], "The cuboid's face-bottomright corner is not below its face-topright corner.",
+         ("face-topright", "face-bottomright")),
+    ]
+    quads = shapely.polygons(np.stack([tl, tr, br, bl], axis=1))
+    area = shapely.area(quads)
+    flat = area < _MIN_FACE_AREA
+    swapped = np.zeros(len(pos), dtype=bool)
+    for mask, _, _ in checks:
+        swapped |= mask
+    # One explanation per face: flat says it all; swapped corners explain a crossing; else a crossing alone.
+    checks = [(m & ~flat, t, n) for m, t, n in checks]
+    checks.append((~flat & ~swapped & ~shapely.is_simple(quads), "The cuboid's front face crosses itself.", _FACE))
+    checks.append((flat, "The cuboid's front face has no area.", _FACE))
+    if opts["check_side_face"]:
+        checks.append((sb[:, 1] <= st[:, 1], "The cuboid's side-bottomcorner is not below its side-topcorner.",
+                       ("side-topcorner", "side-bottomcorner")))
+    bad_any = np.zeros(len(pos), dtype=bool)
+    for mask, _, _ in checks:
+        bad_any |= mask
+    for i in np.flatnonzero(bad_any).tolist():
+        texts, corners = [], []
+        for mask, text, names in checks:
+            if mask[i]:
+                texts.append(text)
+                corners += [n for n in names if n not in corners]
+        ann = ctx.annotations[int(pos[i])]
+        yield Issue.on(ann, " ".join(texts), at=V[i, [_V[n] for n in corners]])
+
+
+@rule(
+    id="cuboid_edge_mismatch",
+    summary="A cuboid edge that does not connect the two vertices it is named after.",
+    why="""
+        Each described edge of a cuboid joins two of its vertices: face-top joins face-topleft and face-topright,
+        face-right joins face-topright and face-bottomright, face-bottom joins face-bottomleft and
+        face-bottomright, face-left joins face-topleft and face-bottomleft, and side-top / side-bottom join the
+        front face's top / bottom corner on the side face's side (right or left) to side-topcorner /
+        side-bottomcorner. An edge whose ends are elsewhere (more than `tolerance` px) contradicts the vertices,
+        usually after an edit that moved one but not the other; consumers reading edges and consumers reading
+        vertices then see different boxes. Edge ends may be given in either order.
+
+        Example: a cuboid with face-topright at (820, 400) whose face-top edge ends at (800, 400) gives "The
+        cuboid's face-top edge does not end at its face-topright corner (20 px away)." at (800, 400).
+    """,
+    geometries=("cuboid",),
+    options=EdgeOptions,
+    per="task",
+)
+def cuboid_edge_mismatch(anns, ctx, opts):
+    pos, V, E = _canonical(anns, with_edges=True)
+    if not len(pos):
+        return
+    tol = max(float(opts["tolerance"]), 0.0)
+    face_x = V[:, [_V[d] for d in _FACE], 0].mean(axis=1)
+    side_x = V[:, [_V["side-topcorner"], _V["side-bottomcorner"]], 0].mean(axis=1)
+    right = side_x >= face_x
+    m = len(pos)
+    ends_r, ends_l = _edge_ends(True), _edge_ends(False)
+    a_idx = np.array([[_V[(ends_r if r else ends_l)[e][0]] for e in CUBOID_EDGE_DESCRIPTIONS] for r in right])
+    b_idx = np.array([[_V[(ends_r if r else ends_l)[e][1]] for e in CUBOID_EDGE_DESCRIPTIONS] for r in right])
+    rows = np.arange(m)[:, None]
+    A, B = V[rows, a_idx], V[rows, b_idx]  # (m, 6, 2): where each edge should start / end
+    P, Q = E[:, :, 0:2], E[:, :, 2:4]
+    da, db = np.hypot(*(P - A).transpose(2, 0, 1)), np.hypot(*(Q - B).transpose(2, 0, 1))
+    sa, sb = np.hypot(*(P - B).transpose(2, 0, 1)), np.hypot(*(Q - A).transpose(2, 0, 1))
+    swapped = np.maximum(sa, sb) < np.maximum(da, db)
+    off_p = np.where(swapped, sa, da)  # distance of the edge's first end from the vertex it should be on
+    off_q = np.where(swapped, sb, db)
+    bad = (off_p > tol) | (off_q > tol)
+    for i in np.flatnonzero(bad.any(axis=1)).tolist():
+        ann = ctx.annotations[int(pos[i])]
+        ends = ends_r if right[i] else ends_l
+        texts, at = [], []
+        for k in np.flatnonzero(bad[i]).tolist():
+            edge = CUBOID_EDGE_DESCRIPTIONS[k]
+            first, second = ends[edge] if not swapped[i, k] else ends[edge][::-1]
+            missed = [(first, off_p[i, k], P[i, k]), (second, off_q[i, k], Q[i, k])]
+            missed = [(name, d, xy) for name, d, xy in missed if d > tol]
+            if len(missed) == 2:
+                texts.append(f"The cuboid's {edge} edge does not connect its {ends[edge][0]} and {ends[edge][1]} "
+                             f"corners (up to {px(max(d for _, d, _ in missed))} px away).")
+            else:
+                name, d, _ = missed[0]
+                texts.append(f"The cuboid's {edge} edge does not end at its {name} corner ({px(d)} px away).")
+            at += [xy for _, _, xy in missed]
+        if len(texts) > _SHOWN:
+            texts = texts[:_SHOWN] + [f"({len(texts) - _SHOWN} more edges do not match.)"]
+        yield Issue.on(ann, " ".join(texts) + " Move a corner of the cuboid so that its edges are redrawn.",
+                       at=at[:10])
+
+
+# -- reading a cuboid ---------------------------------------------------------------------------------------------
+def _vertex_problems(ann) -> tuple[list[str], list]:
+    desc = ann.vertex_descriptions
+    xy = ann.xy
+    problems: list[str] = []
+    at: list = []
+    if not desc:
+        return [f"The cuboid has no vertices; it needs 6 ({', '.join(CUBOID_VERTEX_DESCRIPTIONS)})."], []
+    seen: set[str] = set()
+    for i, d in enumerate(desc):
+        if d is None:
+            problems.append(f"Vertex {i + 1} of the cuboid has no description.")
+            at.append(xy[i])
+        elif d not in _V:
+            problems.append(f"Vertex {i + 1} of the cuboid is described as {d[:40]!r}, which is not a cuboid "
+                            f"corner.")
+            at.append(xy[i])
+        elif d in seen:
+            problems.append(f"The cuboid has two {d} vertices.")
+            at.append(xy[i])
+        else:
+            seen.add(d)
+    for d in CUBOID_VERTEX_DESCRIPTIONS:
+        if d not in seen:
+            problems.append(f"The cuboid has no {d} vertex.")
+    return problems, at
+
+
+def _edge_problems(ann) -> tuple[list[str], list]:
+    edges = ann.raw.get("edges")
+    if edges is None:
+        return [f"The cuboid has no edges; it needs 6 ({', '.join(CUBOID_EDGE_DESCRIPTIONS)})."], []
+    if not isinstance(edges, list):
+        return ["The cuboid's edges are not a list."], []
+    problems: list[str] = []
+    at: list = []
+    if not edges:
+        return [f"The cuboid has no edges; it needs 6 ({', '.join(CUBOID_EDGE_DESCRIPTIONS)})."], []
+    seen: set[str] = set()
+    for i, e in enumerate(edges):
+        if not isinstance(e, dict):
+            problems.append(f"Edge {i + 1} of the cuboid is not an edge (x1, y1, x2, y2).")
+            continue
+        d = e.get("description")
+        name = f"The cuboid's {d} edge" if isinstance(d, str) and d in _E else f"Edge {i + 1} of the cuboid"
+        values = [e.get(k) for k in ("x1", "y1", "x2", "y2")]
+        if not all(type(v) in _NUMS and math.isfinite(v) for v in values):
+            problems.append(f"{name} has a coordinate that is missing or not a number.")
+        elif not isinstance(d, str):
+            problems.append(f"{name} has no description.")
+            at.append((values[0], values[1]))
+        elif d not in _E:
+            problems.append(f"{name} is described as {d[:40]!r}, which is not a cuboid edge.")
+            at.append((values[0], values[1]))
+        elif d in seen:
+            problems.append(f"The cuboid has two {d} edges.")
+            at.append((values[0], values[1]))
+        if isinstance(d, str) and d in _E:
+            seen.add(d)
+    for d in CUBOID_EDGE_DESCRIPTIONS:
+        if d not in seen:
+            problems.append(f"The cuboid has no {d} edge.")
+    return problems, at
+
+
+def _canonical(anns, with_edges: bool = False):
+    """Positions and vertices (m, 6, 2) in CUBOID_VERTEX_DESCRIPTIONS order (and edges (m, 6, 4) as x1, y1, x2, y2
+    in CUBOID_EDGE_DESCRIPTIONS order) of the cuboids whose structure is complete (cuboid_structure reports the
+    others)."""
+    pos, verts, edges = [], [], []
+    for ann in anns:
+        desc = ann.vertex_descriptions
+        if len(desc) != 6 or set(desc) != _V.keys():
+            continue
+        if with_edges:
+            e = _read_edges(ann.raw.get("edges"))
+            if e is None:
+                continue
+            edges.append(e)
+        order = [desc.index(d) for d in CUBOID_VERTEX_DESCRIPTIONS]
+        verts.append(ann.xy[order])
+        pos.append(ann.pos)
+    if not pos:
+        return (np.zeros(0, dtype=np.int64), np.zeros((0, 6, 2))) + ((np.zeros((0, 6, 4)),) if with_edges else ())
+    out = (np.asarray(pos, dtype=np.int64), np.stack(verts))
+    return out + ((np.asarray(edges, dtype=np.float64),) if with_edges else ())
+
+
+def _read_edges(edges) -> list[list[float]] | None:
+    if not isinstance(edges, list) or len(edges) != 6:
+        return None
+    out: list[list[float] | None] = [None] * 6
+    for e in edges:
+        if not isinstance(e, dict):
+            return None
+        k = _E.get(e.get("description")) if isinstance(e.get("description"), str) else None
+        values = [e.get(c) for c in ("x1", "y1", "x2", "y2")]
+        if k is None or out[k] is not None or not all(type(v) in _NUMS and math.isfinite(v) for v in values):
+            return None
+        out[k] = [float(v) for v in values]
+    return out  # type: ignore[return-value]
