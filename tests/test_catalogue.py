@@ -166,3 +166,20 @@ def test_rules_reads_validator_config_from_the_environment(capsys, monkeypatch, 
     monkeypatch.setenv("VALIDATOR_CONFIG", plugin_config)
     code, out, _ = run(capsys, "t_every")
     assert code == 0 and "configured level: shadow" in out
+
+
+def test_rules_shows_the_levels_of_per_project_overrides(capsys, tmp_path):
+    path = tmp_path / "projects.toml"
+    path.write_text(PLUGIN_CONFIG + '\n[[projects."acme".rule]]\nid = "t_min_size"\nname = "car_min_size"\n'
+                                    'level = "shadow"\n\n[[projects."acme".rule]]\nid = "t_raises"\nlevel = "warn"\n'
+                                    '\n[[projects."beta".rule]]\nid = "t_min_size"\nname = "car_min_size"\n'
+                                    'options = { min_size = 2 }\n')
+    code, out, _ = run(capsys, "--config", str(path))
+    assert code == 0
+    lines = out.splitlines()
+    assert next(ln for ln in lines if ln.startswith("t_min_size ")).split() == [
+        "t_min_size", "car_min_size=error,", "pedestrian_min_size=warn;", "acme:", "car_min_size=shadow", "[box]"]
+    assert next(ln for ln in lines if ln.startswith("t_raises ")).split() == ["t_raises", "off;", "acme:", "warn",
+                                                                             "[all]"]
+    code, out, _ = run(capsys, "t_raises", "--config", str(path))
+    assert "default level: error   configured level: off; acme: warn" in out

@@ -22,6 +22,30 @@ def configure(parser) -> None:
                         help="print the Markdown catalogue of all rules (the content of docs/rules.md)")
 
 
+def configured_levels(config) -> dict[str, str]:
+    """Per rule id, the levels its instances run at: ``error``, ``car=error, pedestrian=warn``, and the projects
+    whose overrides differ: ``off; acme-street-scenes: shadow``."""
+    def fmt(inst) -> str:
+        return inst.level if inst.name == inst.id else f"{inst.name}={inst.level}"
+
+    base: dict[str, list[str]] = {}
+    for inst in config.instances:
+        base.setdefault(inst.id, []).append(fmt(inst))
+    base_pairs = {(i.name, i.level) for i in config.instances}
+    projects: dict[str, list[str]] = {}
+    for project in sorted(config.project_instances):
+        changed: dict[str, list[str]] = {}
+        for inst in config.project_instances[project]:
+            if (inst.name, inst.level) not in base_pairs:
+                changed.setdefault(inst.id, []).append(fmt(inst))
+        for rule_id, items in changed.items():
+            projects.setdefault(rule_id, []).append(f"{project}: {', '.join(items)}")
+    out = {}
+    for rule_id in {*base, *projects}:
+        out[rule_id] = "; ".join([", ".join(base.get(rule_id, ["off"])), *projects.get(rule_id, [])])
+    return out
+
+
 def run(args) -> int:
     try:
         config = load_config(args.config)
@@ -32,9 +56,7 @@ def run(args) -> int:
     if args.markdown:
         sys.stdout.write(catalogue_markdown(registry))
         return 0
-    levels: dict[str, list[str]] = {}
-    for inst in config.instances:
-        levels.setdefault(inst.id, []).append(inst.level if inst.name == inst.id else f"{inst.name}={inst.level}")
+    levels = configured_levels(config)
     if args.rule_id:
         rule = registry.get(args.rule_id)
         if rule is None:
@@ -44,9 +66,9 @@ def run(args) -> int:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             print(f"validator: unknown rule {args.rule_id!r}{hint}", file=sys.stderr)
             return 2
-        sys.stdout.write(rule_text(rule, ", ".join(levels.get(rule.id, ["off"]))))
+        sys.stdout.write(rule_text(rule, levels.get(rule.id, "off")))
         return 0
-    rows = [(r.id, ", ".join(levels.get(r.id, ["off"])), geometries_text(r), r.summary, r.option_fields())
+    rows = [(r.id, levels.get(r.id, "off"), geometries_text(r), r.summary, r.option_fields())
             for r in registry]
     width = max((len(r[0]) for r in rows), default=10)
     lw = max((len(r[1]) for r in rows), default=5)
