@@ -229,7 +229,7 @@ _cache = threading.local()
 
 def _analysis(ctx) -> "_Analysis":
     """The request's analysis, computed once and shared by the family (keyed on the request's own objects, held
-    weakly: nothing outlives the request but the last findings)."""
+    weakly: what outlives the request, until the next one, is only the findings and the attribute lists)."""
     ref = getattr(_cache, "ref", None)
     if ref is not None and ref() is ctx.annotations and _cache.task() is ctx.task:
         return _cache.analysis
@@ -276,6 +276,7 @@ class _Analysis:
     def __init__(self, ctx):
         self.ctx = ctx
         self.task = ctx.task
+        self.global_attributes = ctx.global_attributes
         self.specs = ctx.task.attributes
         self.mode = ctx.task.conditions_mode
         self.findings: list[Finding] = []
@@ -297,6 +298,7 @@ class _Analysis:
         if self.specs or any(self.attributes):
             self._annotations()
         self._globals()
+        self.ctx = self.task = None  # the cache must not keep the request alive (only these small lists)
         return self
 
     def unset(self) -> list[Finding]:
@@ -307,7 +309,7 @@ class _Analysis:
                 for spec in in_order:
                     if not spec.required and attrs.get(spec.key) is None:
                         out.append(Finding(UNSET, pos, spec.key, self._unset_text(spec)))
-            ga = self.ctx.global_attributes
+            ga = self.global_attributes
             for spec in self.specs.values():
                 if (spec.is_global and not spec.required and spec.key not in RESERVED_GLOBAL
                         and ga.get(spec.key) is None and spec.conditions.applies(None, ga, self.mode)):
@@ -359,7 +361,7 @@ class _Analysis:
     # -- the image's attributes ------------------------------------------------------------------------------------
     def _globals(self) -> None:
         add = self.findings.append
-        ga = self.ctx.global_attributes
+        ga = self.global_attributes
         for k, v in ga.items():
             if k in RESERVED_GLOBAL or v is None:
                 continue
