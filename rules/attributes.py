@@ -21,8 +21,6 @@ reported.
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from typing import Any
 
 from validator import Issue, Options, fields, rule
@@ -114,8 +112,10 @@ def attribute_wrong_type(anns, ctx, opts):
 
 class NotApplicableOptions(Options):
     report_undeclared = fields.Boolean(
-        load_default=True,
-        metadata={"description": "Report attribute keys that the task's `annotation_attributes` do not declare "
+        load_default=False,
+        metadata={"description": "Also report attribute keys that the task's `annotation_attributes` do not "
+                                 "declare. Off by default: such keys come from pre-labels or imports, and the "
+                                 "labeling tool neither shows them nor lets the labeler remove them "
                                  "(`image_rotation` on the image is never reported)."})
     ignore_keys = fields.List(
         fields.String(), load_default=list,
@@ -224,20 +224,9 @@ def _anchor(ctx, pos: int | None):
 
 
 # -- the shared analysis ---------------------------------------------------------------------------------------------
-_cache = threading.local()
-
-
 def _analysis(ctx) -> "_Analysis":
-    """The request's analysis, computed once and shared by the family (keyed on the request's own objects, held
-    weakly: what outlives the request, until the next one, is only the findings and the attribute lists)."""
-    ref = getattr(_cache, "ref", None)
-    if ref is not None and ref() is ctx.annotations and _cache.task() is ctx.task:
-        return _cache.analysis
-    analysis = _Analysis(ctx).run()
-    _cache.ref = weakref.ref(ctx.annotations)
-    _cache.task = weakref.ref(ctx.task)
-    _cache.analysis = analysis
-    return analysis
+    """The request's analysis, computed once and shared by the family (ctx.memo: dropped with the request)."""
+    return ctx.memo("rules.attributes", lambda: _Analysis(ctx).run())
 
 
 def _freeze(value: Any) -> Any:

@@ -183,8 +183,8 @@ test_attribute_not_applicable = not_applicable.pytest(
         valid("an attribute without conditions applies to every label",
               [polygon([(0, 0), (9, 0), (0, 9)], label="road", attributes={"surface": "wet"})],
               task=make_task(geometries=GEOMETRIES, attributes={"surface": {"choices": ["wet", "dry"]}})),
-        valid("undeclared key accepted when asked", [car(colour="red")], task=TASK,
-              options={"report_undeclared": False}),
+        valid("undeclared key accepted by default (labelers cannot see or remove it)", [car(colour="red")],
+              task=TASK),
         valid("ignored key", [car(label="traffic_sign", heading=3)], task=TASK, options={"ignore_keys": ["heading"]}),
         valid("null value counts as unset", [car(label="traffic_sign", heading=None)], task=TASK),
     ],
@@ -199,7 +199,8 @@ test_attribute_not_applicable = not_applicable.pytest(
                 [car(is_parked="No", occlusion="50%", wipers="on")], task=TASK,
                 errors=[error("a1", at=(0, 0), message="wipers only applies when is_parked is No and occlusion is "
                                                        "one of 0%, 25%")]),
-        invalid("undeclared key", [car(colour="red")], task=TASK,
+        invalid("undeclared key, when asked to report them", [car(colour="red")], task=TASK,
+                options={"report_undeclared": True},
                 errors=[error("a1", at=(0, 0), message="'colour' is not an attribute of this task; remove it.")]),
         invalid("global attribute on an annotation", [car(time_of_day="day")], task=TASK,
                 errors=[error("a1", at=(0, 0), message="time_of_day describes the whole image; set it once for the "
@@ -208,7 +209,8 @@ test_attribute_not_applicable = not_applicable.pytest(
                 global_attributes={"occlusion": "0%"},
                 errors=[error(None, at=None, message="occlusion belongs on individual annotations, not on the "
                                                      "whole image.")]),
-        invalid("undeclared global attribute", [car()], task=TASK, global_attributes={"weather": "rain"},
+        invalid("undeclared global attribute, when asked to report them", [car()], task=TASK,
+                global_attributes={"weather": "rain"}, options={"report_undeclared": True},
                 errors=[error(None, at=None, message="'weather' is not an attribute of this task")]),
     ],
 )

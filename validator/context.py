@@ -20,7 +20,7 @@ class Context:
     ``response``: the raw response object. ``log``: a logger for rule diagnostics (never log annotation content).
     """
 
-    __slots__ = ("task", "annotations", "geometry", "global_attributes", "response", "log")
+    __slots__ = ("task", "annotations", "geometry", "global_attributes", "response", "log", "_memo")
 
     def __init__(self, task: TaskSpec, annotations: AnnotationSet, response: Mapping[str, Any],
                  log: logging.Logger | None = None):
@@ -31,6 +31,16 @@ class Context:
         self.global_attributes = ga if isinstance(ga, dict) else {}
         self.response = response
         self.log = log or logging.getLogger("validator.rules")
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, build):
+        """A value computed once per request and shared, e.g. an analysis used by a whole family of rules:
+        ``ctx.memo("attributes", lambda: analyse(ctx))``. Dropped with the request (nothing outlives it)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
 
 
 class Selection(Sequence[Annotation]):
