@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from validator.annotations import Annotation
+
 
 def px(value: float) -> str:
     """A distance as a labeler reads it: ``3``, ``9.5``, ``0.25`` (at most two decimals, no float noise)."""
@@ -59,3 +61,9 @@ def next_vertex_rows(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray
     nxt_within = within + 1
     nxt_within[nxt_within == np.repeat(counts, counts)] = 0
     return rows, base + nxt_within
+
+
+def view(ctx, pos) -> "Annotation":
+    """The annotation at ``pos``, without materialising a view of every annotation (``ctx.annotations[pos]`` builds
+    all of them on first use: 10,000 objects to report one issue)."""
+    return Annotation(ctx.annotations, int(pos))

@@ -9,7 +9,7 @@ import shapely
 from validator import Issue, Options, fields, rule
 from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS
 
-from ._shape_support import px
+from ._shape_support import px, view
 
 _V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
 _E = {d: i for i, d in enumerate(CUBOID_EDGE_DESCRIPTIONS)}
@@ -65,7 +65,8 @@ class EdgeOptions(Options):
     per="task",
 )
 def cuboid_structure(anns, ctx, opts):
-    for ann in anns:
+    for p in anns.positions.tolist():
+        ann = view(ctx, p)
         problems, at = _vertex_problems(ann)
         if opts["check_edges"]:
             edge_problems, edge_at = _edge_problems(ann)
@@ -97,7 +98,7 @@ def cuboid_structure(anns, ctx, opts):
     per="task",
 )
 def cuboid_face_shape(anns, ctx, opts):
-    pos, V = _canonical(anns)
+    pos, V = _canonical(anns, ctx)
     if not len(pos):
         return
     tl, tr, br, bl = (V[:, _V[d]] for d in _FACE)
@@ -134,7 +135,7 @@ def cuboid_face_shape(anns, ctx, opts):
             if mask[i]:
                 texts.append(text)
                 corners += [n for n in names if n not in corners]
-        ann = ctx.annotations[int(pos[i])]
+        ann = view(ctx, pos[i])
         yield Issue.on(ann, " ".join(texts), at=V[i, [_V[n] for n in corners]])
 
 
@@ -158,7 +159,7 @@ def cuboid_face_shape(anns, ctx, opts):
     per="task",
 )
 def cuboid_edge_mismatch(anns, ctx, opts):
-    pos, V, E = _canonical(anns, with_edges=True)
+    pos, V, E = _canonical(anns, ctx, with_edges=True)
     if not len(pos):
         return
     tol = max(float(opts["tolerance"]), 0.0)
@@ -179,7 +180,7 @@ def cuboid_edge_mismatch(anns, ctx, opts):
     off_q = np.where(swapped, sb, db)
     bad = (off_p > tol) | (off_q > tol)
     for i in np.flatnonzero(bad.any(axis=1)).tolist():
-        ann = ctx.annotations[int(pos[i])]
+        ann = view(ctx, pos[i])
         ends = ends_r if right[i] else ends_l
         texts, at = [], []
         for k in np.flatnonzero(bad[i]).tolist():
@@ -265,12 +266,13 @@ def _edge_problems(ann) -> tuple[list[str], list]:
     return problems, at
 
 
-def _canonical(anns, with_edges: bool = False):
+def _canonical(anns, ctx, with_edges: bool = False):
     """Positions and vertices (m, 6, 2) in CUBOID_VERTEX_DESCRIPTIONS order (and edges (m, 6, 4) as x1, y1, x2, y2
     in CUBOID_EDGE_DESCRIPTIONS order) of the cuboids whose structure is complete (cuboid_structure reports the
     others)."""
     pos, verts, edges = [], [], []
-    for ann in anns:
+    for p in anns.positions.tolist():
+        ann = view(ctx, p)
         desc = ann.vertex_descriptions
         if len(desc) != 6 or set(desc) != _V.keys():
             continue

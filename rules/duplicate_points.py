@@ -6,7 +6,7 @@ import shapely
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import px
+from ._shape_support import px, view
 
 
 class DuplicatePointOptions(Options):
@@ -54,6 +54,6 @@ def duplicate_point(anns, ctx, opts):
     later, dist = later[order], dist[order]
     first = np.r_[True, later[1:] != later[:-1]]  # the nearest earlier duplicate of each later point
     for pos, d in zip(later[first].tolist(), dist[first].tolist()):
-        ann = ctx.annotations[pos]
+        ann = view(ctx, pos)
         where = "already at this spot" if d < 0.005 else f"only {px(d)} px away"
         yield Issue.on(ann, f"Another {ann.label} point is {where}; delete one of them.", at=ann.xy[:1])

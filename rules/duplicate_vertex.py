@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, plural, px, selected
+from ._shape_support import owners, plural, px, selected, view
 
 
 class DuplicateVertexOptions(Options):
@@ -65,7 +65,7 @@ def duplicate_vertex(anns, ctx, opts):
     cap = max(int(opts["max_locations"]), 0)
     flagged, first_idx = np.unique(owner[dup_rows], return_index=True)
     for pos, rows in zip(flagged.tolist(), np.split(dup_rows, first_idx[1:])):
-        ann = ctx.annotations[pos]
+        ann = view(ctx, pos)
         if _no_extent(ann):
             continue
         yield Issue.on(ann, _message(ann, rows.tolist(), closing, xy), at=xy[rows[:cap]])

@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import px
+from ._shape_support import px, view
 
 _ELLIPSE_HOW = ("An ellipse is given by 4 points: the two ends of one axis (points 1 and 3) and the two ends of the "
                 "other (points 2 and 4), e.g. top, right, bottom, left.")
@@ -49,7 +49,7 @@ def ellipse_vertex_count(anns, ctx, opts):
     bad = positions[ctx.geometry.counts[positions] != 4]
     cap = max(int(opts["max_locations"]), 0)
     for pos in bad.tolist():
-        ann = ctx.annotations[pos]
+        ann = view(ctx, pos)
         k = len(ann.xy)
         what = "no points" if k == 0 else ("1 point" if k == 1 else f"{k} points")
         yield Issue.on(ann, f"The ellipse has {what}; it needs exactly 4. {_ELLIPSE_HOW}", at=ann.xy[:cap])
@@ -91,7 +91,7 @@ def ellipse_inconsistent(anns, ctx, opts):
     off_centre = real & (off > float(opts["centre_tolerance"]))
     slanted = real & (skew > float(opts["angle_tolerance"]))
     for i in np.flatnonzero(off_centre | slanted).tolist():
-        ann = ctx.annotations[int(pos[i])]
+        ann = view(ctx, pos[i])
         parts = []
         if off_centre[i]:
             parts.append(f"The ellipse's opposite points do not share a centre: the middle of points 2 and 4 is "
@@ -126,7 +126,7 @@ def ellipse_degenerate(anns, ctx, opts):
     lv = np.hypot(*(pts[:, 3] - pts[:, 1]).T)
     tol = max(float(opts["tolerance"]), 0.0)
     for i in np.flatnonzero(np.minimum(lu, lv) <= tol).tolist():
-        ann = ctx.annotations[int(pos[i])]
+        ann = view(ctx, pos[i])
         pair, length = ("1 and 3", lu[i]) if lu[i] <= lv[i] else ("2 and 4", lv[i])
         if max(lu[i], lv[i]) <= tol:
             text = "The ellipse has no size: all its points are at (almost) the same spot."

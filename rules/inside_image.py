@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, plural, px, selected
+from ._shape_support import owners, plural, px, selected, view
 
 _EPS = 1e-6  # float noise of rotated corners (cos(pi/2) is 6e-17, not 0) is not "outside"
 _BOX_CORNERS = ("top-left", "top-right", "bottom-right", "bottom-left")
@@ -59,7 +59,7 @@ def outside_image(anns, ctx, opts):
     cap = max(int(opts["max_locations"]), 0)
     flagged, first = np.unique(owner[rows], return_index=True)
     for pos, group in zip(flagged.tolist(), np.split(rows, first[1:])):
-        ann = ctx.annotations[pos]
+        ann = view(ctx, pos)
         numbers = (group - ann.start).tolist()
         worst = float(beyond[group].max())
         yield Issue.on(ann, _message(ann, numbers, worst, area), at=xy[group[:cap]])

@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, px
+from ._shape_support import owners, px, view
 
 
 class LineLengthOptions(Options):
@@ -42,7 +42,7 @@ def line_zero_length(anns, ctx, opts):
     positions = anns.positions
     short = positions[length[positions] <= tol]
     for pos in short.tolist():
-        ann = ctx.annotations[pos]
+        ann = view(ctx, pos)
         k = len(ann.xy)
         if k == 0:
             yield Issue.on(ann, "The line has no vertices.")

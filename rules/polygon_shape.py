@@ -6,7 +6,7 @@ import shapely
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import next_vertex_rows, plural, px
+from ._shape_support import next_vertex_rows, plural, px, view
 
 _FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 
@@ -42,7 +42,7 @@ class SelfIntersectionOptions(Options):
 def polygon_degenerate(anns, ctx, opts):
     tol = max(float(opts["tolerance"]), _FLOAT_EPS)
     for pos in _flat_candidates(ctx, anns.positions, tol):
-        ann = ctx.annotations[int(pos)]
+        ann = view(ctx, pos)
         found = _degenerate(ann.xy, tol)
         if found is not None:
             yield Issue.on(ann, found, at=ann.xy[:1])
@@ -74,7 +74,7 @@ def polygon_self_intersection(anns, ctx, opts):
     bad = positions[~shapely.is_simple(geoms)]
     cap = max(int(opts["max_locations"]), 0)
     for pos in bad.tolist():
-        ann = ctx.annotations[pos]
+        ann = view(ctx, pos)
         if _degenerate(ann.xy, _FLOAT_EPS) is not None:
             continue  # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
         points, touches = _crossings(ann.xy)

@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import plural, px
+from ._shape_support import plural, px, selected, view
 
 
 class RotatedBoxOptions(Options):
@@ -42,13 +42,14 @@ def rotated_box_inconsistent(anns, ctx, opts):
     given = ctx.annotations.given_vertices
     if not given:
         return
-    chosen = [p for p in anns.positions.tolist() if p in given and len(given[p])]
+    sel = selected(ctx, anns.positions)
+    chosen = sorted(p for p, v in given.items() if sel[p] and len(v))
     if not chosen:
         return
     four = [p for p in chosen if len(given[p]) == 4]
     for p in chosen:
         if len(given[p]) != 4:
-            ann = ctx.annotations[p]
+            ann = view(ctx, p)
             yield Issue.on(ann, f"The box has {plural(len(given[p]), 'vertex', 'vertices')}; a box has exactly 4 "
                                 "corners. Move or resize the box so that its corners are recomputed.",
                            at=given[p][:10])
@@ -63,7 +64,7 @@ def rotated_box_inconsistent(anns, ctx, opts):
     given_off = d.min(axis=2) > tol[:, None]  # a given vertex far from every corner
     corner_missed = d.min(axis=1) > tol[:, None]  # a corner no given vertex is near
     for i in np.flatnonzero(given_off.any(axis=1) | corner_missed.any(axis=1)).tolist():
-        ann = ctx.annotations[int(pos[i])]
+        ann = view(ctx, pos[i])
         bad = np.flatnonzero(given_off[i])
         if len(bad):
             worst = bad[np.argmax(d[i, bad].min(axis=1))]
