@@ -66,3 +66,15 @@ test_outside_image = tester.pytest(
                 errors=[error("a2", at=[(-1, 5)]), error("a4", at=[(5, 1001)])]),
     ],
 )
+
+
+def test_planted_vertices_outside_a_large_task_are_each_reported_once_and_nothing_else():
+    from validator.payloads import defects_of, make_body
+
+    body = make_body(1000, seed=1, defect_rate=0.03)
+    planted = sorted(u for u, kind in defects_of(body).items() if kind == "vertex_outside_image")
+    assert planted
+    result = tester.engine().validate(body)
+    assert not result.rule_failures
+    assert sorted(i.uuid for i in result.issues) == planted
+    assert all(len(i.locations) == 1 and i.locations[0][0] < 0 for i in result.issues)

@@ -73,3 +73,17 @@ test_polygon_self_intersection = crossing.pytest(
         invalid("only the crossing one", [polygon(SQUARE), polygon(BOW_TIE)], errors=[error("a2", at=[(5, 5)])]),
     ],
 )
+
+
+def test_planted_bow_ties_in_a_large_task_are_each_reported_once_and_nothing_else():
+    """1,000 generated annotations (star-shaped simple polygons among them) with planted bow-ties."""
+    from validator.payloads import defects_of, make_body
+
+    body = make_body(1000, seed=1, defect_rate=0.03)
+    planted = sorted(u for u, kind in defects_of(body).items() if kind == "self_intersecting_polygon")
+    assert planted
+    for tester in (crossing, degenerate):
+        result = tester.engine().validate(body)
+        assert not result.rule_failures
+        got = sorted(i.uuid for i in result.issues)
+        assert got == (planted if tester is crossing else [])
