@@ -85,8 +85,9 @@ def cuboid_structure(anns, ctx, opts):
     why="""
         The front face of a cuboid is the quadrilateral face-topleft, face-topright, face-bottomright,
         face-bottomleft: its top corners must be above its bottom corners, its left corners left of its right
-        corners, and its outline must enclose an area (at least one square pixel) without crossing itself. Swapped corners (a face drawn
-        upside down or mirrored) turn the 3D box inside out for everything that reconstructs it. The side face's
+        corners, and its outline must enclose an area (at least one square pixel) without crossing itself.
+        Swapped corners (a face drawn upside down or mirrored) turn the 3D box inside out for everything that
+        reconstructs it. The side face's
         top corner must be above its bottom corner too (`check_side_face`). The side face may be on the right or
         on the left of the front face.
 

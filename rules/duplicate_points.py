@@ -21,8 +21,8 @@ class DuplicatePointOptions(Options):
         Two keypoints of the same label on the same spot are almost always one object marked twice (a double
         click, or a point added again after a pan): models learn two objects where there is one, and counts are
         wrong. Points of different labels at the same spot are fine (a hand touching a head, a pole base on a lane
-        corner), and so are same-label points further apart than `tolerance` px. Each duplicate pair is reported
-        once, on the later point in the request.
+        corner), and so are same-label points further apart than `tolerance` px. A duplicate is reported once, on the
+        later point in the request (three points on one spot: on the second and on the third).
 
         Example: two "head" points at (100, 200) and (100.5, 200) give, on the second, "Another head point is only
         0.5 px away; delete one of them." at (100.5, 200).
