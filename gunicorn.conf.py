@@ -8,27 +8,42 @@ import os
 
 from validator.lifecycle import drain_seconds, install_drain
 
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    """An integer setting from the environment; a bad value stops start-up with one line naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SystemExit(f"validator: refusing to start: {name} must be an integer >= {minimum}, not {raw!r}")
+    return value
+
+
 # Where to listen. The Procfile passes --bind 0.0.0.0:$PORT, which takes precedence.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 
 # Validation is CPU-bound (numpy/shapely/JSON): one sync worker per core. Measured: gthread workers gave 2-3x
 # worse p99 for this work. WEB_CONCURRENCY overrides (Heroku-style platforms set it).
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+workers = _env_int("WEB_CONCURRENCY", multiprocessing.cpu_count(), 1)  # 0 workers would serve nothing, forever
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 
 # Keep-alive above a typical load balancer idle timeout (AWS ALB: 60 s), so the balancer, not us, closes idle
 # connections and never sends a request on a connection we are closing. (Sync workers answer with
 # "Connection: close", so there is no such race with them; this matters when GUNICORN_WORKER_CLASS=gthread.)
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+keepalive = _env_int("GUNICORN_KEEPALIVE", 75, 0)
 
 # Worker timeout: well above the request time budget (engine.time_budget_ms, default 0.8 s) plus the parse of a
 # 16 MiB body, so only a truly stuck worker is killed. Never 0.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = _env_int("GUNICORN_TIMEOUT", 30, 1)  # 0 would mean "no timeout" to gunicorn
 
 # Graceful shutdown: on SIGTERM each worker drains (readyz 503) for VALIDATOR_DRAIN_SECONDS, then finishes
 # in-flight requests; graceful_timeout covers both.
 _drain = drain_seconds()
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", str(int(_drain) + 15)))
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", int(_drain) + 15, int(_drain) + 1)  # drain, then finish
 
 # Load the app (config, rules) once in the master: a bad config stops start-up before any worker forks, and
 # workers share the loaded code pages.

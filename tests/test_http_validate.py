@@ -442,6 +442,29 @@ def test_unknown_rule_id_stops_gunicorn_with_a_did_you_mean(tmp_path):
     assert "Booting worker" not in out  # stopped in the master, before any worker forked
 
 
+@pytest.mark.parametrize("name, value", [
+    ("WEB_CONCURRENCY", "0"),             # gunicorn would run a master with no worker: up, answering nothing
+    ("GUNICORN_TIMEOUT", "0"),            # gunicorn reads 0 as "no timeout": a stuck worker would never be killed
+    ("GUNICORN_TIMEOUT", "soon"),
+    ("GUNICORN_GRACEFUL_TIMEOUT", "0"),   # not longer than the drain: workers killed while draining
+    ("VALIDATOR_DRAIN_SECONDS", "forever"),
+    ("VALIDATOR_MAX_BODY_BYTES", "16MB"),
+    ("VALIDATOR_LOG_LEVEL", "LOUD"),
+])
+def test_invalid_settings_stop_gunicorn_with_one_line(tmp_path, name, value):
+    svc = start_service(tmp_path, env={name: value}, wait=False)
+    try:
+        code = svc.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        svc.stop()
+        pytest.fail(f"gunicorn started with {name}={value}")
+    out = svc.logs()
+    assert code != 0
+    assert name in out and value in out
+    assert "Traceback" not in out
+    assert "Booting worker" not in out
+
+
 # -- draining on SIGTERM ------------------------------------------------------------------------------------------------
 
 def test_readyz_turns_503_while_draining_and_the_process_exits_0(tmp_path):
