@@ -334,18 +334,20 @@ def run_latency(args, svc: Server, bare: Server) -> list[dict]:
             res = {"size": n, "body_bytes": len(raw), "requests": len(s_t), "bare_median_ms": b_med * 1e3,
                    "service_median_ms": s_med * 1e3, "ratio": ratio, "service_p90_ms": quantile(s_t, 0.9) * 1e3,
                    "bare_p90_ms": quantile(b_t, 0.9) * 1e3, "target_ratio": target, "met": met,
+                   "bare_min_ms": min(b_t) * 1e3, "service_min_ms": min(s_t) * 1e3,
+                   "min_ratio": min(s_t) / min(b_t),
                    "service_errors": s_err, "bare_errors": b_err, "service_answer": answer}
             results.append(res)
             rows.append([n, f"{len(raw) / 1024:.0f}", len(s_t), ms(b_med), ms(s_med), f"{ratio:.2f}",
                          ms(quantile(s_t, 0.9)), "-" if target is None else f"<={target:g}x", met,
-                         f"{s_err}/{b_err}", answer])
+                         f"{s_err}/{b_err}", answer, f"{min(s_t) / min(b_t):.2f}"])
             print(f"  size {n}: done ({len(s_t)} alternating pairs)", file=sys.stderr, flush=True)
     finally:
         sc.close()
         bc.close()
     print()
     print(table(["size", "body KB", "reqs", "bare med ms", "service med ms", "ratio", "service p90 ms", "target",
-                 "met?", "errors s/b", "answer"], rows,
+                 "met?", "errors s/b", "answer", "min ratio"], rows,
                 title=f"Latency: alternating POST /validate, medians (seed {args.seed}, mix {args.mix}, "
                       f"defect rate {args.defect_rate:g})"))
     return results
@@ -709,6 +711,9 @@ def parse_args(argv=None):
                         "the app, replaced by bench.bare_app:app for the bare side")
     p.add_argument("--ready-path", default="/readyz")
     p.add_argument("--ready-timeout", type=float, default=60.0)
+    p.add_argument("--wait-quiet", type=float, default=0.0,
+                   help="wait up to this many seconds for the 1-min load average to drop below --max-load")
+    p.add_argument("--max-load", type=float, default=0.7)
     p.add_argument("--logs", default=None, help="keep the servers' logs (and wrk's files) in this directory")
     p.add_argument("--json", dest="json_file", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
@@ -724,6 +729,10 @@ def main(argv=None) -> int:
         signal.signal(sig, _on_signal)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C works even when started with SIGINT ignored
     atexit.register(stop_all)
+    if args.wait_quiet > 0:  # a shared machine: start when other processes have calmed down (bounded wait)
+        deadline = time.monotonic() + args.wait_quiet
+        while os.getloadavg()[0] > args.max_load and time.monotonic() < deadline:
+            time.sleep(5)
     info = machine_info()
     print(f"# machine: {info['cpu']}, {info['cores']} cores, {info['platform']}, Python {info['python']}")
     print(f"# versions: {' '.join(f'{k} {v}' for k, v in info['versions'].items())}; wrk: {info['wrk'] or 'absent'}")
