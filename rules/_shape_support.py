@@ -5,6 +5,7 @@ Not a rule module (the leading underscore keeps it out of rule discovery).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -12,10 +13,23 @@ import numpy as np
 from validator.annotations import Annotation
 
 
+def quiet(func):
+    """Run a rule with numpy's floating-point warnings off: absurd but finite coordinates (1e300) overflow to inf
+    in products and areas, which the rules treat as "not flagged", never as a reason to fail or to log noise."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return list(func(*args, **kwargs))
+
+    return run
+
+
 def px(value: float) -> str:
     """A distance as a labeler reads it: ``3``, ``9.5``, ``0.25`` (at most two decimals, no float noise)."""
     if not math.isfinite(value):
         return str(value)
+    if abs(value) >= 1e6:
+        return f"{value:.3g}"
     r = round(float(value), 2)
     if r == int(r):
         return str(int(r))

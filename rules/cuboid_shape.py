@@ -9,7 +9,7 @@ import shapely
 from validator import Issue, Options, fields, rule
 from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS
 
-from ._shape_support import px, view
+from ._shape_support import px, quiet, view
 
 _V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
 _E = {d: i for i, d in enumerate(CUBOID_EDGE_DESCRIPTIONS)}
@@ -64,6 +64,7 @@ class EdgeOptions(Options):
     options=StructureOptions,
     per="task",
 )
+@quiet
 def cuboid_structure(anns, ctx, opts):
     for p in anns.positions.tolist():
         ann = view(ctx, p)
@@ -98,6 +99,7 @@ def cuboid_structure(anns, ctx, opts):
     options=FaceOptions,
     per="task",
 )
+@quiet
 def cuboid_face_shape(anns, ctx, opts):
     pos, V = _canonical(anns, ctx)
     if not len(pos):
@@ -159,6 +161,7 @@ def cuboid_face_shape(anns, ctx, opts):
     options=EdgeOptions,
     per="task",
 )
+@quiet
 def cuboid_edge_mismatch(anns, ctx, opts):
     pos, V, E = _canonical(anns, ctx, with_edges=True)
     if not len(pos):

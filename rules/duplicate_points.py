@@ -6,7 +6,7 @@ import shapely
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import px, view
+from ._shape_support import px, quiet, view
 
 
 class DuplicatePointOptions(Options):
@@ -31,6 +31,7 @@ class DuplicatePointOptions(Options):
     options=DuplicatePointOptions,
     per="task",
 )
+@quiet
 def duplicate_point(anns, ctx, opts):
     positions = anns.positions
     if len(positions) < 2:

@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, plural, px, selected, view
+from ._shape_support import owners, plural, px, quiet, selected, view
 
 
 class DuplicateVertexOptions(Options):
@@ -40,6 +40,7 @@ class DuplicateVertexOptions(Options):
     options=DuplicateVertexOptions,
     per="task",
 )
+@quiet
 def duplicate_vertex(anns, ctx, opts):
     if not len(anns):
         return

@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import px, view
+from ._shape_support import px, quiet, view
 
 _ELLIPSE_HOW = ("An ellipse is given by 4 points: the two ends of one axis (points 1 and 3) and the two ends of the "
                 "other (points 2 and 4), e.g. top, right, bottom, left.")
@@ -44,6 +44,7 @@ class DegenerateOptions(Options):
     options=VertexCountOptions,
     per="task",
 )
+@quiet
 def ellipse_vertex_count(anns, ctx, opts):
     positions = anns.positions
     bad = positions[ctx.geometry.counts[positions] != 4]
@@ -75,6 +76,7 @@ def ellipse_vertex_count(anns, ctx, opts):
     options=ConsistencyOptions,
     per="task",
 )
+@quiet
 def ellipse_inconsistent(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):
@@ -118,6 +120,7 @@ def ellipse_inconsistent(anns, ctx, opts):
     options=DegenerateOptions,
     per="task",
 )
+@quiet
 def ellipse_degenerate(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):

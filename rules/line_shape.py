@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, px, view
+from ._shape_support import owners, px, quiet, view
 
 
 class LineLengthOptions(Options):
@@ -29,6 +29,7 @@ class LineLengthOptions(Options):
     options=LineLengthOptions,
     per="task",
 )
+@quiet
 def line_zero_length(anns, ctx, opts):
     if not len(anns):
         return

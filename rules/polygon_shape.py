@@ -6,7 +6,7 @@ import shapely
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import next_vertex_rows, plural, px, view
+from ._shape_support import next_vertex_rows, plural, px, quiet, view
 
 _FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 
@@ -39,6 +39,7 @@ class SelfIntersectionOptions(Options):
     options=DegenerateOptions,
     per="task",
 )
+@quiet
 def polygon_degenerate(anns, ctx, opts):
     tol = max(float(opts["tolerance"]), _FLOAT_EPS)
     for pos in _flat_candidates(ctx, anns.positions, tol):
@@ -65,6 +66,7 @@ def polygon_degenerate(anns, ctx, opts):
     options=SelfIntersectionOptions,
     per="task",
 )
+@quiet
 def polygon_self_intersection(anns, ctx, opts):
     positions = anns.positions
     positions = positions[ctx.geometry.counts[positions] >= 3]

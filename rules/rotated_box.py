@@ -5,7 +5,7 @@ import numpy as np
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import plural, px, selected, view
+from ._shape_support import plural, px, quiet, selected, view
 
 
 class RotatedBoxOptions(Options):
@@ -38,6 +38,7 @@ class RotatedBoxOptions(Options):
     options=RotatedBoxOptions,
     per="task",
 )
+@quiet
 def rotated_box_inconsistent(anns, ctx, opts):
     given = ctx.annotations.given_vertices
     if not given:

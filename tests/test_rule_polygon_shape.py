@@ -87,3 +87,29 @@ def test_planted_bow_ties_in_a_large_task_are_each_reported_once_and_nothing_els
         assert not result.rule_failures
         got = sorted(i.uuid for i in result.issues)
         assert got == (planted if tester is crossing else [])
+
+
+GEOMETRY_SANITY_RULES = ("outside_image", "polygon_degenerate", "polygon_self_intersection", "duplicate_vertex",
+                         "line_zero_length", "duplicate_point", "ellipse_vertex_count", "ellipse_inconsistent",
+                         "ellipse_degenerate", "rotated_box_inconsistent", "cuboid_structure", "cuboid_face_shape",
+                         "cuboid_edge_mismatch")
+
+
+def test_absurd_but_finite_coordinates_neither_break_nor_warn():
+    """1e300 is a finite number (the format rules let it through); products overflow to inf. Every geometry rule
+    must still answer, without a failure and without numpy/shapely warnings in the logs."""
+    import warnings
+
+    from validator.testing import cuboid, ellipse, make_body, point
+
+    h = 1e300
+    body = make_body([polygon([(0, 0), (h, 0), (0, h)]), polygon([(-h, -h), (h, h), (h, -h), (-h, h)]),
+                      line([(-h, 0), (h, 0)]), point(h, h), point(h, h), ellipse(0, 0, h, h),
+                      box(-h, -h, h, h, rotation=0.3), cuboid(-h, 0, h, h, side_dx=h)])
+    for rule_id in GEOMETRY_SANITY_RULES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = RuleTester(rule_id).engine().validate(body)
+        assert not result.rule_failures, rule_id
+        if rule_id == "outside_image":
+            assert "1e+300 px" in result.issues[0].extra
