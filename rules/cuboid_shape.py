@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import shapely
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS
@@ -31,6 +32,8 @@ def _edge_ends(side_right: bool) -> dict[str, tuple[str, str]]:
         "side-bottom": (f"face-bottom{s}", "side-bottomcorner"),
     }
 
+_NON_NEGATIVE = validate.Range(min=0)
+
 
 class StructureOptions(Options):
     check_edges = fields.Boolean(load_default=True, metadata={
@@ -43,7 +46,7 @@ class FaceOptions(Options):
 
 
 class EdgeOptions(Options):
-    tolerance = fields.Float(load_default=1.0, metadata={
+    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "How far (px) an edge's end may be from the corner it connects."})
 
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
 from ._shape_support import px, quiet, view
 
+_NON_NEGATIVE = validate.Range(min=0)
+
 
 class DuplicatePointOptions(Options):
-    tolerance = fields.Float(load_default=1.0, metadata={
+    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "Two points of the same label at most this far apart (px) are duplicates."})
 
 

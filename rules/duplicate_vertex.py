@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import numpy as np
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
 from ._shape_support import owners, plural, px, quiet, selected, view
 
+_NON_NEGATIVE = validate.Range(min=0)
+
 
 class DuplicateVertexOptions(Options):
-    tolerance = fields.Float(load_default=0.0, metadata={
+    tolerance = fields.Float(load_default=0.0, validate=_NON_NEGATIVE, metadata={
         "description": "Two consecutive vertices at most this far apart (px) count as one spot; 0: only vertices "
                        "at exactly the same position."})
     allow_closing_duplicate = fields.Boolean(load_default=True, metadata={
         "description": "Accept a polygon whose last vertex repeats its first (an explicitly closed outline)."})
-    max_locations = fields.Integer(load_default=10, metadata={
+    max_locations = fields.Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
         "description": "At most this many duplicate vertices are pointed at per annotation (all are counted)."})
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
@@ -10,11 +11,13 @@ from ._shape_support import owners, plural, px, quiet, selected, view
 _EPS = 1e-6  # float noise of rotated corners (cos(pi/2) is 6e-17, not 0) is not "outside"
 _BOX_CORNERS = ("top-left", "top-right", "bottom-right", "bottom-left")
 
+_NON_NEGATIVE = validate.Range(min=0)
+
 
 class InsideImageOptions(Options):
-    tolerance = fields.Float(load_default=0.0, metadata={
+    tolerance = fields.Float(load_default=0.0, validate=_NON_NEGATIVE, metadata={
         "description": "How far (px) a vertex may lie beyond the image (plus padding) before it is reported."})
-    max_locations = fields.Integer(load_default=10, metadata={
+    max_locations = fields.Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
         "description": "At most this many out-of-image vertices are pointed at per annotation (all are counted)."})
 
 

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import numpy as np
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
 from ._shape_support import owners, px, quiet, view
 
+_NON_NEGATIVE = validate.Range(min=0)
+
 
 class LineLengthOptions(Options):
-    tolerance = fields.Float(load_default=0.5, metadata={
+    tolerance = fields.Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
         "description": "A line at most this long (px, summed over its segments) is reported."})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
@@ -10,15 +11,17 @@ from ._shape_support import next_vertex_rows, plural, px, quiet, view
 
 _FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 
+_NON_NEGATIVE = validate.Range(min=0)
+
 
 class DegenerateOptions(Options):
-    tolerance = fields.Float(load_default=0.1, metadata={
+    tolerance = fields.Float(load_default=0.1, validate=_NON_NEGATIVE, metadata={
         "description": "A polygon whose vertices all lie within a strip this wide (px) is flat: it has no real "
                        "area."})
 
 
 class SelfIntersectionOptions(Options):
-    max_locations = fields.Integer(load_default=10, metadata={
+    max_locations = fields.Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
         "description": "At most this many crossing points are pointed at per polygon (all are counted)."})
 
 

@@ -78,3 +78,14 @@ def test_planted_vertices_outside_a_large_task_are_each_reported_once_and_nothin
     assert not result.rule_failures
     assert sorted(i.uuid for i in result.issues) == planted
     assert all(len(i.locations) == 1 and i.locations[0][0] < 0 for i in result.issues)
+
+
+def test_a_negative_tolerance_is_a_configuration_error(tmp_path):
+    import pytest
+
+    from validator.config import ConfigError, load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text('[[rule]]\nid = "outside_image"\noptions = { tolerance = -1 }\n')
+    with pytest.raises(ConfigError, match="tolerance"):
+        load_config(path)
