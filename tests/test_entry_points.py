@@ -122,11 +122,14 @@ def test_rule_pack_is_configured_and_enforced(installed, tmp_path):
     assert re.search(r"^acme_wide_cars \(acme_wide_box\) +error +1 +1 +1$", proc.stdout, re.M), proc.stdout
 
 
-def test_rule_id_collision_between_installed_packages_stops_start_up(installed):
-    proc = validator(["rules"], installed["acme"], installed["fork"])
+def test_rule_id_collision_between_installed_packages_stops_start_up(installed, tmp_path):
+    config = tmp_path / "validator.toml"
+    config.write_text('[engine]\nplugins = ["tests.plugins.engine_rules"]\n')
+    proc = validator(["rules", "--config", str(config)], installed["acme"], installed["fork"])
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert (f"rule id 'acme_wide_box' is defined twice: in acme_validator_rules.rules (entry point 'acme' in group "
+    assert "engine.plugins" not in proc.stderr  # the configured plugins are not to blame
+    assert (f"{config}: rule id 'acme_wide_box' is defined twice: in acme_validator_rules.rules (entry point 'acme' in group "
             f"'{GROUP}') and in acme_fork_rules.rules (entry point 'acme_fork' in group '{GROUP}'); rule ids must "
             "be unique") in proc.stderr
     assert "Traceback" not in proc.stderr

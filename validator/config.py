@@ -339,7 +339,8 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
         try:
             registry = build_registry(plugins)
         except RegistryError as exc:
-            problems.add("engine.plugins" if plugins else "", str(exc))
+            # blame engine.plugins only for a module it names (entry-point modules name their own source)
+            problems.add("engine.plugins" if "(config plugins)" in str(exc) else "", str(exc))
             problems.raise_if_any()
             raise  # unreachable
     # the rule entries only need the registry: go on, so that every problem is reported at once
