@@ -62,8 +62,10 @@ class _Budget:
 
     def __exit__(self, *exc):
         if self.use_signal:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+            try:  # the alarm may fire right here, after the rule finished: restore the handler regardless
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            finally:
+                signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
         return False
 
     @staticmethod
