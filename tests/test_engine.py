@@ -409,3 +409,15 @@ def test_other_task_types_are_not_validated(tmp_path):
     body["task"]["type"] = "videoannotation"
     r = eng.validate(body)
     assert r.answer == {"pass": True, "issues": {}, "globalIssues": []}
+
+
+def test_named_instances_run_beside_the_default_instance_unless_it_is_turned_off(tmp_path):
+    """builtin_rules = "defaults": the instance named after the rule keeps running beside named ones."""
+    base = f'[engine]\nplugins = ["{PLUGIN}"]\n\n' + TWO_INSTANCES
+    (tmp_path / "a.toml").write_text(base)
+    names = [i.name for i in Engine(load_config(tmp_path / "a.toml")).config.instances if i.id == "t_min_size"]
+    assert names == ["t_min_size", "car_min_size", "pedestrian_min_size"]
+    (tmp_path / "b.toml").write_text(base + '\n[[rule]]\nid = "t_min_size"\nlevel = "off"\n')
+    eng = Engine(load_config(tmp_path / "b.toml"))
+    running = [i.name for i in eng.config.instances_for("any") if i.id == "t_min_size"]
+    assert running == ["car_min_size", "pedestrian_min_size"]
