@@ -118,6 +118,34 @@ def test_content_type_is_not_required_to_be_json(service):
     assert r.status_code == 200 and r.json()["pass"] is True
 
 
+def _raw_request(url: str, request: bytes, timeout: float = 20) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+@pytest.mark.parametrize("chunks", [
+    b"zz\r\n{}\r\n0\r\n\r\n",                       # a chunk size that is not hex
+    b"5\r\n{\"task\"xx\r\n0\r\n\r\n",                    # a chunk longer than announced
+], ids=["bad-size", "missing-terminator"])
+def test_broken_chunked_encoding_is_400_json(service, chunks):
+    head = (f"POST /validate HTTP/1.1\r\nHost: test\r\nscale-callback-auth: {service.keys[0]}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    data = _raw_request(service.url, head + chunks)
+    status_line, _, rest = data.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 400"), data[:300]
+    headers, _, payload = rest.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in headers.lower()
+    assert set(json.loads(payload)) == {"error"}
+    assert b"Traceback" not in payload
+
+
 # -- non-finite numbers are the labeler's mistake: an issue on that annotation, HTTP 200 -----------------------
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400,

@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from . import jsonio, logs
 from .auth import KeySet
@@ -45,7 +45,10 @@ def _read_capped(stream: Any, cap: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while total < cap:
-        data = stream.read(min(1 << 16, cap - total))
+        try:
+            data = stream.read(min(1 << 16, cap - total))
+        except Exception:  # gunicorn's ParseException (invalid chunk size, missing terminator), client gone
+            raise BadRequest("the body could not be read: invalid chunked encoding or incomplete body") from None
         if not data:
             break
         chunks.append(data)
