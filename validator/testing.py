@@ -19,7 +19,9 @@ test_box_too_small = tester.pytest(                         # a parametrised pyt
 * Every invalid case lists exactly the issues expected (errorType defaults to the rule id; ``uuid=None`` means a
   global issue). Locations are compared in order, to 1e-6 px. An expected error must say where: ``at=[...]``, or
   ``at=None`` when the issue has no location. ``message=`` (optional) must be a substring of ``extra``.
-* Duplicate cases (same name, or same task and annotations) fail, as do invalid cases without errors.
+* Duplicate cases (same name, or same task, annotations and options) and invalid cases without errors fail the
+  table before any case runs. A case also fails when the rule raises, runs out of time, or produces an answer
+  that is not in Scale's format (``validator.contract``).
 * ``options=`` configures the instance; ``config=`` gives a full TOML text instead (for scope tests).
 """
 from __future__ import annotations
