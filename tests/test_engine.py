@@ -95,6 +95,19 @@ def test_levels_error_warn_shadow_off(tmp_path):
     assert "rule:small_shadow" in r.stages_ms
 
 
+def test_shadow_issues_are_logged_without_labeler_text(tmp_path, engine_logs):
+    eng = engine(tmp_path, LEVELS)
+    eng.validate(make_body([box(0, 0, 25, 25), box(0, 0, 50, 50), box(0, 0, 1, 1, uuid="tiny")],
+                           make_task(project="trial")))
+    [rec] = [r for r in engine_logs.records if r.getMessage() == "shadow issues"]
+    assert (rec.task_id, rec.project, rec.count) == ("0123456789abcdef01234567", "trial", 2)
+    assert rec.shadow == [{"rule": "small_shadow", "uuid": "a1", "errorType": "t_min_size"},
+                          {"rule": "small_shadow", "uuid": "tiny", "errorType": "t_min_size"}]
+    engine_logs.clear()
+    eng.validate(make_body([box(0, 0, 50, 50)]))
+    assert not [r for r in engine_logs.records if r.getMessage() == "shadow issues"]
+
+
 def test_default_level_comes_from_the_rule(tmp_path):
     eng = engine(tmp_path, '[[rule]]\nid = "t_min_size"\noptions = { min_size = 10 }\n')
     assert eng.config.instances[0].level == "error"

@@ -33,6 +33,7 @@ log = logging.getLogger("validator.engine")
 INCOMPLETE = "validation_incomplete"
 INCOMPLETE_TEXT = "Automatic checks could not be completed for this task. Please submit again in a moment."
 MALFORMED_RULES = ("malformed_annotation", "non_finite_coordinate")
+SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
 
 
 class BudgetExceeded(BaseException):
@@ -108,6 +109,7 @@ class Engine:
         result = Result(task_id=task_id, task_type=task_type, annotation_count=len(response["annotations"]))
         issues = self._run_rules(ctx, result, stages)
         result.issues = order_issues(issues, annotations.uuid_order)
+        self._log_shadow(result, spec)
         result.duration_ms = (time.perf_counter() - t0) * 1000
         result.stages_ms = stages
         result.stats = dict(ctx.geometry.stats)
@@ -157,6 +159,17 @@ class Engine:
                 issues.append(ReportedIssue(rule_id="engine", instance="engine", level="error", uuid=None,
                                             error_type=INCOMPLETE, extra=INCOMPLETE_TEXT, locations=()))
         return issues
+
+    @staticmethod
+    def _log_shadow(result: Result, spec: TaskSpec) -> None:
+        """Shadow issues are never returned: log where they are, so a rule on trial can be judged on live traffic
+        (rule instance, annotation uuid and errorType; not the labeler text, which may quote annotation content)."""
+        shadow = [i for i in result.issues if i.level == "shadow"]
+        if shadow:
+            log.info("shadow issues", extra={
+                "task_id": result.task_id, "project": spec.project, "count": len(shadow),
+                "shadow": [{"rule": i.instance, "uuid": i.uuid, "errorType": i.error_type}
+                           for i in shadow[:SHADOW_LOG_LIMIT]]})
 
     def _budget_spent(self, ctx: Context, result: Result, not_finished: list[RuleInstance]) -> bool:
         """Record the instances the budget left unfinished; whether one of them could have blocked the task."""
