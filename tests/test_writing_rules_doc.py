@@ -172,7 +172,7 @@ def test_the_config_error_quoted_in_step_3(tutorial_files, tmp_path):
     assert f"{config}: {quoted} (options of thin_box" in str(info.value)
 
 
-def test_the_shadow_counters_quoted_in_step_5(tutorial_files):
+def test_the_shadow_counters_quoted_in_step_5(tutorial_files, caplog):
     """Shadow issues are counted under the names the tutorial gives (log by_rule key, metrics counter)."""
     from validator.engine import Engine
     from validator.metrics import Metrics
@@ -180,11 +180,23 @@ def test_the_shadow_counters_quoted_in_step_5(tutorial_files):
     shadow = next(b.text for b in blocks() if b.file == "validator.toml" and 'level = "shadow"' in b.text)
     (tutorial_files / "shadow.toml").write_text(shadow)
     engine = Engine(load_config(tutorial_files / "shadow.toml"))
-    result = engine.validate(json.loads((tutorial_files / "saved" / "street-0001.json").read_text()))
+    import logging
+
+    logger = logging.getLogger("validator")
+    propagate, logger.propagate = logger.propagate, True  # `validator check` run in-process may have cut it
+    try:
+        with caplog.at_level(logging.INFO, logger="validator.engine"):
+            result = engine.validate(json.loads((tutorial_files / "saved" / "street-0001.json").read_text()))
+    finally:
+        logger.propagate = propagate
+    [record] = [r for r in caplog.records if r.getMessage() == "shadow issues"]
+    assert (record.task_id, record.project) == ("street-0001", "acme-street-scenes")
+    assert record.shadow == [{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}]
     assert result.answer["pass"] is True and result.answer["issues"] == {}
     assert result.counts()["by_rule"] == {"thin_box:shadow": 1}
     metrics = Metrics()
     metrics.observe_validation(result, 1.0)
     assert 'validator_issues_total{level="shadow",rule="thin_box",' in metrics.render()
     doc = DOC.read_text()
+    assert '`{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}`' in doc
     assert '`"thin_box:shadow": 1`' in doc and '`validator_issues_total{level="shadow",rule="thin_box"}`' in doc
