@@ -118,10 +118,12 @@ def test_content_type_is_not_required_to_be_json(service):
     assert r.status_code == 200 and r.json()["pass"] is True
 
 
-def _raw_request(url: str, request: bytes, timeout: float = 20) -> bytes:
+def _raw_request(url: str, request: bytes, timeout: float = 20, half_close: bool = False) -> bytes:
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(request)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
         data = b""
         while True:
             chunk = sock.recv(65536)
@@ -144,6 +146,17 @@ def test_broken_chunked_encoding_is_400_json(service, chunks):
     assert b"content-type: application/json" in headers.lower()
     assert set(json.loads(payload)) == {"error"}
     assert b"Traceback" not in payload
+
+
+def test_body_shorter_than_its_content_length_is_400(service):
+    # The client announces 100 bytes, sends a complete-looking JSON document of 47, and stops sending:
+    # the prefix must not be validated as if it were the whole body.
+    body = b'{"task": {"type": "x"}, "response": {"a": [1]}}'
+    head = (f"POST /validate HTTP/1.1\r\nHost: test\r\nscale-callback-auth: {service.keys[0]}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body) + 53}\r\n\r\n").encode()
+    data = _raw_request(service.url, head + body, half_close=True)
+    assert data.startswith(b"HTTP/1.1 400"), data[:300]
+    assert json.loads(data.partition(b"\r\n\r\n")[2]) == {"error": "the body is shorter than its Content-Length"}
 
 
 # -- non-finite numbers are the labeler's mistake: an issue on that annotation, HTTP 200 -----------------------

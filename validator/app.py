@@ -85,16 +85,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if length is not None and length > settings.max_body_bytes:
             METRICS.inc("requests_rejected", reason="too_large")
             return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
+        environ = request.environ
         try:
-            if length is None:
-                # No Content-Length (chunked): werkzeug's reader stops silently at MAX_CONTENT_LENGTH, which would
-                # turn an oversized body into a truncated one (a misleading 400, or worse a valid prefix). Read at
-                # most one byte more than the limit ourselves to tell "exactly the limit" from "over it".
-                raw = _read_capped(request.environ["wsgi.input"], settings.max_body_bytes + 1)
+            if length is not None:
+                # gunicorn bounds wsgi.input to Content-Length; a client that stops early must not have its
+                # prefix validated as if it were the whole body.
+                raw = _read_capped(environ["wsgi.input"], length)
+                if len(raw) < length:
+                    raise BadRequest("the body is shorter than its Content-Length")
+            elif environ.get("wsgi.input_terminated"):
+                # Chunked: werkzeug's reader stops silently at MAX_CONTENT_LENGTH, which would turn an oversized
+                # body into a truncated one (a misleading 400, or worse a valid prefix). Read at most one byte more
+                # than the limit to tell "exactly the limit" from "over it".
+                raw = _read_capped(environ["wsgi.input"], settings.max_body_bytes + 1)
                 if len(raw) > settings.max_body_bytes:
                     raise RequestEntityTooLarge()
             else:
-                raw = request.get_data(cache=False)
+                raw = b""  # neither a length nor a terminated stream: no body (as werkzeug reads it)
         except RequestEntityTooLarge:
             METRICS.inc("requests_rejected", reason="too_large")
             return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
