@@ -155,7 +155,8 @@ class AnnotationSet(Sequence[Annotation]):
     def __init__(self, *, uuids: list[str], type_names: list[str], labels: list[str], attributes: list[dict],
                  raws: list[dict], request_index: list[int], edges: np.ndarray, coords: np.ndarray,
                  box: np.ndarray, given_vertices: dict[int, np.ndarray], vertex_descriptions: dict[int, tuple],
-                 malformed: list[Malformed], uuid_order: dict[str, int]):
+                 malformed: list[Malformed], uuid_order: dict[str, int], type_codes: np.ndarray | None = None,
+                 pos_of_uuid: dict[str, int] | None = None):
         self.uuids = uuids
         self.type_names = type_names
         self.labels = labels
@@ -172,8 +173,9 @@ class AnnotationSet(Sequence[Annotation]):
         self.vertex_descriptions = vertex_descriptions
         self.malformed = malformed
         self.uuid_order = uuid_order
-        self.pos_of_uuid = {u: i for i, u in enumerate(uuids)}
-        self.type_codes = np.fromiter((TYPE_CODE[t] for t in type_names), dtype=np.int8, count=len(type_names))
+        self.pos_of_uuid = pos_of_uuid if pos_of_uuid is not None else {u: i for i, u in enumerate(uuids)}
+        self.type_codes = type_codes if type_codes is not None else np.fromiter(
+            (TYPE_CODE[t] for t in type_names), dtype=np.int8, count=len(type_names))
         self.geometry: Any = None  # set by GeometryIndex
 
     @cached_property
@@ -211,109 +213,109 @@ class AnnotationSet(Sequence[Annotation]):
 
 
 # -- the fast path ---------------------------------------------------------------------------------------------------
+_VERTEX_TYPES = frozenset(("polygon", "line", "ellipse", "cuboid"))
+_GEOMETRY_SET = frozenset(GEOMETRY_TYPES)
+_STR = frozenset((str,))
+_ATTR_TYPES = frozenset((dict, type(None)))
+
+
+def _numbers_ok(*columns: list) -> bool:
+    return all(set(map(type, c)) <= _NUM_TYPES for c in columns)
+
+
 def _fast(raw_annotations: list) -> AnnotationSet:
-    uuids: list[str] = []
-    type_names: list[str] = []
-    labels: list[str] = []
-    attributes: list[dict] = []
-    counts: list[int] = []
-    xs: list[Any] = []
-    ys: list[Any] = []
-    box_vals: list[Any] = []
-    box_pos: list[int] = []
-    with_vertices: list[tuple[int, Any]] = []
-    cuboids: list[tuple[int, list]] = []
-    seen: set[str] = set()
-    uuid_order: dict[str, int] = {}
-    pos = 0
-    for d in raw_annotations:
-        if type(d) is not dict:
-            raise _Careful
-        u = d.get("uuid")
-        t = d.get("type")
-        lab = d.get("label")
-        if type(u) is not str or type(lab) is not str or not u or u in seen:
-            raise _Careful
-        a = d.get("attributes")
-        if a is None:
-            a = {}
-        elif type(a) is not dict:
-            raise _Careful
-        if t == "box":
-            rot = d.get("rotation")
-            box_vals += (d["left"], d["top"], d["width"], d["height"], 0.0 if rot is None else rot)
-            box_pos.append(pos)
-            counts.append(4)
-            vs = d.get("vertices")
-            if vs is not None:
-                with_vertices.append((pos, vs))
-        elif t == "point":
-            xs.append(d["x"])
-            ys.append(d["y"])
-            counts.append(1)
-        elif t == "polygon" or t == "line" or t == "ellipse" or t == "cuboid":
-            vs = d["vertices"]
-            if type(vs) is not list:
-                raise _Careful
-            xs += [v["x"] for v in vs]
-            ys += [v["y"] for v in vs]
-            counts.append(len(vs))
-            if t == "cuboid":
-                cuboids.append((pos, vs))
-        else:
-            raise _Careful
-        seen.add(u)
-        uuid_order[u] = pos
-        uuids.append(u)
-        type_names.append(t)
-        labels.append(lab)
-        attributes.append(a)
-        pos += 1
-    if not (set(map(type, xs)) <= _NUM_TYPES and set(map(type, ys)) <= _NUM_TYPES
-            and set(map(type, box_vals)) <= _NUM_TYPES):
+    """Column-wise extraction: each pass is a comprehension or a C-level map; any surprise raises."""
+    anns = raw_annotations
+    n = len(anns)
+    if n and set(map(type, anns)) != {dict}:
         raise _Careful
-    n = pos
-    counts_arr = np.asarray(counts, dtype=np.int64)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts_arr, out=offsets[1:])
-    coords = np.empty((int(offsets[-1]), 2), dtype=np.float64)
+    uuids = [d["uuid"] for d in anns]
+    type_names = [d["type"] for d in anns]
+    labels = [d["label"] for d in anns]
+    attributes = [d.get("attributes") for d in anns]
+    uuid_order = dict(zip(uuids, range(n)))
+    if n and (set(map(type, uuids)) != _STR or len(uuid_order) != n or "" in uuid_order
+              or set(map(type, labels)) != _STR or not set(type_names) <= _GEOMETRY_SET
+              or not set(map(type, attributes)) <= _ATTR_TYPES):
+        raise _Careful
+    if None in attributes:
+        attributes = [{} if a is None else a for a in attributes]
+    codes = np.fromiter(map(TYPE_CODE.__getitem__, type_names), dtype=np.int8, count=n)
+    counts = np.empty(n, dtype=np.int64)
+    box_pos = np.flatnonzero(codes == TYPE_CODE["box"])
+    point_pos = np.flatnonzero(codes == TYPE_CODE["point"])
+    vert_pos = np.flatnonzero(~np.isin(codes, (TYPE_CODE["box"], TYPE_CODE["point"])))
+    counts[box_pos] = 4
+    counts[point_pos] = 1
+    vert_dicts = [anns[i] for i in vert_pos.tolist()]
+    vertex_lists = [d["vertices"] for d in vert_dicts]
+    if vertex_lists and set(map(type, vertex_lists)) != {list}:
+        raise _Careful
+    counts[vert_pos] = np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists))
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=edges[1:])
+    coords = np.empty((int(edges[-1]), 2), dtype=np.float64)
     box = np.full((n, 5), np.nan)
     box[:, 4] = 0.0
-    if box_pos:
-        bp = np.asarray(box_pos, dtype=np.int64)
-        bv = np.asarray(box_vals, dtype=np.float64).reshape(-1, 5)
-        box[bp] = bv
-        corners = box_corners(bv)  # (m, 4, 2)
-        coords[(offsets[bp][:, None] + np.arange(4)).ravel()] = corners.reshape(-1, 2)
-        not_box = np.ones(n, dtype=bool)
-        not_box[bp] = False
-    else:
-        not_box = np.ones(n, dtype=bool)
-    if xs:
-        other = np.flatnonzero(not_box)
-        oc = counts_arr[other]
-        idx = np.repeat(offsets[other] - np.cumsum(oc) + oc, oc) + np.arange(int(oc.sum()))
-        coords[idx, 0] = np.asarray(xs, dtype=np.float64)
-        coords[idx, 1] = np.asarray(ys, dtype=np.float64)
+    given: dict[int, np.ndarray] = {}
+    if len(box_pos):
+        bd = [anns[i] for i in box_pos.tolist()]
+        left = [d["left"] for d in bd]
+        top = [d["top"] for d in bd]
+        width = [d["width"] for d in bd]
+        height = [d["height"] for d in bd]
+        rotation = [d.get("rotation") for d in bd]
+        if None in rotation:
+            rotation = [0.0 if r is None else r for r in rotation]
+        if not _numbers_ok(left, top, width, height, rotation):
+            raise _Careful
+        bv = np.array([left, top, width, height, rotation], dtype=np.float64).T
+        box[box_pos] = bv
+        coords[(edges[box_pos][:, None] + np.arange(4)).ravel()] = box_corners(bv).reshape(-1, 2)
+        for p, d in zip(box_pos.tolist(), bd):
+            vs = d.get("vertices")
+            if vs is not None:
+                if type(vs) is not list:
+                    raise _Careful
+                xs = [v["x"] for v in vs]
+                ys = [v["y"] for v in vs]
+                if not _numbers_ok(xs, ys):
+                    raise _Careful
+                given[p] = np.array([xs, ys], dtype=np.float64).T.reshape(-1, 2)
+    if len(point_pos):
+        pd = [anns[i] for i in point_pos.tolist()]
+        xs = [d["x"] for d in pd]
+        ys = [d["y"] for d in pd]
+        if not _numbers_ok(xs, ys):
+            raise _Careful
+        rows = edges[point_pos]
+        coords[rows, 0] = xs
+        coords[rows, 1] = ys
+    descriptions: dict[int, tuple] = {}
+    if vertex_lists:
+        flat = [v for vs in vertex_lists for v in vs]
+        xs = [v["x"] for v in flat]
+        ys = [v["y"] for v in flat]
+        if not _numbers_ok(xs, ys):
+            raise _Careful
+        vc = counts[vert_pos]
+        rows = np.repeat(edges[vert_pos] - np.cumsum(vc) + vc, vc) + np.arange(int(vc.sum()))
+        coords[rows, 0] = xs
+        coords[rows, 1] = ys
+        cub = TYPE_CODE["cuboid"]
+        for p, vs in zip(vert_pos.tolist(), vertex_lists):
+            if codes[p] == cub:
+                descriptions[p] = tuple(v.get("description") if isinstance(v.get("description"), str) else None
+                                        for v in vs)
     if not np.isfinite(coords).all() or not np.isfinite(box[:, 4]).all():
         raise _Careful
-    given: dict[int, np.ndarray] = {}
-    for p, vs in with_vertices:
-        if type(vs) is not list:
-            raise _Careful
-        vals = [c for v in vs for c in (v["x"], v["y"])]
-        if not set(map(type, vals)) <= _NUM_TYPES:
-            raise _Careful
-        arr = np.asarray(vals, dtype=np.float64).reshape(-1, 2)
+    for arr in given.values():
         if not np.isfinite(arr).all():
             raise _Careful
-        given[p] = arr
-    descriptions = {p: tuple(v.get("description") if isinstance(v.get("description"), str) else None for v in vs)
-                    for p, vs in cuboids}
     return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
-                         raws=list(raw_annotations), request_index=list(range(n)), edges=offsets, coords=coords,
-                         box=box, given_vertices=given, vertex_descriptions=descriptions, malformed=[],
-                         uuid_order=uuid_order)
+                         raws=list(anns), request_index=list(range(n)), edges=edges, coords=coords, box=box,
+                         given_vertices=given, vertex_descriptions=descriptions, malformed=[],
+                         uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order)
 
 
 def box_corners(ltwhr: np.ndarray) -> np.ndarray:
