@@ -80,6 +80,33 @@ def test_invalid_utf8_is_400(service):
     assert_json_error(service.post(raw), 400, mentions="not valid JSON")
 
 
+@pytest.mark.parametrize("nan", ["", "NaN"], ids=["orjson-path", "stdlib-fallback-path"])
+@pytest.mark.parametrize("where", ["uuid", "label", "key", "task_id"])
+def test_lone_surrogate_escapes_are_400_on_both_parser_paths(service, nan, where):
+    # Valid JSON syntax but not valid Unicode. A NaN elsewhere in the body sends it through the stdlib fallback,
+    # which accepts lone surrogates; they must be refused there too (a uuid with one once made the answer
+    # unserialisable: a 500).
+    uuid = '"a\\ud800"' if where == "uuid" else '"a"'
+    label = '"\\udfff"' if where == "label" else '"p"'
+    key = '"\\ud800k"' if where == "key" else '"k"'
+    task_id = '"t\\ud800"' if where == "task_id" else '"t"'
+    x = nan or "1"
+    raw = (f'{{"task": {{"task_id": {task_id}, "type": "imageannotation", "params": {{"geometries": {{}}}}}}, '
+           f'"response": {{"annotations": [{{"uuid": {uuid}, "type": "point", "label": {label}, "x": {x}, '
+           f'"y": 1, "attributes": {{{key}: 1}}}}]}}}}')
+    assert_json_error(service.post(raw.encode()), 400, mentions="surrogate")
+
+
+def test_surrogate_pairs_are_fine_on_both_parser_paths(service):
+    for x in ("1", "NaN"):
+        raw = ('{"task": {"task_id": "t", "type": "imageannotation", "params": {"geometries": {"box": {}}}}, '
+               '"response": {"annotations": [{"uuid": "a\\ud83d\\ude00", "type": "point", "label": "p", '
+               f'"x": {x}, "y": 1}}]}}}}')
+        r = service.post(raw.encode())
+        assert r.status_code == 200, r.text
+        assert list(r.json()["issues"]) == ["a\U0001F600"]
+
+
 def test_error_messages_do_not_echo_body_content(service):
     secret = "zq-distinctive-body-text-91"
     for raw in (secret.encode(), f'{{"task": "{secret}", "response": {{}}}}'.encode(),

@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         try:
             body = jsonio.loads(raw)
             result = engine.validate(body)
+            answer = result.answer
+            payload = jsonio.dumps(answer)  # inside the guard: an answer we cannot serialise is our bug, not a 5xx
         except (jsonio.JSONBodyError, BodyError) as exc:
             METRICS.inc("requests_rejected", reason="bad_body")
             return _error(400, str(exc))
@@ -118,8 +120,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                       {"pass": False, "issues": {},
                        "globalIssues": [{"errorType": INCOMPLETE, "extra": INCOMPLETE_TEXT}]})
             return _json(answer)
-        answer = result.answer
-        payload = jsonio.dumps(answer)
         counts = result.counts()
         elapsed = (time.perf_counter() - started) * 1000
         METRICS.observe_validation(result, elapsed)

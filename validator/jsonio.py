@@ -73,9 +73,17 @@ def loads(data: bytes | str) -> Any:
     if _depth_exceeds(data, MAX_DEPTH):
         raise JSONBodyError("JSON nesting is deeper than the limit")
     try:
-        return json.loads(data, parse_int=_parse_int)
+        obj = json.loads(data, parse_int=_parse_int)
     except (ValueError, RecursionError) as exc:
         raise JSONBodyError(f"body is not valid JSON ({type(exc).__name__})") from None
+    # The stdlib accepts escaped lone surrogates ("\ud800") that orjson refuses; such a string would make our own
+    # answer (a uuid key, a label quoted in an issue) impossible to serialise. Refuse them here too, as orjson does.
+    # (The stdlib encoder, not orjson's: orjson also refuses nesting deeper than 255, which this body may have.)
+    try:
+        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise JSONBodyError("body is not valid JSON (str is not valid UTF-8: surrogates not allowed)") from None
+    return obj
 
 
 def dumps(obj: Any) -> bytes:
