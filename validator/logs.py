@@ -5,6 +5,7 @@ are included. Exceptions are logged with their traceback (server-side only).
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -27,7 +28,12 @@ class JSONFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["traceback"] = self.formatException(record.exc_info)
-        return orjson.dumps(out, default=str).decode()
+        try:
+            return orjson.dumps(out, default=str).decode()
+        except (TypeError, orjson.JSONEncodeError):
+            # orjson refuses lone surrogates, non-string keys and deep nesting in an `extra` value; the stdlib
+            # escapes them, so the line stays one JSON object instead of logging's "--- Logging error ---" dump.
+            return json.dumps(out, default=str, skipkeys=True)
 
 
 def configure(level: str = "INFO") -> None:
