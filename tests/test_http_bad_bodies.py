@@ -325,7 +325,8 @@ def test_chunked_body_under_the_limit_is_validated(small):
 
 NAN = "\u0000nan\u0000"
 HUGE = "\u0000huge\u0000"
-REPLACEMENTS = [None, True, False, "x", "", [], {}, 0, -1, 1.5, NAN, HUGE, [None], [{}]]
+REPLACEMENTS = [None, True, False, "x", "", [], {}, 0, -1, 1.5, NAN, HUGE, [None], [{}], 10 ** 400, -(2 ** 70),
+                "\ud800", "\U0001F600", [[[[[[[[[[[]]]]]]]]]]], {"x": NAN}]
 
 
 def _paths(value, path=()):
