@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shlex
@@ -172,7 +173,17 @@ def test_the_config_error_quoted_in_step_3(tutorial_files, tmp_path):
     assert f"{config}: {quoted} (options of thin_box" in str(info.value)
 
 
-def test_the_shadow_counters_quoted_in_step_5(tutorial_files, caplog):
+@pytest.fixture()
+def validator_logs_propagate():
+    """`validator check` run in-process stops the ``validator`` logger from propagating; undo it for this test
+    (before the test body runs, so that pytest does not also attach its capture handler to that logger)."""
+    logger = logging.getLogger("validator")
+    old, logger.propagate = logger.propagate, True
+    yield
+    logger.propagate = old
+
+
+def test_the_shadow_counters_quoted_in_step_5(tutorial_files, validator_logs_propagate, caplog):
     """Shadow issues are counted under the names the tutorial gives (log by_rule key, metrics counter)."""
     from validator.engine import Engine
     from validator.metrics import Metrics
@@ -180,15 +191,8 @@ def test_the_shadow_counters_quoted_in_step_5(tutorial_files, caplog):
     shadow = next(b.text for b in blocks() if b.file == "validator.toml" and 'level = "shadow"' in b.text)
     (tutorial_files / "shadow.toml").write_text(shadow)
     engine = Engine(load_config(tutorial_files / "shadow.toml"))
-    import logging
-
-    logger = logging.getLogger("validator")
-    propagate, logger.propagate = logger.propagate, True  # `validator check` run in-process may have cut it
-    try:
-        with caplog.at_level(logging.INFO, logger="validator.engine"):
-            result = engine.validate(json.loads((tutorial_files / "saved" / "street-0001.json").read_text()))
-    finally:
-        logger.propagate = propagate
+    with caplog.at_level(logging.INFO, logger="validator.engine"):
+        result = engine.validate(json.loads((tutorial_files / "saved" / "street-0001.json").read_text()))
     [record] = [r for r in caplog.records if r.getMessage() == "shadow issues"]
     assert (record.task_id, record.project) == ("street-0001", "acme-street-scenes")
     assert record.shadow == [{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}]
