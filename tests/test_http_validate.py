@@ -92,7 +92,8 @@ MALFORMED = {
     "text-coordinate": box("text-coordinate", left="12"),
     "null-coordinate": box("null-coordinate", top=None),
     "bool-coordinate": box("bool-coordinate", width=True),
-    "vertices-not-list": {"uuid": "vertices-not-list", "type": "point", "label": "wheel", "x": 1, "y": "2"},
+    "text-point-coordinate": {"uuid": "text-point-coordinate", "type": "point", "label": "wheel", "x": 1, "y": "2"},
+    "point-no-y": {"uuid": "point-no-y", "type": "point", "label": "wheel", "x": 1},
     "unknown-type": {"uuid": "unknown-type", "type": "circle", "label": "car", "x": 1, "y": 2, "r": 3},
     "no-type": {"uuid": "no-type", "label": "car", "left": 1, "top": 1, "width": 20, "height": 20},
     "no-label": {"uuid": "no-label", "type": "box", "left": 1, "top": 1, "width": 20, "height": 20},
@@ -114,6 +115,9 @@ def malformed_body(task_id: str) -> tuple[dict, bytes]:
     anns.append({"uuid": "poly-vertices-not-list", "type": "polygon", "label": "car", "vertices": {"x": 1}})
     anns.append({"uuid": "poly-vertex-bool", "type": "polygon", "label": "car",
                  "vertices": [{"x": 1, "y": 1}, {"x": True, "y": 5}, {"x": 9, "y": 9}]})
+    anns.append({"uuid": "poly-vertex-not-point", "type": "polygon", "label": "car",
+                 "vertices": [{"x": 1, "y": 1}, [5, 5], {"x": 9, "y": 9}]})
+    anns.append({"uuid": "poly-no-vertices", "type": "polygon", "label": "car"})
     raw = json.dumps(b).replace('"__NAN__"', "NaN").encode()
     return json.loads(raw), raw
 
@@ -124,7 +128,7 @@ def test_malformed_annotations_become_issues_and_others_are_still_validated(serv
     assert answer["pass"] is False
     for uuid in MALFORMED:
         assert error_types(answer, uuid) == ["malformed_annotation"], (uuid, answer["issues"].get(uuid))
-    for uuid in ("poly-vertices-not-list", "poly-vertex-bool"):
+    for uuid in ("poly-vertices-not-list", "poly-vertex-bool", "poly-vertex-not-point", "poly-no-vertices"):
         assert error_types(answer, uuid) == ["malformed_annotation"], uuid
     assert error_types(answer, "nan-point") == ["non_finite_coordinate"]
     # the duplicate uuid is reported on that uuid; the first annotation with it is still validated (and fine)
