@@ -434,3 +434,15 @@ def test_named_instances_run_beside_the_default_instance_unless_it_is_turned_off
     eng = Engine(load_config(tmp_path / "b.toml"))
     running = [i.name for i in eng.config.instances_for("any") if i.id == "t_min_size"]
     assert running == ["car_min_size", "pedestrian_min_size"]
+
+
+def test_closed_policy_budget_overrun_of_only_non_blocking_instances_does_not_fail(tmp_path):
+    rules = ('[[rule]]\nid = "t_min_size"\noptions = { min_size = 1 }\n\n'
+             '[[rule]]\nid = "t_sleeps"\nlevel = "shadow"\noptions = { seconds = 5 }\n\n'
+             '[[rule]]\nid = "t_every"\nlevel = "warn"\n')
+    eng = engine(tmp_path, rules, budget_ms=200, policy="closed")
+    t0 = time.monotonic()
+    r = eng.validate(make_body([box(0, 0, 5, 5)]))
+    assert time.monotonic() - t0 < 2.5
+    assert r.budget_exhausted and r.skipped == ["t_sleeps: time budget exhausted", "t_every: time budget exhausted"]
+    assert r.answer == {"pass": True, "issues": {}, "globalIssues": []}  # the error-level rule did finish
