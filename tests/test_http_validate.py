@@ -303,8 +303,12 @@ def test_one_json_log_line_per_validation_without_secrets_headers_or_body(servic
     assert r2.status_code == 401
     r3 = service.post(b'{"' + marker_body.encode() + b'": ', headers={"x-request-note": marker_header})
     assert r3.status_code == 400
-    time.sleep(0.2)  # the access log line is written after the answer
+    # the access log line is written just after each answer: wait for all three, so they are checked too
+    deadline = time.monotonic() + 10
+    while service.logs()[start:].count('"logger":"access"') < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     logs = service.logs()[start:]
+    assert logs.count('"logger":"access"') >= 3
     (line,) = validation_lines(logs, "t-logs")
     assert line["level"] == "info" and line["pass"] is False
     assert line["annotations"] == 2
