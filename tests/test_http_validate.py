@@ -450,6 +450,33 @@ def test_unknown_rule_id_stops_gunicorn_with_a_did_you_mean(tmp_path):
     assert "Booting worker" not in out  # stopped in the master, before any worker forked
 
 
+@pytest.mark.parametrize("config_text, expected", [
+    ('[engine]\nplugins = ["tests.plugins.broken_import"]\n', ["tests.plugins.broken_import", "failed to import"]),
+    ('[engine\nfailure_policy = "open"\n', ["not valid TOML"]),
+    ('[engine]\nfailure_policy = "sometimes"\n[[rule]]\nid = "box_too_small"\noptions = { min_widht = 3 }\n',
+     ["engine.failure_policy", "'sometimes'", "min_widht", "2 problems"]),
+], ids=["plugin-does-not-import", "invalid-toml", "every-problem-at-once"])
+def test_bad_config_stops_gunicorn_with_the_message(tmp_path, config_text, expected):
+    svc = start_service(tmp_path, config_text=config_text, wait=False)
+    try:
+        code = svc.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        svc.stop()
+        pytest.fail("gunicorn started with an invalid config")
+    out = svc.logs()
+    assert code != 0
+    assert "refusing to start" in out
+    for text in expected:
+        assert text in out, (text, out)
+    assert "Traceback" not in out and "Booting worker" not in out
+
+
+def test_missing_config_file_stops_gunicorn(tmp_path):
+    svc = start_service(tmp_path, env={"VALIDATOR_CONFIG": str(tmp_path / "nope.toml")}, wait=False)
+    assert svc.proc.wait(timeout=60) != 0
+    assert "config file not found" in svc.logs() and "Traceback" not in svc.logs()
+
+
 @pytest.mark.parametrize("name, value", [
     ("WEB_CONCURRENCY", "0"),             # gunicorn would run a master with no worker: up, answering nothing
     ("GUNICORN_TIMEOUT", "0"),            # gunicorn reads 0 as "no timeout": a stuck worker would never be killed
