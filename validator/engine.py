@@ -41,37 +41,47 @@ class BudgetExceeded(BaseException):
 
 
 class _Budget:
-    """The request's time budget; arms SIGALRM around each rule when that is possible."""
+    """The request's time budget.
+
+    In the main thread (gunicorn sync workers, the CLI) one ``SIGALRM`` is armed for the whole request: when it
+    fires inside a rule, that rule is interrupted with :class:`BudgetExceeded`; when it fires between rules, it
+    only marks the budget spent. Elsewhere the budget is checked between rules.
+    """
 
     def __init__(self, ms: float):
         self.deadline = time.perf_counter() + ms / 1000.0
         self.use_signal = (threading.current_thread() is threading.main_thread()
                            and hasattr(signal, "setitimer"))
+        self.in_rule = False
+        self.expired = False
         self._previous = None
 
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
 
+    def spent(self) -> bool:
+        return self.expired or self.remaining() <= 0
+
     def __enter__(self):
         if self.use_signal:
-            left = self.remaining()
-            if left <= 0:
-                raise BudgetExceeded()
             self._previous = signal.signal(signal.SIGALRM, self._alarm)
-            signal.setitimer(signal.ITIMER_REAL, left)
+            signal.setitimer(signal.ITIMER_REAL, max(self.remaining(), 1e-6))
         return self
 
     def __exit__(self, *exc):
         if self.use_signal:
-            try:  # the alarm may fire right here, after the rule finished: restore the handler regardless
+            self.in_rule = False
+            try:  # the alarm may fire right here: restore the handler regardless
                 signal.setitimer(signal.ITIMER_REAL, 0)
             finally:
                 signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
         return False
 
-    @staticmethod
-    def _alarm(signum, frame):
-        raise BudgetExceeded()
+    def _alarm(self, signum, frame):
+        self.expired = True
+        if self.in_rule:
+            self.in_rule = False
+            raise BudgetExceeded()
 
 
 class Engine:
@@ -119,8 +129,14 @@ class Engine:
     def _run_rules(self, ctx: Context, result: Result, stages: dict[str, float]) -> list[ReportedIssue]:
         cfg = self.config
         instances = cfg.instances_for(ctx.task.project)
-        budget = _Budget(cfg.time_budget_ms)
+        with _Budget(cfg.time_budget_ms) as budget:
+            return self._run_instances(ctx, result, stages, instances, budget)
+
+    def _run_instances(self, ctx: Context, result: Result, stages: dict[str, float],
+                       instances: list[RuleInstance], budget: _Budget) -> list[ReportedIssue]:
+        cfg = self.config
         issues: list[ReportedIssue] = []
+        selections: dict[tuple, Selection] = {}
         missing_size_logged = False
         blocking_incomplete = False  # an error-level instance failed or did not finish
         for n, inst in enumerate(instances):
@@ -132,18 +148,24 @@ class Engine:
                     missing_size_logged = True
                 result.skipped.append(f"{inst.name}: image size unknown")
                 continue
-            if budget.remaining() <= 0:
+            if budget.spent():
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
+            selection = self._selection(inst, ctx, selections)
+            if not len(selection) and rule.geometries is not None:
+                continue  # a rule about given geometry types has nothing to look at in this task
             started = time.perf_counter()
             try:
-                with budget:
-                    stamped = self._stamp(inst, self._run_instance(inst, ctx), ctx)
+                budget.in_rule = True
+                found = self._run_instance(inst, ctx, selection)
+                budget.in_rule = False
+                stamped = self._stamp(inst, found, ctx)
             except BudgetExceeded:
                 stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
             except Exception:  # a rule's bug must never become a 5xx or block labelers (policy decides)
+                budget.in_rule = False
                 stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
                 log.exception("rule failed", extra={"rule": inst.id, "instance": inst.name,
                                                     "task_id": ctx.task.task_id})
@@ -182,22 +204,33 @@ class Engine:
         return any(i.level == "error" for i in not_finished)
 
     @staticmethod
-    def _run_instance(inst: RuleInstance, ctx: Context) -> list[Issue]:
+    def _selection(inst: RuleInstance, ctx: Context, cache: dict[tuple, Selection]) -> Selection:
+        """The annotations an instance applies to; instances with the same scope share one Selection."""
+        key = (inst.geometries, inst.labels)
+        sel = cache.get(key)
+        if sel is None:
+            anns = ctx.annotations
+            geos = inst.geometries
+            if geos is None:
+                positions = np.arange(len(anns))
+            elif len(geos) == 1:
+                positions = np.flatnonzero(anns.type_codes == TYPE_CODE[geos[0]])
+            else:
+                positions = np.flatnonzero(np.isin(anns.type_codes, [TYPE_CODE[g] for g in geos]))
+            if inst.labels is not None and len(positions):
+                positions = positions[np.isin(anns.label_array[positions], list(inst.labels))]
+            sel = cache[key] = Selection(anns, positions)
+        return sel
+
+    @staticmethod
+    def _run_instance(inst: RuleInstance, ctx: Context, selection: Selection) -> list[Issue]:
         anns = ctx.annotations
-        geos = inst.geometries
-        if geos is None:
-            positions = np.arange(len(anns))
-        elif len(geos) == 1:
-            positions = np.flatnonzero(anns.type_codes == TYPE_CODE[geos[0]])
-        else:
-            positions = np.flatnonzero(np.isin(anns.type_codes, [TYPE_CODE[g] for g in geos]))
-        if inst.labels is not None and len(positions):
-            positions = positions[np.isin(anns.label_array[positions], list(inst.labels))]
+        positions = selection.positions
         rule = inst.rule
         func = rule.func
         opts = inst.options
         if rule.per == "task":
-            out = func(Selection(anns, positions), ctx, opts)
+            out = func(selection, ctx, opts)
             return list(out) if out is not None else []
         found: list[Issue] = []
         items = anns.items
