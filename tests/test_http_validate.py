@@ -324,6 +324,27 @@ def test_one_json_log_line_per_validation_without_secrets_headers_or_body(servic
     assert sum(1 for ln in logs.splitlines() if '"msg":"validation"' in ln) == 1
 
 
+def test_every_log_line_is_json_even_when_numpy_warns(service):
+    # Absurd but finite coordinates make numpy/shapely overflow (RuntimeWarning). The warning must reach the
+    # logs as a JSON record, not as raw text on stderr. Only gunicorn's own lifecycle lines are plain text.
+    from validator.testing import box as box_, ellipse, line, make_body, point, polygon
+
+    h = 1e300
+    payload = make_body([polygon([(0, 0), (h, 0), (0, h)]), polygon([(-h, -h), (h, h), (h, -h), (-h, h)]),
+                         line([(-h, 0), (h, 0)]), point(h, h), ellipse(0, 0, h, h),
+                         box_(-h, -h, h, h, rotation=0.3)])
+    start = len(service.logs())
+    for _ in range(2):  # both workers
+        post_ok(service, payload)
+    deadline = time.monotonic() + 10
+    while service.logs()[start:].count('"logger":"access"') < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for ln in service.logs()[start:].splitlines():
+        if ln.startswith("[") and "] [" in ln:  # gunicorn: "[date] [pid] [LEVEL] message"
+            continue
+        assert isinstance(json.loads(ln), dict), ln
+
+
 def test_unknown_image_size_skips_rules_that_need_it_and_says_so(service):
     payload = body("t-nosize", [box("far", left=5000, top=5000)], metadata={})
     start = len(service.logs())

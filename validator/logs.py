@@ -45,3 +45,6 @@ def configure(level: str = "INFO") -> None:
     handler.setFormatter(JSONFormatter())
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Python warnings (numpy/shapely overflow on absurd coordinates, deprecations) become JSON log records on the
+    # "py.warnings" logger instead of raw multi-line text on stderr. They carry a file, line and warning text only.
+    logging.captureWarnings(True)
