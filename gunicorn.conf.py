@@ -68,5 +68,9 @@ def post_worker_init(worker):
     # parsing a large body does not trigger scans of long-lived objects (measured in the performance issue).
     gc.freeze()
 
+# The worker heartbeat (a timestamp update on a temporary file, between requests) goes to memory, not to a
+# disk-backed /tmp: on container overlay filesystems it can block a worker (gunicorn's docs, "Blocking OS calls").
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
+
 # No control socket ($HOME/.gunicorn/gunicorn.ctl): instances must not write to local disk or share a path.
 control_socket_disable = True
