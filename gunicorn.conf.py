@@ -1,6 +1,7 @@
 """Production gunicorn settings for the validation webhook (used by the Procfile and the tests).
 
-Every value can be changed through the environment variable named beside it; see docs/deployment.md.
+Every value can be changed through the environment variable named beside it; see docs/configuration.md (the
+variables) and docs/deployment.md (why these values).
 """
 import gc
 import multiprocessing
