@@ -13,6 +13,7 @@ never leave the process and never reach the logs.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import Any
@@ -105,6 +106,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         except RequestEntityTooLarge:
             METRICS.inc("requests_rejected", reason="too_large")
             return _error(413, f"body is larger than the limit of {settings.max_body_bytes} bytes")
+        # No cyclic garbage collection while a request's objects are alive: a 10,000-annotation body is ~1M
+        # objects, and the collector would traverse them again and again as they are created (measured: orjson
+        # parse of 2.2 MB 13 ms without collections, 40+ ms with). They are freed by reference counting when the
+        # request ends; collection resumes then.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             body = jsonio.loads(raw)
             result = engine.validate(body)
@@ -120,6 +127,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                       {"pass": False, "issues": {},
                        "globalIssues": [{"errorType": INCOMPLETE, "extra": INCOMPLETE_TEXT}]})
             return _json(answer)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         counts = result.counts()
         elapsed = (time.perf_counter() - started) * 1000
         METRICS.observe_validation(result, elapsed)
