@@ -183,6 +183,25 @@ class Server:
         raise SystemExit(f"bench: {self.name} not ready after {timeout:.0f}s ({last}); log {self.log_path}:\n"
                          f"{self.log_tail()}")
 
+    def cpu_seconds(self) -> float:
+        """User+system CPU time of the gunicorn master and its workers so far (Linux /proc; NaN elsewhere)."""
+        if self.proc is None:
+            return math.nan
+        pids = [self.proc.pid]
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{task}/children") as f:
+                    pids += [int(x) for x in f.read().split()]
+        total = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         p = self.proc
         if p is None or p.poll() is not None:
@@ -317,6 +336,7 @@ def run_latency(args, svc: Server, bare: Server) -> list[dict]:
             st, sdata, _ = sc.post(raw)
             answer = answer_summary(st, sdata)
             s_t, b_t, s_err, b_err = [], [], 0, 0
+            s_cpu0, b_cpu0 = svc.cpu_seconds(), bare.cpu_seconds()
             deadline = time.monotonic() + args.max_seconds_per_size
             for i in range(args.requests):
                 if i >= 5 and time.monotonic() > deadline:
@@ -327,6 +347,8 @@ def run_latency(args, svc: Server, bare: Server) -> list[dict]:
                 st, _, dt = bc.post(raw)
                 b_t.append(dt)
                 b_err += st != 200
+            s_cpu = (svc.cpu_seconds() - s_cpu0) / len(s_t)
+            b_cpu = (bare.cpu_seconds() - b_cpu0) / len(b_t)
             b_med, s_med = statistics.median(b_t), statistics.median(s_t)
             ratio = s_med / b_med
             target = TARGETS.get(n)
@@ -336,18 +358,20 @@ def run_latency(args, svc: Server, bare: Server) -> list[dict]:
                    "bare_p90_ms": quantile(b_t, 0.9) * 1e3, "target_ratio": target, "met": met,
                    "bare_min_ms": min(b_t) * 1e3, "service_min_ms": min(s_t) * 1e3,
                    "min_ratio": min(s_t) / min(b_t),
+                   "service_cpu_ms_per_req": s_cpu * 1e3, "bare_cpu_ms_per_req": b_cpu * 1e3,
                    "service_errors": s_err, "bare_errors": b_err, "service_answer": answer}
             results.append(res)
             rows.append([n, f"{len(raw) / 1024:.0f}", len(s_t), ms(b_med), ms(s_med), f"{ratio:.2f}",
                          ms(quantile(s_t, 0.9)), "-" if target is None else f"<={target:g}x", met,
-                         f"{s_err}/{b_err}", answer, f"{min(s_t) / min(b_t):.2f}"])
+                         f"{s_err}/{b_err}", answer, f"{min(s_t) / min(b_t):.2f}",
+                         f"{ms(s_cpu)}/{ms(b_cpu)}"])
             print(f"  size {n}: done ({len(s_t)} alternating pairs)", file=sys.stderr, flush=True)
     finally:
         sc.close()
         bc.close()
     print()
     print(table(["size", "body KB", "reqs", "bare med ms", "service med ms", "ratio", "service p90 ms", "target",
-                 "met?", "errors s/b", "answer", "min ratio"], rows,
+                 "met?", "errors s/b", "answer", "min ratio", "CPU ms/req s/b"], rows,
                 title=f"Latency: alternating POST /validate, medians (seed {args.seed}, mix {args.mix}, "
                       f"defect rate {args.defect_rate:g})"))
     return results
@@ -464,15 +488,18 @@ def run_load(args, svc: Server, bare: Server, workdir: Path) -> dict:
             c.post(raw)
         c.close()
         print(f"  load: {name} for {args.duration:g}s ...", file=sys.stderr, flush=True)
+        cpu0 = server.cpu_seconds()
         out[name] = _load_wrk(server.port, body_file, args, workdir) if use_wrk else _load_python(server.port, raw, args)
+        out[name]["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) / max(1, out[name]["requests"]) * 1e3
     ratio = out["service"]["req_per_s"] / out["bare"]["req_per_s"] if out["bare"]["req_per_s"] else math.nan
     out["ratio"], out["target_ratio"] = ratio, LOAD_TARGET
     out["met"] = "yes" if ratio >= LOAD_TARGET else "NO"
     rows = [[name, out[name]["client"], out[name]["requests"], f"{out[name]['req_per_s']:.0f}",
-             f"{out[name]['p50_ms']:.2f}", f"{out[name]['p99_ms']:.2f}", out[name]["errors"]]
+             f"{out[name]['p50_ms']:.2f}", f"{out[name]['p99_ms']:.2f}", out[name]["errors"],
+             f"{out[name]['cpu_ms_per_req']:.2f}"]
             for name in ("service", "bare")]
     print()
-    print(table(["server", "client", "requests", "req/s", "p50 ms", "p99 ms", "errors"], rows,
+    print(table(["server", "client", "requests", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req"], rows,
                 title=f"Load: {args.connections} connections, {args.duration:g}s each, {n} annotations "
                       f"({len(raw) / 1024:.0f} KB)"))
     print(f"req/s ratio service/bare: {ratio:.3f} (target >= {LOAD_TARGET:.3f}): {out['met']}")
