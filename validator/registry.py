@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import inspect
 import pkgutil
 import re
 import sys
@@ -106,6 +107,8 @@ def rule(
         raise RegistryError(f"rule {id!r}: default level {level!r} is not one of {', '.join(LEVELS)}")
     if per not in ("annotation", "task"):
         raise RegistryError(f"rule {id!r}: per={per!r} must be 'annotation' or 'task'")
+    if isinstance(geometries, str):  # geometries="box": one type, not the letters b, o, x
+        geometries = (geometries,)
     geos = None if geometries is None else tuple(geometries)
     for g in geos or ():
         if g not in GEOMETRY_TYPES:
@@ -116,6 +119,7 @@ def rule(
         raise RegistryError(f"rule {id!r}: summary and why are required (they are the rule's documentation)")
 
     def decorate(func: Callable) -> Callable:
+        _check_signature(id, func, per)
         try:
             defaults = options().load({})
         except ValidationError as exc:
@@ -137,6 +141,20 @@ def rule(
         return func
 
     return decorate
+
+
+def _check_signature(rule_id: str, func: Callable, per: str) -> None:
+    """A rule function that cannot take (ann|anns, ctx, opts) would fail on every request: refuse it at start-up."""
+    first = "ann" if per == "annotation" else "anns"
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # a builtin or C callable: nothing to check
+    try:
+        sig.bind(None, None, None)
+    except TypeError:
+        raise RegistryError(f"rule {rule_id!r}: {func.__qualname__}{sig} must accept three arguments "
+                            f"({first}, ctx, opts)") from None
 
 
 @dataclass
