@@ -241,17 +241,17 @@ def test_the_same_module_twice_is_not_a_collision(tmp_path):
 # -- projects -------------------------------------------------------------------------------------------------------
 def test_project_image_size_needs_both(tmp_path):
     assert only(tmp_path, '[projects."p"]\nimage_width = 640\n') == \
-        "projects.'p': image_width and image_height must be given together"
+        "projects.\"p\": image_width and image_height must be given together"
 
 
 def test_project_image_size_must_be_positive_numbers(tmp_path):
     assert only(tmp_path, '[projects."p"]\nimage_width = -5\nimage_height = "x"\n') == \
-        "projects.'p': image_width and image_height must be positive numbers (given: -5, 'x')"
+        "projects.\"p\": image_width and image_height must be positive numbers (given: -5, 'x')"
 
 
 def test_unknown_project_key(tmp_path):
     assert only(tmp_path, '[projects."p"]\nimage_widht = 5\n') == \
-        "projects.'p'.image_widht: unknown key; did you mean 'image_width'? (allowed: image_height, image_width, rule)"
+        "projects.\"p\".image_widht: unknown key; did you mean 'image_width'? (allowed: image_height, image_width, rule)"
 
 
 def test_projects_not_a_table(tmp_path):
@@ -260,29 +260,29 @@ def test_projects_not_a_table(tmp_path):
 
 
 def test_project_not_a_table(tmp_path):
-    assert only(tmp_path, '[projects]\np = 3\n') == "projects.'p': must be a table"
+    assert only(tmp_path, '[projects]\np = 3\n') == "projects.\"p\": must be a table"
 
 
 def test_project_rule_errors_name_the_project(tmp_path):
     text = ('[[projects."p".rule]]\nid = "t_min_siz"\n\n[[projects."p".rule]]\nid = "t_every"\nprojects = ["q"]\n'
             '\n[[projects."p".rule]]\nid = "t_every"\n')
     assert problems(tmp_path, text) == [
-        "projects.'p'.rule[1].id: unknown rule 't_min_siz'; did you mean 't_min_size'?",
-        "projects.'p'.rule[2].projects: not allowed here: this override already applies to project 'p' only",
-        "projects.'p'.rule[3]: duplicate instance 't_every' of 't_every' (already defined at projects.'p'.rule[2]); "
+        "projects.\"p\".rule[1].id: unknown rule 't_min_siz'; did you mean 't_min_size'?",
+        "projects.\"p\".rule[2].projects: not allowed here: this override already applies to project 'p' only",
+        "projects.\"p\".rule[3]: duplicate instance 't_every' of 't_every' (already defined at projects.\"p\".rule[2]); "
         "give one of them a distinct `name`",
     ]
 
 
 def test_project_rule_not_an_array(tmp_path):
     assert only(tmp_path, '[projects."p".rule]\nid = "t_every"\n') == \
-        "projects.'p'.rule: must be an array of tables: write [[projects.\"name\".rule]]"
+        "projects.\"p\".rule: must be an array of tables: write [[projects.\"name\".rule]]"
 
 
 def test_project_override_with_a_bad_inherited_option_override(tmp_path):
     text = ('[[rule]]\nid = "t_min_size"\nname = "car"\noptions = { min_size = 8 }\n\n'
             '[[projects."p".rule]]\nid = "t_min_size"\nname = "car"\noptions = { min_size = "big" }\n')
-    assert only(tmp_path, text) == "projects.'p'.rule[1] (t_min_size).options.min_size: Not a valid number (given: 'big')"
+    assert only(tmp_path, text) == "projects.\"p\".rule[1] (t_min_size).options.min_size: Not a valid number (given: 'big')"
 
 
 # -- all at once -----------------------------------------------------------------------------------------------------
@@ -305,5 +305,5 @@ def test_several_problems_are_reported_at_once(tmp_path):
                      "rule[2] (t_min_size).level: 'loud' is not one of error, warn, shadow, off",
                      "rule[2] (t_min_size).options.min_size: Not a valid number (given: 'x')",
                      "rule[2] (t_min_size).options.max: unknown option",
-                     "projects.'p': image_width and image_height must be given together"]:
+                     "projects.\"p\": image_width and image_height must be given together"]:
         assert f"  - {path}: {expected}" in message, expected

@@ -43,6 +43,7 @@ never serve.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -359,7 +360,7 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
         problems.add("projects", "must be a table of projects: write [projects.\"name\"]")
         projects = {}
     for pname, ptable in projects.items():
-        where = f"projects.{pname!r}"
+        where = f"projects.{json.dumps(pname)}"  # as written in TOML: projects."name"
         if not isinstance(ptable, dict):
             problems.add(where, "must be a table")
             continue
