@@ -74,3 +74,95 @@ def test_annotation_views_expose_the_columns():
     assert c.vertex_descriptions[0] == "face-topleft" and len(c.xy) == 6
     assert np.isnan(c.width)
     assert a.by_uuid["c"] == c and "zzz" not in a.by_uuid
+
+
+# -- the typed fast path (msgspec) gives the same answers as the general path -------------------------------------------
+def _answers_agree(body_bytes: bytes):
+    from validator import jsonio
+    from validator.engine import Engine
+
+    engine = _engine()
+    fast = engine.validate_bytes(body_bytes)
+    general = engine.validate(jsonio.loads(body_bytes))
+    assert fast.answer == general.answer
+    assert [(i.instance, i.uuid, i.error_type, i.extra, i.locations) for i in fast.issues] == \
+        [(i.instance, i.uuid, i.error_type, i.extra, i.locations) for i in general.issues]
+    return fast
+
+
+_ENGINE = []
+
+
+def _engine():
+    from validator.engine import Engine
+
+    if not _ENGINE:
+        _ENGINE.append(Engine.from_config_file(None))
+    return _ENGINE[0]
+
+
+@pytest.mark.parametrize("name,body", list(_bodies()), ids=[n for n, _ in _bodies()])
+def test_typed_fast_path_is_taken_and_agrees(name, body):
+    import orjson
+
+    if "task" not in body:
+        from validator.testing import make_task
+
+        body = {"task": make_task(), **body}
+    result = _answers_agree(orjson.dumps(body))
+    assert result.stats.get("fast_path") == 1
+
+
+def test_fast_path_with_defects_agrees_with_the_general_path():
+    import orjson
+
+    result = _answers_agree(orjson.dumps(make_body(1000, seed=5, defect_rate=0.05)))
+    assert result.stats.get("fast_path") == 1
+    assert not result.passed
+
+
+@pytest.mark.parametrize("mutation", [
+    lambda a: a.__setitem__("left", True),
+    lambda a: a.__setitem__("uuid", ""),
+    lambda a: a.pop("label"),
+    lambda a: a.__setitem__("type", "circle"),
+    lambda a: a.__setitem__("attributes", [1]),
+    lambda a: a.__setitem__("top", None),
+    lambda a: a.__setitem__("width", "10"),
+], ids=["bool", "empty-uuid", "no-label", "unknown-type", "attributes-list", "null", "string-number"])
+def test_a_malformed_annotation_takes_the_general_path_with_the_same_answer(mutation):
+    import orjson
+
+    body = make_body(50, seed=6, mix="boxes")
+    mutation(body["response"]["annotations"][7])
+    result = _answers_agree(orjson.dumps(body))
+    assert result.stats.get("fast_path") == 0
+    assert not result.passed
+
+
+def test_nan_and_duplicate_uuids_take_the_general_path():
+    import orjson
+
+    body = make_body(20, seed=7, mix="boxes")
+    body["response"]["annotations"][3]["uuid"] = body["response"]["annotations"][2]["uuid"]
+    assert _answers_agree(orjson.dumps(body)).stats.get("fast_path") == 0
+    raw = orjson.dumps(make_body(20, seed=7, mix="boxes")).replace(b'"left":', b'"left":NaN,"x_":', 1)
+    assert _answers_agree(raw).stats.get("fast_path") == 0
+
+
+def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
+    import orjson
+
+    from validator.annotations import extract as _extract  # noqa: F401  (the general path, for comparison)
+    body = make_body(30, seed=8)
+    body["response"]["annotations"][0]["custom_field"] = {"kept": True}
+    body["response"]["links"] = [{"from": "a", "to": "b"}]
+    from validator import fastdecode
+    from validator.engine import _LazyBody
+
+    raw = orjson.dumps(body)
+    _, response = fastdecode.decode(raw)
+    lazy = _LazyBody(raw)
+    cols = fastdecode.columns(response.annotations, lazy.annotations)
+    assert cols.raws[0]["custom_field"] == {"kept": True}
+    assert lazy.response()["links"] == [{"from": "a", "to": "b"}]

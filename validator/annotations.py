@@ -153,7 +153,7 @@ class AnnotationSet(Sequence[Annotation]):
     """
 
     def __init__(self, *, uuids: list[str], type_names: list[str], labels: list[str], attributes: list[dict],
-                 raws: list[dict], request_index: list[int], edges: np.ndarray, coords: np.ndarray,
+                 raws: Any, request_index: list[int], edges: np.ndarray, coords: np.ndarray,
                  box: np.ndarray, given_vertices: dict[int, np.ndarray], vertex_descriptions: dict[int, tuple],
                  malformed: list[Malformed], uuid_order: dict[str, int], type_codes: np.ndarray | None = None,
                  pos_of_uuid: dict[str, int] | None = None):
@@ -161,7 +161,7 @@ class AnnotationSet(Sequence[Annotation]):
         self.type_names = type_names
         self.labels = labels
         self.attributes = attributes
-        self.raws = raws
+        self._raws = raws  # a list, or (fast path) a function that rebuilds the original dicts on first use
         self.request_index = request_index
         self.edges = edges
         self.offsets = edges[:-1]
@@ -177,6 +177,13 @@ class AnnotationSet(Sequence[Annotation]):
         self.type_codes = type_codes if type_codes is not None else np.fromiter(
             (TYPE_CODE[t] for t in type_names), dtype=np.int8, count=len(type_names))
         self.geometry: Any = None  # set by GeometryIndex
+
+    @property
+    def raws(self) -> list[dict]:
+        """The annotations' dicts as received (on the fast path, rebuilt by one parse on first use)."""
+        if callable(self._raws):
+            self._raws = self._raws()
+        return self._raws
 
     @cached_property
     def types(self) -> np.ndarray:

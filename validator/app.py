@@ -113,8 +113,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            body = jsonio.loads(raw)
-            result = engine.validate(body)
+            result = engine.validate_bytes(raw)
             answer = result.answer
             payload = jsonio.dumps(answer)  # inside the guard: an answer we cannot serialise is our bug, not a 5xx
         except (jsonio.JSONBodyError, BodyError) as exc:

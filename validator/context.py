@@ -20,18 +20,26 @@ class Context:
     ``response``: the raw response object. ``log``: a logger for rule diagnostics (never log annotation content).
     """
 
-    __slots__ = ("task", "annotations", "geometry", "global_attributes", "response", "log", "_memo")
+    __slots__ = ("task", "annotations", "geometry", "global_attributes", "_response", "log", "_memo")
 
-    def __init__(self, task: TaskSpec, annotations: AnnotationSet, response: Mapping[str, Any],
-                 log: logging.Logger | None = None):
+    def __init__(self, task: TaskSpec, annotations: AnnotationSet, response: Any,
+                 log: logging.Logger | None = None, global_attributes: Mapping[str, Any] | None = None):
         self.task = task
         self.annotations = annotations
         self.geometry = GeometryIndex(annotations)
-        ga = response.get("global_attributes")
-        self.global_attributes = ga if isinstance(ga, dict) else {}
-        self.response = response
+        if global_attributes is None and not callable(response):
+            global_attributes = response.get("global_attributes")
+        self.global_attributes = global_attributes if isinstance(global_attributes, dict) else {}
+        self._response = response  # a mapping, or (fast path) a function rebuilding it on first use
         self.log = log or logging.getLogger("validator.rules")
         self._memo: dict[Any, Any] = {}
+
+    @property
+    def response(self) -> Mapping[str, Any]:
+        """The response object as received (on the fast path, rebuilt by one parse on first use)."""
+        if callable(self._response):
+            self._response = self._response()
+        return self._response
 
     def memo(self, key: Any, build):
         """A value computed once per request and shared, e.g. an analysis used by a whole family of rules:

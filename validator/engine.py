@@ -21,10 +21,11 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from . import fastdecode, jsonio
 from .annotations import TYPE_CODE, extract
 from .config import Config, RuleInstance, load_config
 from .context import Context, Selection
-from .envelope import load_envelope
+from .envelope import BodyError, load_envelope
 from .issues import Issue, ReportedIssue, Result, order_issues
 from .taskspec import TaskSpec
 
@@ -84,6 +85,25 @@ class _Budget:
             raise BudgetExceeded()
 
 
+class _LazyBody:
+    """The generic parse of a body, made only if a rule asks for the original dicts (fast path)."""
+
+    def __init__(self, raw: bytes):
+        self._raw = raw
+        self._body: Any = None
+
+    def _parsed(self) -> dict:
+        if self._body is None:
+            self._body = jsonio.loads(self._raw)
+        return self._body
+
+    def response(self) -> dict:
+        return self._parsed()["response"]
+
+    def annotations(self) -> list:
+        return self._parsed()["response"].get("annotations") or []
+
+
 class Engine:
     def __init__(self, config: Config):
         self.config = config
@@ -98,8 +118,36 @@ class Engine:
     def validate(self, body: Any) -> Result:
         """Validate a parsed ``{task, response}`` body. Raises envelope.BodyError for an invalid envelope only."""
         t0 = time.perf_counter()
-        stages: dict[str, float] = {}
         task, response = load_envelope(body)
+        return self._validate(t0, task, lambda: extract(response["annotations"]),
+                              len(response["annotations"]), response, response.get("global_attributes"))
+
+    def validate_bytes(self, raw: bytes) -> Result:
+        """Validate a request body as received (bytes). Raises jsonio.JSONBodyError / envelope.BodyError for a body
+        that is not a valid ``{task, response}`` JSON object, and nothing else for any content.
+
+        Well-formed bodies take the typed fast path (validator/fastdecode.py); anything it refuses is parsed
+        generically and read by the careful path, with the same result."""
+        t0 = time.perf_counter()
+        typed = fastdecode.decode(raw)
+        if typed is not None:
+            raw_task, response = typed
+            anns = response.annotations or []
+            lazy = _LazyBody(raw)
+            try:
+                task, _ = load_envelope({"task": raw_task, "response": {}})
+            except BodyError:
+                task = None  # let the general path produce its message
+            if task is not None:
+                annotations = fastdecode.columns(anns, lazy.annotations)
+                if annotations is not None:
+                    return self._validate(t0, task, lambda: annotations, len(anns), lazy.response,
+                                          response.global_attributes, fast=True)
+        return self.validate(jsonio.loads(raw))
+
+    def _validate(self, t0: float, task: dict, make_annotations, count: int, context_response: Any,
+                  global_attributes: Any, fast: bool = False) -> Result:
+        stages: dict[str, float] = {}
         task_type = task.get("type")
         task_id = task.get("task_id")
         if task_type != "imageannotation":
@@ -112,17 +160,19 @@ class Engine:
                                   project_image_size=cfg.project_image_size, conditions_mode=cfg.conditions_mode)
         t1 = time.perf_counter()
         stages["envelope"] = (t1 - t0) * 1000
-        annotations = extract(response["annotations"])
+        annotations = make_annotations()
         t2 = time.perf_counter()
         stages["extraction"] = (t2 - t1) * 1000
-        ctx = Context(spec, annotations, response, log=logging.getLogger("validator.rules"))
-        result = Result(task_id=task_id, task_type=task_type, annotation_count=len(response["annotations"]))
+        ctx = Context(spec, annotations, context_response, log=logging.getLogger("validator.rules"),
+                      global_attributes=global_attributes)
+        result = Result(task_id=task_id, task_type=task_type, annotation_count=count)
         issues = self._run_rules(ctx, result, stages)
         result.issues = order_issues(issues, annotations.uuid_order)
         self._log_shadow(result, spec)
         result.duration_ms = (time.perf_counter() - t0) * 1000
         result.stages_ms = stages
         result.stats = dict(ctx.geometry.stats)
+        result.stats["fast_path"] = int(fast)
         return result
 
     # ------------------------------------------------------------------------------------------------------
