@@ -44,15 +44,18 @@ def _frames(stack: str) -> list[tuple[str, str]]:
 
 def _area(frames: list[tuple[str, str]]) -> str:
     """The part of the request a sample belongs to, from its deepest recognisable frame."""
-    rule = next((f"rule module {Path(file).name}" for func, file in frames if file.startswith("rules/")), None)
-    if rule:
-        return rule
+    rule_files = [file for _, file in frames if file.startswith("rules/")]
+    if rule_files:  # the rule's own module, not a shared wrapper (rules/_support.py, rules/_shape_support.py)
+        own = [f for f in rule_files if not Path(f).name.startswith("_")]
+        return f"rule module {Path((own or rule_files)[0]).name}"
     names = [(func, file) for func, file in frames]
     files = [file for _, file in names]
     funcs = [func for func, _ in names]
     has = lambda s: any(s in x for x in files)  # noqa: E731
     if any(f.endswith("geometry.py") for f in files):
         return "geometry (validator/geometry.py, outside rules)"
+    if any(f.endswith("fastdecode.py") for f in files):
+        return "decode + extraction (msgspec fast path, validator/fastdecode.py)"
     if any(f.endswith("annotations.py") for f in files):
         return "extraction (validator/annotations.py)"
     if any(f.endswith("envelope.py") or f.endswith("taskspec.py") for f in files):
@@ -61,7 +64,13 @@ def _area(frames: list[tuple[str, str]]) -> str:
         jl = [fn for fn, fl in names if fl.endswith("jsonio.py")]
         return "JSON dumps" if "dumps" in jl else "JSON parse (jsonio.loads)"
     if any(f.endswith("issues.py") for f in files):
+        if "Result.counts" in funcs and funcs[-1] == "Result.counts":
+            return "Result.counts (self: where a deferred GC collection lands, see README)"
         return "issues: ordering, answer, counts"
+    if files and files[-1].endswith("validator/app.py"):
+        return "app view's own frame (deallocating the request's objects on return, small reads)"
+    if any("gunicorn/http/body.py" in f or "gunicorn/http/unreader.py" in f for f in files):
+        return "reading the request body (gunicorn)"
     if any(f.endswith("engine.py") for f in files):
         return "engine (runner, other)"
     if has("logging/") or any(f.endswith("logs.py") for f in files):
