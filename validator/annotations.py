@@ -194,6 +194,38 @@ class AnnotationSet(Sequence[Annotation]):
         return np.array(self.labels, dtype=object).reshape(-1)
 
     @cached_property
+    def positions_by_type(self) -> dict[int, np.ndarray]:
+        """Type code -> positions of the annotations of that type (only types present)."""
+        codes = self.type_codes
+        return {int(c): np.flatnonzero(codes == c) for c in np.unique(codes)}
+
+    @cached_property
+    def label_ids(self) -> tuple[dict[str, int], np.ndarray]:
+        """(label -> id, id of each annotation's label): labels as small integers, for vectorised scoping."""
+        vocab: dict[str, int] = {}
+        ids = np.fromiter((vocab.setdefault(lab, len(vocab)) for lab in self.labels), dtype=np.int64,
+                          count=len(self.labels))
+        return vocab, ids
+
+    def positions_with_labels(self, positions: np.ndarray, labels) -> np.ndarray:
+        """The subset of ``positions`` whose label is in ``labels``."""
+        vocab, ids = self.label_ids
+        allowed = np.zeros(len(vocab) + 1, dtype=bool)
+        for lab in labels:
+            i = vocab.get(lab)
+            if i is not None:
+                allowed[i] = True
+        return positions[allowed[ids[positions]]]
+
+    def positions_of_types(self, codes) -> np.ndarray:
+        """Positions of the annotations whose type code is in ``codes``, in request order."""
+        by_type = self.positions_by_type
+        parts = [by_type[c] for c in codes if c in by_type]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+
+    @cached_property
     def items(self) -> list[Annotation]:
         return [Annotation(self, i) for i in range(len(self.uuids))]
 
@@ -215,8 +247,7 @@ class AnnotationSet(Sequence[Annotation]):
         return iter(self.items)
 
     def positions_of_type(self, *types: str) -> np.ndarray:
-        codes = [TYPE_CODE[t] for t in types]
-        return np.flatnonzero(np.isin(self.type_codes, codes))
+        return self.positions_of_types([TYPE_CODE[t] for t in types])
 
 
 # -- the fast path ---------------------------------------------------------------------------------------------------
@@ -334,20 +365,28 @@ def box_corners(ltwhr: np.ndarray) -> np.ndarray:
 
 def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
     left, top, w, h, rot = (ltwhr[:, i] for i in range(5))
-    dx = np.stack([-w / 2, w / 2, w / 2, -w / 2], axis=1)
-    dy = np.stack([-h / 2, -h / 2, h / 2, h / 2], axis=1)
-    cx = (left + w / 2)[:, None]
-    cy = (top + h / 2)[:, None]
-    c = np.cos(rot)[:, None]
-    s = np.sin(rot)[:, None]
+    right, bottom = left + w, top + h
     out = np.empty((len(ltwhr), 4, 2))
-    out[:, :, 0] = cx + dx * c - dy * s
-    out[:, :, 1] = cy + dx * s + dy * c
-    unrotated = rot == 0.0
-    if unrotated.any():  # exact corners (no cos/sin rounding) for the common axis-aligned box
-        l, t, r, b = left[unrotated], top[unrotated], (left + w)[unrotated], (top + h)[unrotated]
-        out[unrotated] = np.stack([np.stack([l, t], 1), np.stack([r, t], 1), np.stack([r, b], 1),
-                                   np.stack([l, b], 1)], axis=1)
+    # axis-aligned first, exactly (no cos/sin rounding): TL, TR, BR, BL
+    out[:, 0, 0] = left
+    out[:, 0, 1] = top
+    out[:, 1, 0] = right
+    out[:, 1, 1] = top
+    out[:, 2, 0] = right
+    out[:, 2, 1] = bottom
+    out[:, 3, 0] = left
+    out[:, 3, 1] = bottom
+    rotated = np.flatnonzero(rot != 0.0)
+    if len(rotated):
+        l, t, ww, hh, r = left[rotated], top[rotated], w[rotated], h[rotated], rot[rotated]
+        dx = np.stack([-ww / 2, ww / 2, ww / 2, -ww / 2], axis=1)
+        dy = np.stack([-hh / 2, -hh / 2, hh / 2, hh / 2], axis=1)
+        cx = (l + ww / 2)[:, None]
+        cy = (t + hh / 2)[:, None]
+        c = np.cos(r)[:, None]
+        sn = np.sin(r)[:, None]
+        out[rotated, :, 0] = cx + dx * c - dy * sn
+        out[rotated, :, 1] = cy + dx * sn + dy * c
     return out
 
 

@@ -263,12 +263,10 @@ class Engine:
             geos = inst.geometries
             if geos is None:
                 positions = np.arange(len(anns))
-            elif len(geos) == 1:
-                positions = np.flatnonzero(anns.type_codes == TYPE_CODE[geos[0]])
             else:
-                positions = np.flatnonzero(np.isin(anns.type_codes, [TYPE_CODE[g] for g in geos]))
+                positions = anns.positions_of_types([TYPE_CODE[g] for g in geos])
             if inst.labels is not None and len(positions):
-                positions = positions[np.isin(anns.label_array[positions], list(inst.labels))]
+                positions = anns.positions_with_labels(positions, inst.labels)
             sel = cache[key] = Selection(anns, positions)
         return sel
 
