@@ -14,7 +14,7 @@ import pytest
 
 from validator.config import load_config
 from validator.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
-from validator.testing import box, cuboid, line, make_body, make_task, point, polygon
+from validator.testing import box, cuboid, ellipse, line, make_body, make_task, point, polygon
 
 PLUGIN = "tests.plugins.engine_rules"
 
@@ -446,3 +446,35 @@ def test_closed_policy_budget_overrun_of_only_non_blocking_instances_does_not_fa
     assert time.monotonic() - t0 < 2.5
     assert r.budget_exhausted and r.skipped == ["t_sleeps: time budget exhausted", "t_every: time budget exhausted"]
     assert r.answer == {"pass": True, "issues": {}, "globalIssues": []}  # the error-level rule did finish
+
+
+# -- the two entry points agree ------------------------------------------------------------------------------------
+PATH_CASES = [
+    (LEVELS, [box(0, 0, 5, 5), box(0, 0, 25, 25)], "p"),
+    (TWO_INSTANCES, [box(0, 0, 6, 6, label="car"), box(20, 20, 3, 9, label="pedestrian")], "p"),
+    (OVERRIDES, [box(0, 0, 6, 6, label="car"), box(0, 0, 10, 10, label="car"), point(1, 1)], "strict"),
+    ('[[rule]]\nid = "t_every"\n', MIXED + [ellipse(50, 50, 10, 5), box(5, 5, 8, 4, rotation=0.3)], "p"),
+    ('[[rule]]\nid = "t_task_summary"\ngeometries = ["box", "point"]\n', MIXED, "p"),
+    ('[[rule]]\nid = "t_reverse"\n\n[[rule]]\nid = "t_foreign_uuid"\n', MIXED, "p"),
+    (FAILING, [box(0, 0, 5, 5)], "p"),
+    ('[[rule]]\nid = "t_every"\n', [box(0, 0, "x", 5), point(1, 1), {"type": "point"}], "p"),
+]
+
+
+@pytest.mark.parametrize("rules, anns, project", PATH_CASES, ids=[f"case{i}" for i in range(len(PATH_CASES))])
+def test_validate_bytes_and_validate_give_the_same_result(tmp_path, rules, anns, project):
+    """The service reads bytes (typed fast path when it can); tools and tests pass parsed bodies."""
+    eng = engine(tmp_path, rules)
+    body = make_body(anns, make_task(project=project))
+    from_dict = eng.validate(json.loads(json.dumps(body)))
+    from_bytes = eng.validate_bytes(json.dumps(body).encode())
+    assert json.dumps(from_bytes.answer) == json.dumps(from_dict.answer)
+    assert from_bytes.issues == from_dict.issues
+    assert from_bytes.rule_failures == from_dict.rule_failures and from_bytes.skipped == from_dict.skipped
+    assert from_dict.stats.get("fast_path") == 0
+
+
+def test_well_formed_bodies_take_the_fast_path(tmp_path):
+    """So that the comparison above really compares two paths."""
+    eng = engine(tmp_path, '[[rule]]\nid = "t_every"\n')
+    assert eng.validate_bytes(json.dumps(make_body(MIXED)).encode()).stats.get("fast_path") == 1
