@@ -35,6 +35,18 @@ def anchors(ctx, positions: np.ndarray) -> np.ndarray:
     return out
 
 
+def label_index(ctx) -> tuple[list[str], np.ndarray]:
+    """The request's distinct labels (in order of first use) and, per annotation, the index of its label among
+    them: rules decide once per distinct label (there are few) and broadcast. Computed once per request."""
+    def build():
+        labels = ctx.annotations.labels
+        names = list(dict.fromkeys(labels))
+        index = dict(zip(names, range(len(names))))
+        return names, np.fromiter(map(index.__getitem__, labels), dtype=np.intp, count=len(labels))
+
+    return ctx.memo("rules.label_index", build)
+
+
 def cuboid_face(ann) -> tuple[float, float, tuple[float, float]] | None:
     """Width, height and top-left corner of a cuboid's front face, from its described vertices.
 

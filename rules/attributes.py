@@ -21,12 +21,17 @@ reported.
 from __future__ import annotations
 
 import math
+from itertools import chain, repeat
+from operator import ge, le
 from typing import Any
 
+import numpy as np
+
 from validator import Issue, Options, fields, rule
+from validator.annotations import Annotation
 from validator.taskspec import parents
 
-from ._support import cuboid_face, group_leaves, names, num, px, same_ignoring_case
+from ._support import cuboid_face, group_leaves, label_index, names, num, px, same_ignoring_case
 
 RESERVED_GLOBAL = frozenset({"image_rotation"})
 NUMERIC_TYPES = ("number", "angle", "x_line", "y_line")
@@ -197,7 +202,8 @@ def linked_attribute_invalid(anns, ctx, opts):
 # -- reporting -------------------------------------------------------------------------------------------------------
 def _report(anns, ctx, kinds: tuple[str, ...], skip_keys: frozenset[str] = frozenset()):
     analysis = _analysis(ctx)
-    findings = [f for f in analysis.findings if f.kind in kinds and f.key not in skip_keys]
+    by_kind = analysis.by_kind
+    findings = [f for k in kinds if k in by_kind for f in by_kind[k] if f.key not in skip_keys]
     if UNSET in kinds:
         findings += analysis.unset()
     if not findings:
@@ -210,17 +216,16 @@ def _report(anns, ctx, kinds: tuple[str, ...], skip_keys: frozenset[str] = froze
             continue
         if scoped is not None and f.pos not in scoped:
             continue
-        at = [p for p in (_anchor(ctx, f.pos), _anchor(ctx, f.target)) if p is not None]
-        yield Issue.on(a[f.pos], f.text, at=at or None)
+        at = tuple(xy for xy in (_anchor(a, f.pos), _anchor(a, f.target)) if xy is not None)
+        yield Issue(uuid=a.uuids[f.pos], extra=f.text, locations=at)
 
 
-def _anchor(ctx, pos: int | None):
-    if pos is None:
+def _anchor(a, pos: int | None) -> tuple[float, float] | None:
+    """The annotation's first vertex, where the issue points."""
+    if pos is None or a.counts[pos] == 0:
         return None
-    a = ctx.annotations
-    if ctx.geometry.counts[pos] == 0:
-        return None
-    return a.coords[a.offsets[pos]]
+    x, y = a.coords[a.offsets[pos]].tolist()
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
 
 
 # -- the shared analysis ---------------------------------------------------------------------------------------------
@@ -261,15 +266,75 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float) and math.isfinite(value)
 
 
+_PER_ANNOTATION = ("x_line", "y_line", "linked")  # checked against the annotation's box / uuid: never learnt
+
+
+def _learnable(value: Any) -> bool:
+    """Whether ``(key, value)`` can stand for every value equal to it in a set of pairs found fine: text and
+    numbers (1 and 1.0 are checked alike), not None (unset), lists (unhashable) nor booleans."""
+    t = type(value)
+    return t is str or t is int or t is float
+
+
+def _seed(specs) -> tuple[set, set]:
+    """(key, value) pairs fine wherever these specs apply, and those of them that equal no boolean: the choices
+    of category attributes, the values of number attributes with whole min, max and step and at most 1,000 steps
+    (exact in floating point, so on their steps and within their bounds)."""
+    safe: set = set()
+    boolean_like: set = set()
+    for spec in specs:
+        if spec.type == "category":
+            safe.update(zip(repeat(spec.key), spec.choices))
+        elif spec.type == "number" and spec.min is not None and spec.max is not None and spec.step:
+            lo, hi, step = spec.min, spec.max, spec.step
+            if (lo.is_integer() and hi.is_integer() and step.is_integer() and step > 0
+                    and 0 <= (hi - lo) / step <= 1000 and max(abs(lo), abs(hi)) < 2 ** 52):
+                values = set(range(int(lo), int(hi) + 1, int(step)))
+                safe.update(zip(repeat(spec.key), values - _ZERO_ONE))
+                boolean_like.update(zip(repeat(spec.key), values & _ZERO_ONE))
+    return (safe | boolean_like if boolean_like else set(safe)), safe
+
+
+_ZERO_ONE = frozenset((0, 1))
+
+
+class _Never:
+    """Compares as "not a superset" of anything: annotations of a label with required keys are never cleared in
+    bulk (``dict_items <= _NEVER`` is False)."""
+
+    def __ge__(self, other) -> bool:
+        return False
+
+
+_NEVER = _Never()
+
+
+def _all_within(attributes: list[dict], labels: list[str], known: dict[str, Any]) -> np.ndarray:
+    """For each annotation, whether all its (key, value) pairs are in ``known[label]`` (False when a value is
+    unhashable)."""
+    n = len(labels)
+    try:
+        return np.fromiter(map(le, map(dict.items, attributes), map(known.__getitem__, labels)), bool, n)
+    except TypeError:  # an unhashable value (a list): compare annotation by annotation
+        return np.fromiter(map(_within, attributes, map(known.__getitem__, labels)), bool, n)
+
+
+def _within(attrs: dict, known: set) -> bool:
+    """Whether every (key, value) pair of ``attrs`` is in ``known`` (False when a value is unhashable)."""
+    try:
+        return attrs.items() <= known
+    except TypeError:
+        return False
+
+
 class _Analysis:
     def __init__(self, ctx):
         self.ctx = ctx
-        self.task = ctx.task
         self.global_attributes = ctx.global_attributes
         self.specs = ctx.task.attributes
         self.mode = ctx.task.conditions_mode
         self.findings: list[Finding] = []
-        self.applicable: list[tuple] = []  # per annotation: the specs that apply to it, in task order
+        self.by_kind: dict[str, list[Finding]] = {}  # the findings by kind (set by run)
         self._unset: list[Finding] | None = None
         self.cond_keys = sorted({k for s in self.specs.values() for obj in s.conditions.attribute_conditions
                                  for k, _ in obj})
@@ -278,24 +343,25 @@ class _Analysis:
         self._parents: dict[str, frozenset[str]] = {}
         a = ctx.annotations
         self.labels = a.labels
-        self.types = a.types
-        cols = getattr(a, "attributes", None)
-        self.attributes = cols if isinstance(cols, list) else [x.attributes for x in a]
-        self.uuids = getattr(a, "uuids", None) or [x.uuid for x in a]
+        self.types = a.type_names
+        self.attributes = a.attributes
+        self.uuids = a.uuids
 
     def run(self) -> "_Analysis":
         if self.specs or any(self.attributes):
             self._annotations()
         self._globals()
-        self.ctx = self.task = None  # the cache must not keep the request alive (only these small lists)
+        for f in self.findings:
+            self.by_kind.setdefault(f.kind, []).append(f)
+        self.ctx = None  # the cache must not keep the request alive (only these small lists)
         return self
 
     def unset(self) -> list[Finding]:
         """Applicable, not required attributes left unset (only ``require_all`` asks, so computed on demand)."""
         if self._unset is None:
             out = []
-            for pos, (attrs, in_order) in enumerate(zip(self.attributes, self.applicable)):
-                for spec in in_order:
+            for pos, (label, attrs) in enumerate(zip(self.labels, self.attributes)):
+                for spec in self._applicable_for(label, attrs)[1]:
                     if not spec.required and attrs.get(spec.key) is None:
                         out.append(Finding(UNSET, pos, spec.key, self._unset_text(spec)))
             ga = self.global_attributes
@@ -313,39 +379,98 @@ class _Analysis:
         key = (label, tuple(_freeze(attrs.get(k)) for k in self.cond_keys)) if self.cond_keys else label
         found = self._applicable.get(key)
         if found is None:
-            specs = self.task.applicable_attributes(label, attrs)
+            specs = [s for s in self.specs.values()
+                     if not s.is_global and s.conditions.applies(label, attrs, self.mode)]
             found = ({s.key: s for s in specs}, tuple(specs), tuple(s for s in specs if s.required))
             self._applicable[key] = found
         return found
 
     def _annotations(self) -> None:
+        """Every annotation's attributes.
+
+        Without attribute conditions, what applies depends on the label only, so most annotations are cleared in
+        bulk: one whose every (key, value) pair is known to be fine for its label (a choice of a category, a
+        number on its steps, or a pair already checked on an earlier annotation), and that has its label's
+        required keys, has nothing to report. The others, and every annotation when conditions refer to other
+        attributes' answers, are checked one by one.
+
+        0 and 1 equal false and true in Python (``(k, True) in {(k, 1)}``), and a boolean is never a valid
+        number: pairs with 0 or 1 are only trusted after checking that the annotation holds no boolean."""
+        labels, attributes = self.labels, self.attributes
+        if self.cond_keys:
+            for pos, (label, attrs) in enumerate(zip(labels, attributes)):
+                self._one(pos, label, attrs, None)
+            return
+        fine: dict[str, set] = {}  # label -> (key, value) pairs found fine on that label
+        safe: dict[str, Any] = {}  # label -> the pairs without 0 / 1 (_NEVER: the label has required keys)
+        needed: dict[str, frozenset[str]] = {}  # label -> keys of its required attributes
+        plain = [(s.key, s, s.conditions.labels) for s in self.specs.values() if not s.is_global]
+        conditioned = frozenset().union(*(only for _, _, only in plain if only is not None))
+        unconditioned = tuple(k for k, _, only in plain if only is None)
+        shared: dict[tuple, tuple] = {}  # labels with the same applicable attributes share what is known
+        for label in label_index(self.ctx)[0]:
+            keys = (tuple(k for k, _, only in plain if only is None or label in only) if label in conditioned
+                    else unconditioned)
+            group = shared.get(keys)
+            if group is None:
+                in_order = tuple(self.specs[k] for k in keys)
+                required = tuple(s for s in in_order if s.required)
+                pairs, safe_pairs = _seed(in_order)
+                group = shared[keys] = (({s.key: s for s in in_order}, in_order, required), pairs,
+                                        _NEVER if required else safe_pairs, frozenset(s.key for s in required))
+            self._applicable[label], fine[label], safe[label], needed[label] = group
+        rest = np.flatnonzero(~_all_within(attributes, labels, safe)).tolist()
+        if not rest:
+            return
+        # Second pass over the others, with the pairs holding 0 / 1 and the required keys: fine if no boolean.
+        sub_attributes = [attributes[p] for p in rest]
+        sub_labels = [labels[p] for p in rest]
+        ok = _all_within(sub_attributes, sub_labels, fine)
+        if any(needed.values()):
+            ok &= np.fromiter(map(ge, map(dict.keys, sub_attributes), map(needed.__getitem__, sub_labels)), bool,
+                              len(rest))
+        if ok.any() and bool in set(map(type, chain.from_iterable(map(dict.values, sub_attributes)))):
+            ok &= np.fromiter((bool not in set(map(type, a.values())) for a in sub_attributes), bool, len(rest))
+        for i in np.flatnonzero(~ok).tolist():
+            pos = rest[i]
+            label, attrs = labels[pos], attributes[pos]
+            known = fine[label]
+            if (_within(attrs, known) and attrs.keys() >= needed[label]
+                    and bool not in set(map(type, attrs.values()))):
+                continue  # fine, by pairs learnt from an earlier annotation
+            self._one(pos, label, attrs, known)
+
+    def _one(self, pos: int, label: str, attrs: dict, known: set | None) -> None:
+        """The findings of one annotation. ``known``: where to record the (key, value) pairs found fine, when that
+        depends on the label only (no attribute conditions) and not on the annotation itself (its box, its uuid)."""
         add = self.findings.append
-        keep = self.applicable.append
         specs = self.specs
-        for pos, (label, attrs) in enumerate(zip(self.labels, self.attributes)):
-            applicable, in_order, required = self._applicable_for(label, attrs)
-            keep(in_order)
-            for k, v in attrs.items():
-                if v is None:
-                    continue
-                spec = applicable.get(k)
-                if spec is not None:
-                    problem = self._check(spec, v, pos)
-                    if problem is not None:
-                        add(Finding(problem[0], pos, k, problem[1], problem[2] if len(problem) > 2 else None))
-                    continue
-                spec = specs.get(k)
-                if spec is None:
-                    if k not in RESERVED_GLOBAL:
-                        add(Finding(UNDECLARED, pos, k, f"'{k}' is not an attribute of this task; remove it."))
-                elif spec.is_global:
-                    add(Finding(NOT_APPLICABLE, pos, k, f"{k} describes the whole image; set it once for the "
-                                                        f"image, not on this {self.types[pos]}."))
-                else:
-                    add(Finding(NOT_APPLICABLE, pos, k, self._not_applicable_text(spec, label)))
-            for spec in required:
-                if attrs.get(spec.key) is None:
-                    add(Finding(MISSING, pos, spec.key, self._missing_text(spec, label)))
+        applicable, _, required = self._applicable_for(label, attrs)
+        for k, v in attrs.items():
+            if v is None:
+                continue
+            spec = applicable.get(k)
+            if spec is not None:
+                problem = self._check(spec, v, pos)
+                if problem is not None:
+                    add(Finding(problem[0], pos, k, problem[1], problem[2] if len(problem) > 2 else None))
+                elif known is not None and spec.type not in _PER_ANNOTATION and _learnable(v):
+                    known.add((k, v))
+                continue
+            spec = specs.get(k)
+            if spec is None:
+                if k not in RESERVED_GLOBAL:
+                    add(Finding(UNDECLARED, pos, k, f"'{k}' is not an attribute of this task; remove it."))
+                elif known is not None and _learnable(v):
+                    known.add((k, v))
+            elif spec.is_global:
+                add(Finding(NOT_APPLICABLE, pos, k, f"{k} describes the whole image; set it once for the "
+                                                    f"image, not on this {self.types[pos]}."))
+            else:
+                add(Finding(NOT_APPLICABLE, pos, k, self._not_applicable_text(spec, label)))
+        for spec in required:
+            if attrs.get(spec.key) is None:
+                add(Finding(MISSING, pos, spec.key, self._missing_text(spec, label)))
 
     # -- the image's attributes ------------------------------------------------------------------------------------
     def _globals(self) -> None:
@@ -472,7 +597,7 @@ class _Analysis:
 
     def _extent(self, pos: int, horizontal: bool) -> tuple[float, str] | None:
         t = self.types[pos]
-        ann = self.ctx.annotations[pos]
+        ann = Annotation(self.ctx.annotations, pos)
         if t == "box":
             return (ann.width if horizontal else ann.height), "box"
         if t == "cuboid":
