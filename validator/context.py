@@ -41,6 +41,17 @@ class Context:
             self._response = self._response()
         return self._response
 
+    def release(self) -> None:
+        """Break the request's reference cycles (annotation views <-> their set, set <-> geometry index, memoised
+        analyses -> context) once the answer is computed, so everything is freed by reference counting at once
+        instead of waiting for a garbage-collector pass over a million objects."""
+        self._memo.clear()
+        self._response = None
+        anns = self.annotations
+        anns.__dict__.pop("items", None)
+        anns.__dict__.pop("by_uuid", None)
+        anns.geometry = None
+
     def memo(self, key: Any, build):
         """A value computed once per request and shared, e.g. an analysis used by a whole family of rules:
         ``ctx.memo("attributes", lambda: analyse(ctx))``. Dropped with the request (nothing outlives it)."""

@@ -166,12 +166,15 @@ class Engine:
         ctx = Context(spec, annotations, context_response, log=logging.getLogger("validator.rules"),
                       global_attributes=global_attributes)
         result = Result(task_id=task_id, task_type=task_type, annotation_count=count)
-        issues = self._run_rules(ctx, result, stages)
+        try:
+            issues = self._run_rules(ctx, result, stages)
+            result.stats = dict(ctx.geometry.stats)
+        finally:
+            ctx.release()
         result.issues = order_issues(issues, annotations.uuid_order)
         self._log_shadow(result, spec)
         result.duration_ms = (time.perf_counter() - t0) * 1000
         result.stages_ms = stages
-        result.stats = dict(ctx.geometry.stats)
         result.stats["fast_path"] = int(fast)
         return result
 
