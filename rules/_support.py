@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from validator import Issue
 from validator.taskspec import leaves
 
 FACE_CORNERS = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")
@@ -33,6 +34,16 @@ def anchors(ctx, positions: np.ndarray) -> np.ndarray:
     has = ctx.geometry.counts[positions] > 0
     out[has] = a.coords[a.offsets[positions[has]]]
     return out
+
+
+def anchored(ctx, positions: np.ndarray, texts: Iterable[str]):
+    """``Issue.on(annotation, text, at=anchor)`` for each position and its text, without a numpy round trip per
+    issue (the anchors of well-formed annotations are finite: extraction sets the others aside)."""
+    uuids = ctx.annotations.uuids
+    positions = np.asarray(positions, dtype=np.int64)
+    for p, text, (x, y) in zip(positions.tolist(), texts, anchors(ctx, positions).tolist()):
+        at = ((x, y),) if math.isfinite(x) and math.isfinite(y) else ()  # NaN: no vertex to point at
+        yield Issue(uuid=uuids[p], extra=text, locations=at)
 
 
 def label_index(ctx) -> tuple[list[str], np.ndarray]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from validator import Issue, Options, fields, rule
+from validator import Options, fields, rule
+from validator.annotations import GEOMETRY_TYPES, TYPE_CODE
 
-from ._support import anchors, group_leaves, names, same_ignoring_case
+from ._support import anchored, group_leaves, label_index, names, same_ignoring_case
 
 PLURAL = {"box": "boxes", "polygon": "polygons", "line": "lines", "point": "points", "cuboid": "cuboids",
           "ellipse": "ellipses"}
@@ -34,17 +35,18 @@ def geometry_not_requested(anns, ctx, opts):
     requested = ctx.task.geometries
     if not requested or not len(anns):
         return
+    unrequested = np.array([g not in requested for g in GEOMETRY_TYPES])  # by type code
+    if not unrequested.any():
+        return
     pos = anns.positions
-    types = ctx.annotations.types[pos]
-    bad = np.flatnonzero(~np.isin(types, list(requested)))
+    bad = pos[unrequested[ctx.annotations.type_codes[pos]]]
     if not len(bad):
         return
     wanted = [g for g in PLURAL if g in requested]
     use = f"use a {wanted[0]}" if len(wanted) == 1 else f"use one of: {names(wanted)}"
-    at = anchors(ctx, pos[bad])
-    for i, where in zip(bad.tolist(), at):
-        a = anns[i]
-        yield Issue.on(a, f"{PLURAL[a.type].capitalize()} are not part of this task; {use}.", at=where)
+    type_names = ctx.annotations.type_names
+    yield from anchored(ctx, bad, (f"{PLURAL[type_names[p]].capitalize()} are not part of this task; {use}."
+                                   for p in bad.tolist()))
 
 
 class TaxonomyOptions(Options):
@@ -79,18 +81,25 @@ def label_not_in_taxonomy(anns, ctx, opts):
     allowed = {g: spec.labels for g, spec in geos.items() if spec.labels or check_all}
     if not allowed:
         return
-    labels = ctx.annotations.labels
-    types = getattr(ctx.annotations, "type_names", None) or ctx.annotations.types.tolist()
+    # Decided once per distinct (geometry, label): there are few of them.
+    labels, label_of = label_index(ctx)
+    wrong = np.zeros((len(GEOMETRY_TYPES), len(labels)), dtype=bool)
+    for g, leaves in allowed.items():
+        if g in TYPE_CODE:
+            wrong[TYPE_CODE[g]] = [label not in leaves for label in labels]
+    a = ctx.annotations
     pos = anns.positions
-    no_check = frozenset()
-    bad = [i for i, p in enumerate(pos.tolist()) if labels[p] not in allowed.get(types[p], no_check)
-           and types[p] in allowed]
-    if not bad:
+    everything = len(pos) == len(a)  # the selection is every annotation, in order
+    bad = np.flatnonzero(wrong[a.type_codes, label_of] if everything else wrong[a.type_codes[pos], label_of[pos]])
+    if not len(bad):
         return
-    at = anchors(ctx, pos[bad])
-    for i, where in zip(bad, at):
-        a = anns[i]
-        yield Issue.on(a, _explain(a.label, a.type, ctx), at=where)
+    bad = bad if everything else pos[bad]
+    texts: dict[tuple[str, str], str] = {}
+    for p in bad.tolist():
+        key = (a.labels[p], a.type_names[p])
+        if key not in texts:
+            texts[key] = _explain(*key, ctx)
+    yield from anchored(ctx, bad, (texts[a.labels[p], a.type_names[p]] for p in bad.tolist()))
 
 
 def _explain(label: str, type_: str, ctx) -> str:
