@@ -81,3 +81,22 @@ def view(ctx, pos) -> "Annotation":
     """The annotation at ``pos``, without materialising a view of every annotation (``ctx.annotations[pos]`` builds
     all of them on first use: 10,000 objects to report one issue)."""
     return Annotation(ctx.annotations, int(pos))
+
+
+def gather_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices of the annotations at ``positions``, copied into one array, for numpy work on a few types.
+
+    Returns ``xy`` (``(R, 2)``: the vertices of each annotation in order, one annotation after the other),
+    ``nxt`` (for every row of ``xy``: the row of the next vertex of the same annotation, wrapping from the last
+    vertex to the first: the closing edge of a polygon), ``starts`` (the row of each annotation's first vertex)
+    and ``counts`` (vertices per annotation)."""
+    a = ctx.annotations
+    counts = a.counts[positions]
+    starts = np.cumsum(counts) - counts
+    total = int(starts[-1] + counts[-1]) if len(counts) else 0
+    rows = np.repeat(a.offsets[positions] - starts, counts) + np.arange(total, dtype=np.int64)
+    xy = a.coords[rows]
+    nxt = np.arange(1, total + 1, dtype=np.int64)
+    has = counts > 0
+    nxt[(starts + counts - 1)[has]] = starts[has]
+    return xy, nxt, starts, counts

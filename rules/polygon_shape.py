@@ -1,13 +1,15 @@
 """Polygon shape: an outline that encloses an area, without crossing itself."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import next_vertex_rows, plural, px, quiet, view
+from ._shape_support import gather_vertices, plural, px, quiet, view
 
 _FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 
@@ -75,14 +77,20 @@ def polygon_self_intersection(anns, ctx, opts):
     positions = positions[ctx.geometry.counts[positions] >= 3]
     if not len(positions):
         return
-    geoms = ctx.geometry.geoms[positions]
-    bad = positions[~shapely.is_simple(geoms)]
+    # Most outlines are proven simple by numpy alone; shapely checks the others (built for them only).
+    unproven = positions[~_star_shaped(ctx, positions)]
+    if not len(unproven):
+        return
+    bad = unproven[~shapely.is_simple(ctx.geometry.geoms_of(unproven))]
+    if not len(bad):
+        return
+    maybe_flat = _flat_candidates(ctx, bad, _FLOAT_EPS)
+    flat = {pos for pos in maybe_flat.tolist() if _degenerate(view(ctx, pos).xy, _FLOAT_EPS) is not None}
+    if flat:  # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
+        bad = bad[~np.isin(bad, list(flat))]
     cap = max(int(opts["max_locations"]), 0)
-    for pos in bad.tolist():
+    for pos, (points, touches) in zip(bad.tolist(), _all_crossings(ctx, bad)):
         ann = view(ctx, pos)
-        if _degenerate(ann.xy, _FLOAT_EPS) is not None:
-            continue  # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
-        points, touches = _crossings(ann.xy)
         if not points:
             yield Issue.on(ann, "The polygon's outline crosses or touches itself; move its vertices so that no two "
                                 "edges cross or touch.", at=ann.xy[:1])
@@ -94,25 +102,51 @@ def polygon_self_intersection(anns, ctx, opts):
 
 # -- helpers ----------------------------------------------------------------------------------------------------
 def _flat_candidates(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
-    """Polygons that may be degenerate, found with numpy alone: fewer than 3 vertices, or twice the (shoelace)
-    area over the perimeter at most ``tol``. For any polygon 2·area/perimeter is at most its width (area <= width ·
-    diameter, perimeter >= 2 · diameter), so no flat polygon is missed; the few candidates are checked exactly."""
+    """Polygons that may be degenerate, found with numpy alone: fewer than 3 vertices, or both of two lower bounds
+    on their width at most ``tol``. The bounds: twice the (shoelace) area over the perimeter (for any polygon
+    2·area/perimeter is at most its width: area <= width · diameter, perimeter >= 2 · diameter), and the width of
+    the widest triangle made by the first vertex and an edge (the vertices of a triangle are among the polygon's,
+    so it is no wider; this one is not fooled by a bow-tie, whose shoelace area is 0). No flat polygon is missed;
+    the few candidates are checked exactly."""
     counts = ctx.geometry.counts[positions]
     few = positions[counts < 3]
     rest = positions[counts >= 3]
     if not len(rest):
         return few
-    rows, nxt = next_vertex_rows(ctx, rest)
-    xy = ctx.annotations.coords
-    origin = xy[np.repeat(ctx.annotations.offsets[rest], ctx.geometry.counts[rest])]  # less float cancellation
-    p, q = xy[rows] - origin, xy[nxt] - origin
+    xy, nxt, starts, rest_counts = gather_vertices(ctx, rest)
+    origin = np.repeat(xy[starts], rest_counts, axis=0)  # the first vertex: less float cancellation
+    p = xy - origin
+    q = p[nxt]
     cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
     seg = np.hypot(q[:, 0] - p[:, 0], q[:, 1] - p[:, 1])
-    starts = np.cumsum(ctx.geometry.counts[rest]) - ctx.geometry.counts[rest]
     area2 = np.abs(np.add.reduceat(cross, starts))
     perimeter = np.add.reduceat(seg, starts)
-    thin = rest[area2 <= tol * perimeter * (1 + 1e-9) + 1e-12]
+    # triangle (first vertex, p, q): width = |cross| / longest side, minus far more than float rounding can add
+    longest = np.maximum(np.maximum(np.hypot(p[:, 0], p[:, 1]), np.hypot(q[:, 0], q[:, 1])), seg)
+    triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest  # NaN (0/0, overflow): not a proof, kept
+    wide = np.maximum.reduceat(triangle, starts) > tol
+    thin = rest[(area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~wide]
     return np.sort(np.concatenate([few, thin]))
+
+
+def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
+    """For polygons of at least 3 vertices: true where the outline is proven simple with numpy alone.
+
+    Proof: seen from the mean of its vertices, every edge turns the same way by less than half a turn (its cross
+    product has the same sign, well beyond float rounding) and the turns add up to exactly one full turn. Then each
+    edge lies in its own angular sector, the sectors only share their boundary rays, and an edge meets those rays
+    only at its end vertices: no two edges cross or touch. Star-shaped outlines (most real ones) pass; anything
+    else (bow-ties, repeated vertices, spirals, most concave shapes) is left to shapely."""
+    xy, nxt, starts, counts = gather_vertices(ctx, positions)
+    centre = np.add.reduceat(xy, starts) / counts[:, None]
+    p = xy - np.repeat(centre, counts, axis=0)
+    q = p[nxt]
+    cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
+    margin = 1e-9 * (p[:, 0] * p[:, 0] + p[:, 1] * p[:, 1] + q[:, 0] * q[:, 0] + q[:, 1] * q[:, 1])
+    left = np.add.reduceat((cross > margin).astype(np.int64), starts) == counts
+    right = np.add.reduceat((cross < -margin).astype(np.int64), starts) == counts
+    turn = np.add.reduceat(np.arctan2(cross, p[:, 0] * q[:, 0] + p[:, 1] * q[:, 1]), starts)
+    return (left & (np.abs(turn - 2 * np.pi) < 1.0)) | (right & (np.abs(turn + 2 * np.pi) < 1.0))
 
 
 def _degenerate(xy: np.ndarray, tol: float) -> str | None:
@@ -146,42 +180,71 @@ def _width(points: np.ndarray) -> float:
     return float(sides.min())
 
 
-def _crossings(xy: np.ndarray) -> tuple[list[tuple[float, float]], bool]:
-    """Where the polygon's outline meets itself, in outline order, and whether any of them is not a clean
-    crossing (a vertex on another edge, or edges running along each other). Only for the few flagged polygons."""
-    pts = xy
-    keep = np.ones(len(pts), dtype=bool)
-    keep[1:] = np.any(pts[1:] != pts[:-1], axis=1)  # consecutive duplicates: zero-length edges
-    pts = pts[keep]
-    if len(pts) > 1 and np.array_equal(pts[0], pts[-1]):
-        pts = pts[:-1]  # the closing duplicate
-    k = len(pts)
-    if k < 3:
-        return [], False
-    segs = shapely.linestrings(np.stack([pts, np.roll(pts, -1, axis=0)], axis=1))
-    i, j = shapely.STRtree(segs).query(segs, predicate="intersects")
-    upper = i < j
-    i, j = i[upper], j[upper]
-    order = np.lexsort((j, i))
+def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, float]], bool]]:
+    """Where the outline of each polygon at ``positions`` meets itself, in outline order, and whether any of them is
+    not a clean crossing (a vertex on another edge, or edges running along each other). Only for the few flagged
+    polygons, all at once: one STRtree of all their edges, one shapely call per step."""
+    pts, k = _outlines(ctx, positions)
+    m = len(k)
+    out: list[tuple[list[tuple[float, float]], bool]] = [([], False)] * m
+    starts = np.cumsum(k) - k
+    owner = np.repeat(np.arange(m), k)
+    nxt = np.arange(1, len(pts) + 1)
+    nxt[starts + k - 1] = starts
+    ends = np.stack([pts, pts[nxt]], axis=1)  # (S, 2, 2): the edge from each vertex to the next
+    edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
+    lines = shapely.linestrings(ends[edges])
+    qi, qj = shapely.STRtree(lines).query(lines, predicate="intersects")
+    i, j = edges[qi], edges[qj]
+    keep = (i < j) & (owner[i] == owner[j])
+    i, j = i[keep], j[keep]
+    order = np.lexsort((j, i))  # outline order, polygon after polygon
     i, j = i[order], j[order]
-    inter = shapely.intersection(segs[i], segs[j])
-    adjacent = (j == i + 1) | ((i == 0) & (j == k - 1))
+    poly = owner[i]
+    a, b, kk = i - starts[poly], j - starts[poly], k[poly]
+    adjacent = (b == a + 1) | ((a == 0) & (b == kk - 1))
+    # adjacent edges meet at their shared vertex; unless they run along each other (clearly not collinear, well
+    # beyond float rounding), that is all: no need to compute it
+    u, v = ends[i, 1] - ends[i, 0], ends[j, 1] - ends[j, 0]
+    turn = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
+    plain = adjacent & (turn > 1e-9 * np.hypot(u[:, 0], u[:, 1]) * np.hypot(v[:, 0], v[:, 1]))
+    i, j, poly, adjacent = i[~plain], j[~plain], poly[~plain], adjacent[~plain]
+    inter = shapely.intersection(shapely.linestrings(ends[i]), shapely.linestrings(ends[j]))
     overlap = shapely.length(inter) > 0
     problem = ~adjacent | overlap
-    out: list[tuple[float, float]] = []
-    seen = set()
-    touches = False
-    for g, a, b, is_overlap in zip(inter[problem], i[problem], j[problem], overlap[problem]):
-        coords = shapely.get_coordinates(g)
-        if is_overlap:
-            touches = True
-            x, y = coords.mean(axis=0)
-        else:
-            x, y = coords[0]
-            ends = {tuple(pts[a]), tuple(pts[(a + 1) % k]), tuple(pts[b]), tuple(pts[(b + 1) % k])}
-            touches = touches or (float(x), float(y)) in ends
-        key = (round(float(x), 6), round(float(y), 6))
-        if key not in seen:
-            seen.add(key)
-            out.append((float(x), float(y)))
-    return out, touches
+    i, j, poly, overlap, inter = i[problem], j[problem], poly[problem], overlap[problem], inter[problem]
+    coords, index = shapely.get_coordinates(inter, return_index=True)
+    bounds = np.searchsorted(index, np.arange(len(inter) + 1)).tolist()
+    for p in np.unique(poly).tolist():
+        found: list[tuple[float, float]] = []
+        seen = set()
+        touches = False
+        for n in np.flatnonzero(poly == p).tolist():
+            g = coords[bounds[n]:bounds[n + 1]]
+            if overlap[n]:
+                touches = True
+                x, y = g.mean(axis=0)
+            else:
+                x, y = g[0]
+                corners = {tuple(ends[i[n], 0]), tuple(ends[i[n], 1]), tuple(ends[j[n], 0]), tuple(ends[j[n], 1])}
+                touches = touches or (float(x), float(y)) in corners
+            key = (round(float(x), 6), round(float(y), 6))
+            if key not in seen:
+                seen.add(key)
+                found.append((float(x), float(y)))
+        out[p] = (found, touches)
+    return out
+
+
+def _outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices of the polygons at ``positions`` (at least one vertex each) without zero-length edges:
+    consecutive duplicates and the closing duplicate dropped. Concatenated, with the count left per polygon."""
+    xy, _, starts, counts = gather_vertices(ctx, positions)
+    keep = np.ones(len(xy), dtype=bool)
+    keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)  # consecutive duplicates: zero-length edges
+    keep[starts] = True
+    kept = np.add.reduceat(keep.astype(np.int64), starts)
+    last = np.maximum.reduceat(np.where(keep, np.arange(len(xy)), -1), starts)
+    closing = (kept > 1) & np.all(xy[last] == xy[starts], axis=1)  # the last vertex repeats the first
+    keep[last[closing]] = False
+    return xy[keep], kept - closing

@@ -7,7 +7,9 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
 * ``geoms``: shapely geometry per annotation, aligned with the set (``None`` where a shape cannot exist, e.g. a
   polygon with fewer than 3 vertices): boxes (rotated ones as polygons), polygons, lines, points, cuboids (the
   convex hull of their 6 vertices: their footprint in the image), ellipses (a 64-gon through the ellipse defined
-  by its 4 extremal points, conjugate semi-axes from the centre).
+  by its 4 extremal points, conjugate semi-axes from the centre). Built per annotation on first use:
+  ``geoms_of(positions)`` builds only those asked for (a rule about a few polygons does not pay for every box);
+  ``geoms`` builds all. ``exists``: where a geometry exists, without building any.
 * ``tree``: one STRtree over ``geoms`` for the whole task.
 * ``areas``: shapely areas.
 * ``axis_aligned_boxes``: positions of unrotated boxes, for exact IoU by plain arithmetic.
@@ -30,6 +32,9 @@ class GeometryIndex:
         annotations.geometry = self
         # counted for the complexity guard (tests/test_complexity.py): pairs compared exactly by rules, tree builds
         self.stats = {"exact_comparisons": 0, "strtree_builds": 0}
+        self._geoms: np.ndarray | None = None  # built lazily, per annotation (geoms_of), shared by every rule
+        self._built: np.ndarray | None = None
+        self._all_built = False
 
     # -- cheap, numpy only -------------------------------------------------------------------------------------
     @property
@@ -62,18 +67,50 @@ class GeometryIndex:
 
     # -- shapely ---------------------------------------------------------------------------------------------
     @cached_property
-    def geoms(self) -> np.ndarray:
+    def exists(self) -> np.ndarray:
+        """Boolean mask: the annotations that have a shapely geometry (``geoms`` is not None there). Numpy only."""
         a = self.annotations
-        n = len(a)
-        geoms = np.full(n, None, dtype=object)
-        if n == 0:
-            return geoms
-        types = a.type_codes
-        counts = self.counts
+        t = a.type_codes
+        c = self.counts
+        return ((t == TYPE_CODE["box"]) | (t == TYPE_CODE["point"])
+                | ((t == TYPE_CODE["polygon"]) & (c >= 3)) | ((t == TYPE_CODE["line"]) & (c >= 2))
+                | ((t == TYPE_CODE["cuboid"]) & (c >= 1)) | ((t == TYPE_CODE["ellipse"]) & (c == 4)))
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Every annotation's geometry (``None`` where none can exist). Builds whatever is not built yet: a rule that
+        needs only some shapes should ask for them with :meth:`geoms_of`."""
+        if not self._all_built:
+            self.geoms_of(np.arange(len(self.annotations)))
+            self._all_built = True
+        return self._geoms
+
+    def geoms_of(self, positions: np.ndarray) -> np.ndarray:
+        """The geometries of the annotations at ``positions`` (a new object array, aligned with ``positions``),
+        building only those not built yet (each geometry is built once per request and shared)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self._geoms is None:
+            self._geoms = np.full(len(self.annotations), None, dtype=object)
+            self._built = np.zeros(len(self.annotations), dtype=bool)
+        if not self._all_built:
+            missing = positions[~self._built[positions]]
+            if len(missing):
+                missing = np.unique(missing)
+                self._build(missing)
+                self._built[missing] = True
+        return self._geoms[positions]
+
+    def _build(self, positions: np.ndarray) -> None:
+        """Build the geometries of the (distinct, sorted) ``positions`` into ``self._geoms``, one vectorised shapely
+        call per geometry type."""
+        a = self.annotations
+        geoms = self._geoms
+        types = a.type_codes[positions]
+        counts = self.counts[positions]
         BOX, POLYGON, LINE, POINT, CUBOID, ELLIPSE = (TYPE_CODE[t] for t in
                                                       ("box", "polygon", "line", "point", "cuboid", "ellipse"))
 
-        boxes = np.flatnonzero(types == BOX)
+        boxes = positions[types == BOX]
         if len(boxes):
             rotated = a.box[boxes, 4] != 0.0
             aligned = boxes[~rotated]
@@ -82,27 +119,26 @@ class GeometryIndex:
                 geoms[aligned] = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
             self._rings_to_polygons(geoms, boxes[rotated])
 
-        polys = np.flatnonzero((types == POLYGON) & (counts >= 3))
+        polys = positions[(types == POLYGON) & (counts >= 3)]
         self._rings_to_polygons(geoms, polys)
 
-        lines = np.flatnonzero((types == LINE) & (counts >= 2))
+        lines = positions[(types == LINE) & (counts >= 2)]
         if len(lines):
             xy, idx = self._gather(lines)
             geoms[lines] = shapely.linestrings(xy, indices=idx)
 
-        points = np.flatnonzero(types == POINT)
+        points = positions[types == POINT]
         if len(points):
             geoms[points] = shapely.points(a.coords[a.offsets[points]])
 
-        cuboids = np.flatnonzero((types == CUBOID) & (counts >= 1))
+        cuboids = positions[(types == CUBOID) & (counts >= 1)]
         if len(cuboids):
             xy, idx = self._gather(cuboids)
             geoms[cuboids] = shapely.convex_hull(shapely.multipoints(xy, indices=idx))
 
-        ellipses = np.flatnonzero((types == ELLIPSE) & (counts == 4))
+        ellipses = positions[(types == ELLIPSE) & (counts == 4)]
         if len(ellipses):
             geoms[ellipses] = self._ellipses(ellipses)
-        return geoms
 
     def _gather(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates of the given annotations, concatenated, with the geometry index of each coordinate."""
