@@ -129,7 +129,9 @@ def test_fast_path_with_defects_agrees_with_the_general_path():
     lambda a: a.__setitem__("attributes", [1]),
     lambda a: a.__setitem__("top", None),
     lambda a: a.__setitem__("width", "10"),
-], ids=["bool", "empty-uuid", "no-label", "unknown-type", "attributes-list", "null", "string-number"])
+    lambda a: a.__setitem__("rotation", False),
+], ids=["bool", "empty-uuid", "no-label", "unknown-type", "attributes-list", "null", "string-number",
+        "bool-rotation"])
 def test_a_malformed_annotation_takes_the_general_path_with_the_same_answer(mutation):
     import orjson
 

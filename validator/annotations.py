@@ -261,8 +261,47 @@ def _numbers_ok(*columns: list) -> bool:
     return all(set(map(type, c)) <= _NUM_TYPES for c in columns)
 
 
+def split_by_kind(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of boxes, of points, and of vertex-list annotations (polygon, line, ellipse, cuboid)."""
+    is_box = codes == TYPE_CODE["box"]
+    is_point = codes == TYPE_CODE["point"]
+    return np.flatnonzero(is_box), np.flatnonzero(is_point), np.flatnonzero(~(is_box | is_point))
+
+
+def assemble_coordinates(n: int, box_pos: np.ndarray, box_values: list, point_pos: np.ndarray, point_x: list,
+                         point_y: list, vert_pos: np.ndarray, vertex_counts: np.ndarray, vertex_x: list,
+                         vertex_y: list) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The shared coordinate array (box corners, points, vertices, each annotation's rows contiguous, in request
+    order), its edges and the box columns; None when a number is not finite (the careful path reports it)."""
+    counts = np.empty(n, dtype=np.int64)
+    counts[box_pos] = 4
+    counts[point_pos] = 1
+    counts[vert_pos] = vertex_counts
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=edges[1:])
+    coords = np.empty((int(edges[-1]), 2), dtype=np.float64)
+    box = np.full((n, 5), np.nan)
+    box[:, 4] = 0.0
+    if len(box_pos):
+        bv = np.array(box_values, dtype=np.float64).reshape(-1, 5)
+        box[box_pos] = bv
+        coords[(edges[box_pos][:, None] + np.arange(4)).ravel()] = box_corners(bv).reshape(-1, 2)
+    if len(point_pos):
+        rows = edges[point_pos]
+        coords[rows, 0] = point_x
+        coords[rows, 1] = point_y
+    if len(vert_pos):
+        rows = np.repeat(edges[vert_pos] - np.cumsum(vertex_counts) + vertex_counts, vertex_counts) + \
+            np.arange(int(vertex_counts.sum()))
+        coords[rows, 0] = vertex_x
+        coords[rows, 1] = vertex_y
+    if not np.isfinite(coords).all() or not np.isfinite(box[:, 4]).all():
+        return None
+    return edges, coords, box
+
+
 def _fast(raw_annotations: list) -> AnnotationSet:
-    """Column-wise extraction: each pass is a comprehension or a C-level map; any surprise raises."""
+    """Column-wise extraction from dicts: each pass is a comprehension or a C-level map; any surprise raises."""
     anns = raw_annotations
     n = len(anns)
     if n and set(map(type, anns)) != {dict}:
@@ -279,81 +318,58 @@ def _fast(raw_annotations: list) -> AnnotationSet:
     if None in attributes:
         attributes = [{} if a is None else a for a in attributes]
     codes = np.fromiter(map(TYPE_CODE.__getitem__, type_names), dtype=np.int8, count=n)
-    counts = np.empty(n, dtype=np.int64)
-    box_pos = np.flatnonzero(codes == TYPE_CODE["box"])
-    point_pos = np.flatnonzero(codes == TYPE_CODE["point"])
-    vert_pos = np.flatnonzero(~np.isin(codes, (TYPE_CODE["box"], TYPE_CODE["point"])))
-    counts[box_pos] = 4
-    counts[point_pos] = 1
-    vert_dicts = [anns[i] for i in vert_pos.tolist()]
-    vertex_lists = [d["vertices"] for d in vert_dicts]
+    box_pos, point_pos, vert_pos = split_by_kind(codes)
+    bd = [anns[i] for i in box_pos.tolist()]
+    box_values = [(d["left"], d["top"], d["width"], d["height"], _rotation(d.get("rotation"))) for d in bd]
+    pd = [anns[i] for i in point_pos.tolist()]
+    px = [d["x"] for d in pd]
+    py = [d["y"] for d in pd]
+    vertex_lists = [anns[i]["vertices"] for i in vert_pos.tolist()]
     if vertex_lists and set(map(type, vertex_lists)) != {list}:
         raise _Careful
-    counts[vert_pos] = np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists))
-    edges = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=edges[1:])
-    coords = np.empty((int(edges[-1]), 2), dtype=np.float64)
-    box = np.full((n, 5), np.nan)
-    box[:, 4] = 0.0
-    given: dict[int, np.ndarray] = {}
-    if len(box_pos):
-        bd = [anns[i] for i in box_pos.tolist()]
-        left = [d["left"] for d in bd]
-        top = [d["top"] for d in bd]
-        width = [d["width"] for d in bd]
-        height = [d["height"] for d in bd]
-        rotation = [d.get("rotation") for d in bd]
-        if None in rotation:
-            rotation = [0.0 if r is None else r for r in rotation]
-        if not _numbers_ok(left, top, width, height, rotation):
-            raise _Careful
-        bv = np.array([left, top, width, height, rotation], dtype=np.float64).T
-        box[box_pos] = bv
-        coords[(edges[box_pos][:, None] + np.arange(4)).ravel()] = box_corners(bv).reshape(-1, 2)
-        for p, d in zip(box_pos.tolist(), bd):
-            vs = d.get("vertices")
-            if vs is not None:
-                if type(vs) is not list:
-                    raise _Careful
-                xs = [v["x"] for v in vs]
-                ys = [v["y"] for v in vs]
-                if not _numbers_ok(xs, ys):
-                    raise _Careful
-                given[p] = np.array([xs, ys], dtype=np.float64).T.reshape(-1, 2)
-    if len(point_pos):
-        pd = [anns[i] for i in point_pos.tolist()]
-        xs = [d["x"] for d in pd]
-        ys = [d["y"] for d in pd]
-        if not _numbers_ok(xs, ys):
-            raise _Careful
-        rows = edges[point_pos]
-        coords[rows, 0] = xs
-        coords[rows, 1] = ys
-    descriptions: dict[int, tuple] = {}
-    if vertex_lists:
-        flat = [v for vs in vertex_lists for v in vs]
-        xs = [v["x"] for v in flat]
-        ys = [v["y"] for v in flat]
-        if not _numbers_ok(xs, ys):
-            raise _Careful
-        vc = counts[vert_pos]
-        rows = np.repeat(edges[vert_pos] - np.cumsum(vc) + vc, vc) + np.arange(int(vc.sum()))
-        coords[rows, 0] = xs
-        coords[rows, 1] = ys
-        cub = TYPE_CODE["cuboid"]
-        for p, vs in zip(vert_pos.tolist(), vertex_lists):
-            if codes[p] == cub:
-                descriptions[p] = tuple(v.get("description") if isinstance(v.get("description"), str) else None
-                                        for v in vs)
-    if not np.isfinite(coords).all() or not np.isfinite(box[:, 4]).all():
+    flat = [v for vs in vertex_lists for v in vs]
+    vx = [v["x"] for v in flat]
+    vy = [v["y"] for v in flat]
+    if not (_numbers_ok(px, py, vx, vy) and set(map(type, (c for row in box_values for c in row))) <= _NUM_TYPES):
         raise _Careful
-    for arr in given.values():
-        if not np.isfinite(arr).all():
-            raise _Careful
+    vertex_counts = np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists))
+    assembled = assemble_coordinates(n, box_pos, box_values, point_pos, px, py, vert_pos, vertex_counts, vx, vy)
+    if assembled is None:
+        raise _Careful
+    edges, coords, box = assembled
+    given: dict[int, np.ndarray] = {}
+    for p, d in zip(box_pos.tolist(), bd):
+        vs = d.get("vertices")
+        if vs is not None:
+            if type(vs) is not list:
+                raise _Careful
+            xs = [v["x"] for v in vs]
+            ys = [v["y"] for v in vs]
+            if not _numbers_ok(xs, ys):
+                raise _Careful
+            arr = given[p] = np.array([xs, ys], dtype=np.float64).T.reshape(-1, 2)
+            if not np.isfinite(arr).all():
+                raise _Careful
+    cub = TYPE_CODE["cuboid"]
+    descriptions = {p: cuboid_descriptions(vs, dict.get) for p, vs in zip(vert_pos.tolist(), vertex_lists)
+                    if codes[p] == cub}
     return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
                          raws=list(anns), request_index=list(range(n)), edges=edges, coords=coords, box=box,
                          given_vertices=given, vertex_descriptions=descriptions, malformed=[],
                          uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order)
+
+
+def _rotation(value: Any) -> Any:
+    return 0.0 if value is None else value  # not `value or 0.0`: a boolean must stay visible to the type check
+
+
+def cuboid_descriptions(vertices: list, get) -> tuple[str | None, ...]:
+    """Each cuboid vertex's description (None where it is missing or not text); ``get(vertex, "description")``."""
+    out = []
+    for v in vertices:
+        d = get(v, "description")
+        out.append(d if isinstance(d, str) else None)
+    return tuple(out)
 
 
 def box_corners(ltwhr: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import msgspec
 import numpy as np
 import orjson
 
-from .annotations import TYPE_CODE, AnnotationSet, box_corners
+from .annotations import TYPE_CODE, AnnotationSet, assemble_coordinates, cuboid_descriptions, split_by_kind
 
 
 class Vertex(msgspec.Struct, gc=False):
@@ -120,50 +120,24 @@ def columns(anns: list, reparse) -> AnnotationSet | None:
     attributes = [a.attributes for a in anns]
     if None in attributes:
         attributes = [{} if a is None else a for a in attributes]
-    counts = np.empty(n, dtype=np.int64)
-    is_box = codes == TYPE_CODE["box"]
-    is_point = codes == TYPE_CODE["point"]
-    box_pos = np.flatnonzero(is_box)
-    point_pos = np.flatnonzero(is_point)
-    vert_pos = np.flatnonzero(~(is_box | is_point))
-    counts[box_pos] = 4
-    counts[point_pos] = 1
+    box_pos, point_pos, vert_pos = split_by_kind(codes)
+    bs = [anns[i] for i in box_pos.tolist()]
+    ps = [anns[i] for i in point_pos.tolist()]
     vert_anns = [anns[i] for i in vert_pos.tolist()]
     vertex_lists = [a.vertices for a in vert_anns]
-    counts[vert_pos] = np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists))
-    edges = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=edges[1:])
-    coords = np.empty((int(edges[-1]), 2), dtype=np.float64)
-    box = np.full((n, 5), np.nan)
-    box[:, 4] = 0.0
-    given: dict[int, np.ndarray] = {}
-    if len(box_pos):
-        bs = [anns[i] for i in box_pos.tolist()]
-        bv = np.array([[b.left, b.top, b.width, b.height, b.rotation or 0.0] for b in bs], dtype=np.float64)
-        box[box_pos] = bv
-        coords[(edges[box_pos][:, None] + np.arange(4)).ravel()] = box_corners(bv).reshape(-1, 2)
-        for p, b in zip(box_pos.tolist(), bs):
-            if b.vertices is not None:
-                given[p] = np.array([(v.x, v.y) for v in b.vertices], dtype=np.float64).reshape(-1, 2)
-    if len(point_pos):
-        rows = edges[point_pos]
-        ps = [anns[i] for i in point_pos.tolist()]
-        coords[rows, 0] = [p.x for p in ps]
-        coords[rows, 1] = [p.y for p in ps]
-    descriptions: dict[int, tuple] = {}
-    if vertex_lists:
-        flat = [v for vs in vertex_lists for v in vs]
-        vc = counts[vert_pos]
-        rows = np.repeat(edges[vert_pos] - np.cumsum(vc) + vc, vc) + np.arange(int(vc.sum()))
-        coords[rows, 0] = [v.x for v in flat]
-        coords[rows, 1] = [v.y for v in flat]
-        for p, a in zip(vert_pos.tolist(), vert_anns):
-            if type(a) is Cuboid:
-                descriptions[p] = tuple(v.description if isinstance(v.description, str) else None
-                                        for v in a.vertices)
-    if not np.isfinite(coords).all() or not np.isfinite(box[:, 4]).all() or not all(
-            np.isfinite(g).all() for g in given.values()):
+    flat = [v for vs in vertex_lists for v in vs]
+    assembled = assemble_coordinates(
+        n, box_pos, [(b.left, b.top, b.width, b.height, b.rotation or 0.0) for b in bs],
+        point_pos, [p.x for p in ps], [p.y for p in ps],
+        vert_pos, np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists)),
+        [v.x for v in flat], [v.y for v in flat])
+    if assembled is None:
         return None
+    edges, coords, box = assembled
+    given = {p: np.array([(v.x, v.y) for v in b.vertices], dtype=np.float64).reshape(-1, 2)
+             for p, b in zip(box_pos.tolist(), bs) if b.vertices is not None}
+    descriptions = {p: cuboid_descriptions(a.vertices, getattr) for p, a in zip(vert_pos.tolist(), vert_anns)
+                    if type(a) is Cuboid}
     return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
                          raws=reparse, request_index=list(range(n)), edges=edges, coords=coords, box=box,
                          given_vertices=given, vertex_descriptions=descriptions, malformed=[],
