@@ -71,14 +71,13 @@ def check_item(engine, item: InputItem) -> dict:
     if item.error is not None:
         return {**base, "kind": "error", "error": item.error}
     from validator.envelope import BodyError
-    from validator.jsonio import loads
+    from validator.jsonio import JSONBodyError
 
+    data = item.data.encode("utf-8", "surrogatepass") if isinstance(item.data, str) else item.data
     try:
-        body = loads(item.data)
-    except ValueError as exc:
+        result = engine.validate_bytes(data)  # the service's own code path (typed fast path, then general)
+    except JSONBodyError as exc:
         return {**base, "kind": "error", "error": str(exc)}
-    try:
-        result = engine.validate(body)
     except BodyError as exc:
         return {**base, "kind": "error", "error": f"not a valid body: {exc}"}
     except Exception as exc:  # noqa: BLE001 - report, never a traceback; the rest still runs
