@@ -28,10 +28,11 @@ def anchor(ann) -> tuple[float, float] | None:
 def anchors(ctx, positions: np.ndarray) -> np.ndarray:
     """``anchor`` for many annotations at once: an ``(m, 2)`` array (NaN rows for annotations without vertices)."""
     a = ctx.annotations
+    counts = a.counts[positions]
+    if counts.all():  # the usual case: every annotation has a first vertex
+        return a.coords[a.offsets[positions]]
     out = np.full((len(positions), 2), np.nan)
-    if not len(positions):
-        return out
-    has = ctx.geometry.counts[positions] > 0
+    has = counts > 0
     out[has] = a.coords[a.offsets[positions[has]]]
     return out
 

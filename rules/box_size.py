@@ -1,15 +1,14 @@
 """Box size: boxes (and cuboid front faces) at least the task's ``min_width`` / ``min_height``, never empty."""
 from __future__ import annotations
 
-from operator import attrgetter
-
 import numpy as np
 
 from validator import Issue, Options, fields, rule
+from validator.annotations import TYPE_CODE, Annotation
 
-from ._support import anchors, cuboid_face, num, px
+from ._support import anchored, cuboid_face, num, px
 
-_BOX_FIELDS = attrgetter("width", "height")
+BOX, CUBOID = TYPE_CODE["box"], TYPE_CODE["cuboid"]
 
 
 class BoxSizeOptions(Options):
@@ -45,28 +44,43 @@ class BoxSizeOptions(Options):
     per="task",
 )
 def box_too_small(anns, ctx, opts):
-    if not len(anns):
-        return
-    boxes = anns.of_type("box")
-    if len(boxes):
-        wh = _box_sizes(ctx, boxes)
-        yield from _report(boxes, wh, anchors(ctx, boxes.positions), _minimums(ctx, "box", opts), "Box")
-    cuboids = anns.of_type("cuboid")
+    a = ctx.annotations
+    pos = anns.positions
+    if (a.type_codes[pos] == BOX).any():
+        min_w, min_h = _minimums(ctx, "box", opts)
+        # Every box at once: the box column holds NaN (never too small) on the other annotations' rows.
+        w, h = a.box[:, 2], a.box[:, 3]
+        bad = np.flatnonzero((w < _at_least_positive(min_w)) | (h < _at_least_positive(min_h)))
+        if len(bad) and len(pos) != len(a):
+            bad = bad[_selected(a, pos)[bad]]  # boxes out of the instance's scope
+        if len(bad):
+            yield from anchored(ctx, bad, (_text("Box", bw, bh, min_w, min_h)
+                                           for bw, bh in zip(w[bad].tolist(), h[bad].tolist())))
+    cuboids = pos[a.type_codes[pos] == CUBOID]
     if len(cuboids):
-        faces = [cuboid_face(a) for a in cuboids]
-        keep = [i for i, f in enumerate(faces) if f is not None]
-        wh = np.array([faces[i][:2] for i in keep], dtype=float).reshape(-1, 2)
-        at = np.array([faces[i][2] for i in keep], dtype=float).reshape(-1, 2)
-        yield from _report([cuboids[i] for i in keep], wh, at, _minimums(ctx, "cuboid", opts),
-                           "The cuboid's front face")
+        min_w, min_h = _minimums(ctx, "cuboid", opts)
+        for p in cuboids.tolist():
+            face = cuboid_face(Annotation(a, p))
+            if face is None:
+                continue  # no front face to measure (reported by the cuboid rules)
+            w, h, corner = face
+            if w <= 0 or h <= 0 or w < min_w or h < min_h:
+                yield Issue.on(a.uuids[p], _text("The cuboid's front face", w, h, min_w, min_h), at=corner)
 
 
-def _box_sizes(ctx, boxes) -> np.ndarray:
-    """(m, 2) widths and heights: from the annotation columns when the set has them, else per annotation."""
-    column = getattr(ctx.annotations, "box", None)
-    if isinstance(column, np.ndarray):
-        return column[boxes.positions, 2:4].astype(float)
-    return np.array(list(map(_BOX_FIELDS, boxes)), dtype=float).reshape(-1, 2)
+def _at_least_positive(minimum: float) -> float:
+    """The bound under which a size is flagged: the minimum, or the smallest positive float when there is none
+    (``size < 5e-324`` is ``size <= 0``: an empty or negative box is always flagged)."""
+    return minimum if minimum > 0 else _SMALLEST
+
+
+_SMALLEST = float(np.nextafter(0.0, 1.0))
+
+
+def _selected(a, positions: np.ndarray) -> np.ndarray:
+    mask = np.zeros(len(a), dtype=bool)
+    mask[positions] = True
+    return mask
 
 
 def _minimums(ctx, geometry: str, opts) -> tuple[float, float]:
@@ -83,16 +97,6 @@ def _minimums(ctx, geometry: str, opts) -> tuple[float, float]:
             values.append(opts[name])
         mins.append(max(values))
     return mins[0], mins[1]
-
-
-def _report(items, wh: np.ndarray, at: np.ndarray, mins: tuple[float, float], what: str):
-    if not len(items):
-        return
-    min_w, min_h = mins
-    w, h = wh[:, 0], wh[:, 1]
-    bad = np.flatnonzero((w <= 0) | (h <= 0) | (w < min_w) | (h < min_h))
-    for i in bad.tolist():
-        yield Issue.on(items[i], _text(what, float(w[i]), float(h[i]), min_w, min_h), at=at[i])
 
 
 def _text(what: str, w: float, h: float, min_w: float, min_h: float) -> str:
