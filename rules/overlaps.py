@@ -2,13 +2,13 @@
 
 All three share one candidate search, per request and vectorised:
 
-1. one bulk envelope query of the instance's shapes against the request's shared STRtree (``ctx.geometry.tree``,
-   built once for the whole task and never rebuilt here): index pairs whose bounding boxes meet;
+1. the pairs of the instance's shapes whose bounding boxes meet, from ``ctx.geometry.envelope_pairs`` (numpy
+   alone, on the envelopes the shapes' geometries would have: no shapely geometry is built to find them);
 2. keep pairs ``i < j`` (request order) whose labels (and geometry types) the rule compares, with numpy;
 3. measure only those candidates exactly: pairs of two unrotated boxes by numpy arithmetic on
    ``ctx.geometry.bounds`` (exact for boxes), every other pair with vectorised ``shapely.intersection`` /
-   ``shapely.area`` on the candidate arrays. Each exact comparison is counted in
-   ``ctx.geometry.stats["exact_comparisons"]`` (the complexity guard reads it).
+   ``shapely.area`` on the candidate arrays (geometry built for those shapes only). Each exact comparison is
+   counted in ``ctx.geometry.stats["exact_comparisons"]`` (the complexity guard reads it).
 
 Overlap is measured by area: shapes that only touch (a shared edge, a shared corner) do not overlap.
 Only area-bearing shapes are compared: boxes (rotated ones too), polygons, ellipses and cuboids (their footprint in
@@ -35,20 +35,12 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 
 # -- shared machinery -------------------------------------------------------------------------------------------------
 def _candidate_pairs(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)``, ``i < j``, of the given positions whose envelopes meet (one bulk query of the shared tree)."""
+    """Pairs ``(i, j)``, ``i < j``, of the given positions whose envelopes meet (numpy only, no geometry built)."""
     geo = ctx.geometry
-    geoms = geo.geoms
     if len(positions) < 2:
         return _EMPTY, _EMPTY
-    positions = positions[~shapely.is_missing(geoms[positions])]  # shapes that cannot exist are not compared
-    if len(positions) < 2:
-        return _EMPTY, _EMPTY
-    inputs, found = geo.tree.query(geoms[positions])
-    i = positions[inputs]
-    selected = np.zeros(len(geoms), dtype=bool)
-    selected[positions] = True
-    keep = (i < found) & selected[found]
-    return i[keep], found[keep]
+    positions = positions[geo.exists[positions]]  # shapes that cannot exist are not compared
+    return geo.envelope_pairs(positions)
 
 
 def _pair_codes(ctx, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
@@ -81,7 +73,7 @@ class _Overlaps:
         self.area_i = np.zeros(k)
         self.area_j = np.zeros(k)
         self.rect = np.zeros((k, 4))  # intersection rectangles of box pairs
-        aligned = np.zeros(len(geo.geoms), dtype=bool)
+        aligned = np.zeros(len(ctx.annotations), dtype=bool)
         aligned[geo.axis_aligned_boxes] = True
         self.boxes = aligned[i] & aligned[j]
         self.shapes: dict[int, object] = {}  # pair index -> intersection geometry (non-box pairs)
@@ -108,8 +100,8 @@ class _Overlaps:
 
     def _usable(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs' geometries; invalid ones (a bow-tie polygon) repaired, so the areas mean something."""
-        geoms = self.ctx.geometry.geoms
-        gi, gj = geoms[i], geoms[j]
+        geo = self.ctx.geometry
+        gi, gj = geo.geoms_of(i), geo.geoms_of(j)
         for g in (gi, gj):
             bad = ~shapely.is_valid(g)
             if bad.any():

@@ -10,7 +10,10 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
   by its 4 extremal points, conjugate semi-axes from the centre). Built per annotation on first use:
   ``geoms_of(positions)`` builds only those asked for (a rule about a few polygons does not pay for every box);
   ``geoms`` builds all. ``exists``: where a geometry exists, without building any.
-* ``tree``: one STRtree over ``geoms`` for the whole task.
+* ``tree``: one STRtree over ``geoms`` for the whole task (for rules that need shapely predicates; the built-in
+  rules find their candidate pairs with ``envelope_pairs`` and never build it).
+* ``envelopes`` / ``envelope_pairs(positions, grow)``: the bounds each geometry has (without building it) and the
+  pairs whose envelopes meet, by a numpy sweep: what an STRtree query of the envelopes gives, linear-ish work.
 * ``areas``: shapely areas.
 * ``axis_aligned_boxes``: positions of unrotated boxes, for exact IoU by plain arithmetic.
 """
@@ -24,6 +27,8 @@ import shapely
 from .annotations import TYPE_CODE, AnnotationSet
 
 ELLIPSE_SEGMENTS = 64
+_ALL_PAIRS_UP_TO = 64  # envelope_pairs compares every pair of this many envelopes or fewer (cheaper than sorting)
+_NO_PAIRS = np.zeros(0, dtype=np.int64)
 
 
 class GeometryIndex:
@@ -159,17 +164,97 @@ class GeometryIndex:
         geoms[positions] = shapely.polygons(rings)
 
     def _ellipses(self, positions: np.ndarray) -> np.ndarray:
+        ring = self._ellipse_rings(positions)
+        m = len(positions)
+        rings = shapely.linearrings(ring.reshape(-1, 2), indices=np.repeat(np.arange(m), ELLIPSE_SEGMENTS))
+        return shapely.polygons(rings)
+
+    def _ellipse_rings(self, positions: np.ndarray) -> np.ndarray:
+        """The vertices of the ellipses' 64-gons, ``(m, ELLIPSE_SEGMENTS, 2)``."""
         a = self.annotations
         pts = a.coords[a.offsets[positions][:, None] + np.arange(4)]  # (m, 4, 2)
         centre = (pts[:, 0] + pts[:, 1] + pts[:, 2] + pts[:, 3]) / 4.0
         u = (pts[:, 1] - pts[:, 3]) / 2.0  # conjugate semi-axis through the 2nd and 4th points
         v = (pts[:, 0] - pts[:, 2]) / 2.0  # conjugate semi-axis through the 1st and 3rd points
         t = np.linspace(0.0, 2.0 * np.pi, ELLIPSE_SEGMENTS, endpoint=False)
-        ring = (centre[:, None, :] + np.cos(t)[None, :, None] * u[:, None, :]
+        return (centre[:, None, :] + np.cos(t)[None, :, None] * u[:, None, :]
                 + np.sin(t)[None, :, None] * v[:, None, :])  # (m, S, 2)
+
+    # -- candidate pairs, numpy only ---------------------------------------------------------------------------
+    @cached_property
+    def envelopes(self) -> np.ndarray:
+        """``(n, 4)`` bounds of each annotation's geometry (``xmin, ymin, xmax, ymax``, what an STRtree indexes),
+        computed without building it: ``bounds`` except for ellipses (their 64-gon reaches beyond their 4
+        points); NaN where no geometry exists."""
+        out = self.bounds.copy()
+        out[~self.exists] = np.nan
+        ellipses = np.flatnonzero(self.exists & (self.annotations.type_codes == TYPE_CODE["ellipse"]))
+        if len(ellipses):
+            ring = self._ellipse_rings(ellipses)
+            out[ellipses, :2] = ring.min(axis=1)
+            out[ellipses, 2:] = ring.max(axis=1)
+        return out
+
+    def envelope_pairs(self, positions: np.ndarray, grow: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs ``(i, j)``, ``i < j``, of the given positions (annotations with a geometry) whose envelopes
+        (grown by ``grow`` on every side) meet, touching included: what a query of an STRtree of these envelopes
+        returns, found with numpy alone (no geometry built).
+
+        Small sets compare every pair. Larger ones are cut into horizontal strips about two envelopes high: each
+        envelope goes into every strip it spans, and in each strip a sweep along x (sorted left edges, binary
+        search of each right edge) gives the pairs that meet in x; those that also meet in y are kept, each in
+        the one strip holding the top of their common part. The work grows with the number of envelopes and of
+        pairs close to each other, never with all pairs."""
+        positions = np.asarray(positions, dtype=np.int64)
         m = len(positions)
-        rings = shapely.linearrings(ring.reshape(-1, 2), indices=np.repeat(np.arange(m), ELLIPSE_SEGMENTS))
-        return shapely.polygons(rings)
+        if m < 2:
+            return _NO_PAIRS, _NO_PAIRS
+        env = self.envelopes[positions]
+        if grow:
+            env = env + np.array([-grow, -grow, grow, grow])
+        if m <= _ALL_PAIRS_UP_TO:
+            meet = ((env[:, None, 0] <= env[None, :, 2]) & (env[None, :, 0] <= env[:, None, 2])
+                    & (env[:, None, 1] <= env[None, :, 3]) & (env[None, :, 1] <= env[:, None, 3]))
+            i, j = np.nonzero(np.triu(meet, 1))
+            return positions[i], positions[j]
+        x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
+        top = float(y0.min())
+        height = 2.0 * float(np.mean(y1 - y0))
+        span = float(y1.max()) - top
+        if not (height > 0 and np.isfinite(span) and span / height < 4 * m):
+            height = max(span, 1.0) / (4 * m) if np.isfinite(span) and span > 0 else np.inf
+        if np.isfinite(height):
+            first = np.floor((y0 - top) / height).astype(np.int64)
+            last = np.floor((y1 - top) / height).astype(np.int64)
+        else:  # absurd coordinates: one strip (still exact, only slower)
+            first = last = np.zeros(m, dtype=np.int64)
+        spans = last - first + 1
+        # one entry per (envelope, strip it spans)
+        who = np.repeat(np.arange(m), spans)
+        strip = np.repeat(first - np.cumsum(spans) + spans, spans) + np.arange(int(spans.sum()))
+        # rank of every left edge among all left edges; right edges as "how many left edges are <= it"
+        order = np.argsort(x0)
+        rank = np.empty(m, dtype=np.int64)
+        rank[order] = np.arange(m)
+        by_right = np.argsort(x1)  # binary searches in sorted order: several times faster
+        reach = np.empty(m, dtype=np.int64)
+        reach[by_right] = np.searchsorted(x0[order], x1[by_right], side="right")
+        key = strip * (m + 1) + rank[who]
+        sort = np.argsort(key)  # keys are distinct
+        key, who, strip = key[sort], who[sort], strip[sort]
+        # entries after e in its strip whose left edge is <= e's right edge
+        upto = np.searchsorted(key, strip * (m + 1) + reach[who], side="left")
+        count = upto - np.arange(len(key)) - 1
+        a = np.repeat(np.arange(len(key)), count)
+        b = a + 1 + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        i, j, s = who[a], who[b], strip[a]
+        both = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
+        low = np.maximum(y0[i], y0[j])
+        home = np.floor((low - top) / height).astype(np.int64) if np.isfinite(height) else np.zeros(len(i), np.int64)
+        keep = both & (home == s)
+        i, j = i[keep], j[keep]
+        i, j = np.minimum(i, j), np.maximum(i, j)
+        return positions[i], positions[j]
 
     @cached_property
     def tree(self) -> shapely.STRtree:
