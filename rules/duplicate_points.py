@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
@@ -40,20 +39,22 @@ def duplicate_point(anns, ctx, opts):
     if len(positions) < 2:
         return
     tol = max(float(opts["tolerance"]), 0.0)
-    n = len(ctx.annotations)
-    _, codes = np.unique(ctx.annotations.label_array[positions], return_inverse=True)
-    label = np.full(n, -1, dtype=np.int64)
-    label[positions] = codes
-    geoms = ctx.geometry.geoms
-    # One C-level query of the request's shared STRtree: only pairs within the tolerance come back.
-    qi, other = ctx.geometry.tree.query(geoms[positions], predicate="dwithin", distance=tol)
-    ctx.geometry.stats["exact_comparisons"] += len(qi)
-    later = positions[qi]
-    keep = (label[other] == label[later]) & (other < later)  # label -1: not a point of this selection
-    later, other = later[keep], other[keep]
+    a = ctx.annotations
+    # Candidate pairs (earlier, later) within the tolerance in x and in y, numpy only; then the exact distance for
+    # those of the same label.
+    other, later = ctx.geometry.envelope_pairs(positions, grow=tol)
+    labels = a.label_array
+    same = labels[other] == labels[later]
+    other, later = other[same], later[same]
+    ctx.geometry.stats["exact_comparisons"] += len(later)
     if not len(later):
         return
-    dist = shapely.distance(geoms[later], geoms[other])
+    d = a.coords[a.offsets[later]] - a.coords[a.offsets[other]]
+    dist = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])  # as GEOS measures it
+    near = dist <= tol
+    later, dist = later[near], dist[near]
+    if not len(later):
+        return
     order = np.lexsort((dist, later))
     later, dist = later[order], dist[order]
     first = np.r_[True, later[1:] != later[:-1]]  # the nearest earlier duplicate of each later point
