@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from validator import Issue, Options, fields, rule
+from validator import Options, fields, rule
+from validator.annotations import TYPE_CODE
 
-from ._support import anchors, num
+from ._support import anchored, num
 
 SCALE_DEFAULT_MIN = 1  # Scale's documented default min_vertices for polygons and lines
 NOUN = {"polygon": "Polygon", "line": "Line"}
@@ -93,24 +94,23 @@ def _limit(ctx, geometry: str, opts, name: str, low: bool) -> float | None:
 
 
 def _check(anns, ctx, opts, name: str, low: bool):
-    if not len(anns):
-        return
+    a = ctx.annotations
     pos = anns.positions
-    counts = ctx.geometry.counts[pos]
-    types = ctx.annotations.types[pos]
-    limits = np.full(len(pos), np.nan)
+    # The limit in force by type code; none: -inf for a minimum, +inf for a maximum (never crossed).
+    limits = np.full(len(TYPE_CODE), -np.inf if low else np.inf)
     for g in NOUN:
         limit = _limit(ctx, g, opts, name, low)
         if limit is not None:
-            limits[types == g] = limit
-    with np.errstate(invalid="ignore"):
-        bad = np.flatnonzero(counts < limits if low else counts > limits)
+            limits[TYPE_CODE[g]] = limit
+    if np.isinf(limits).all():
+        return
+    counts = a.counts[pos]
+    limit_of = limits[a.type_codes[pos]]
+    bad = np.flatnonzero(counts < limit_of if low else counts > limit_of)
     if not len(bad):
         return
-    at = anchors(ctx, pos[bad])
-    for i, where in zip(bad.tolist(), at):
-        a = anns[i]
-        n = int(counts[i])
-        limit = limits[i]
-        word = "minimum" if low else "maximum"
-        yield Issue.on(a, f"{NOUN[a.type]} has {_count(n)}; the {word} is {num(float(limit))}.", at=where)
+    word = "minimum" if low else "maximum"
+    type_names = a.type_names
+    yield from anchored(ctx, pos[bad], (
+        f"{NOUN[type_names[p]]} has {_count(n)}; the {word} is {num(limit)}."
+        for p, n, limit in zip(pos[bad].tolist(), counts[bad].tolist(), limit_of[bad].tolist())))
