@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, px, quiet, view
+from ._shape_support import gather_vertices, px, quiet, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -37,15 +37,14 @@ def line_zero_length(anns, ctx, opts):
     if not len(anns):
         return
     tol = max(float(opts["tolerance"]), 0.0)
-    xy = ctx.annotations.coords
-    owner = owners(ctx)
-    n = len(ctx.annotations)
-    seg = np.hypot(*np.diff(xy, axis=0).T)
-    inside = owner[1:] == owner[:-1]
-    length = np.bincount(owner[1:][inside], weights=seg[inside], minlength=n)
     positions = anns.positions
-    short = positions[length[positions] <= tol]
-    for pos in short.tolist():
+    xy, _, _, counts = gather_vertices(ctx, positions)  # the selected lines' vertices only
+    seg = np.hypot(*np.diff(xy, axis=0).T)
+    owner = np.repeat(np.arange(len(positions)), counts)  # index into positions of each vertex's line
+    inside = owner[1:] == owner[:-1]
+    length = np.bincount(owner[1:][inside], weights=seg[inside], minlength=len(positions))
+    short = np.flatnonzero(length <= tol)
+    for pos, total in zip(positions[short].tolist(), length[short].tolist()):
         ann = view(ctx, pos)
         k = len(ann.xy)
         if k == 0:
@@ -53,9 +52,9 @@ def line_zero_length(anns, ctx, opts):
         elif k == 1:
             yield Issue.on(ann, "The line has a single vertex; a line needs at least two different points.",
                            at=ann.xy[:1])
-        elif length[pos] < 0.005:
+        elif total < 0.005:
             yield Issue.on(ann, f"All {k} vertices of the line are at the same spot, so it has no length.",
                            at=ann.xy[:1])
         else:
-            yield Issue.on(ann, f"The line is only {px(float(length[pos]))} px long; draw it along the whole "
+            yield Issue.on(ann, f"The line is only {px(total)} px long; draw it along the whole "
                                 "object.", at=ann.xy[:1])
