@@ -100,3 +100,9 @@ def gather_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     has = counts > 0
     nxt[(starts + counts - 1)[has]] = starts[has]
     return xy, nxt, starts, counts
+
+
+def row_owners(ctx, rows: np.ndarray) -> np.ndarray:
+    """The position of the annotation each of these ``coords`` rows belongs to (a binary search per row: for a few
+    rows, instead of :func:`owners` over all of them)."""
+    return np.searchsorted(ctx.annotations.edges, rows, side="right") - 1

@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, plural, px, quiet, selected, view
+from ._shape_support import plural, px, quiet, row_owners, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -49,11 +49,14 @@ def duplicate_vertex(anns, ctx, opts):
         return
     tol = max(float(opts["tolerance"]), 0.0)
     xy = ctx.annotations.coords
-    owner = owners(ctx)
-    sel = selected(ctx, anns.positions)
-    d = np.hypot(*np.diff(xy, axis=0).T)
-    same_ann = owner[1:] == owner[:-1]
-    dup_rows = np.flatnonzero(same_ann & (d <= tol) & sel[owner[1:]]) + 1  # the later vertex of each pair
+    # consecutive coordinate rows within tol in x and in y (numpy over the whole array, no per-row distances),
+    # then only those of one selected annotation, measured exactly
+    step = np.abs(np.diff(xy, axis=0))
+    later = np.flatnonzero((step[:, 0] <= tol) & (step[:, 1] <= tol)) + 1
+    owner = row_owners(ctx, later)
+    later = later[(ctx.annotations.offsets[owner] != later) & selected(ctx, anns.positions)[owner]]
+    d = np.hypot(*(xy[later] - xy[later - 1]).T)
+    dup_rows = later[d <= tol]  # the later vertex of each pair
     closing: set[int] = set()
     if not opts["allow_closing_duplicate"]:
         polys = anns.positions[(ctx.annotations.types[anns.positions] == "polygon")
@@ -67,7 +70,7 @@ def duplicate_vertex(anns, ctx, opts):
     if not len(dup_rows):
         return
     cap = max(int(opts["max_locations"]), 0)
-    flagged, first_idx = np.unique(owner[dup_rows], return_index=True)
+    flagged, first_idx = np.unique(row_owners(ctx, dup_rows), return_index=True)
     for pos, rows in zip(flagged.tolist(), np.split(dup_rows, first_idx[1:])):
         ann = view(ctx, pos)
         if _no_extent(ann):
