@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import owners, plural, px, quiet, selected, view
+from ._shape_support import plural, px, quiet, row_owners, selected, view
 
 _EPS = 1e-6  # float noise of rotated corners (cos(pi/2) is 6e-17, not 0) is not "outside"
 _BOX_CORNERS = ("top-left", "top-right", "bottom-right", "bottom-left")
@@ -50,22 +50,28 @@ def outside_image(anns, ctx, opts):
     tol = max(float(opts["tolerance"]), 0.0)
     x0, x1, y0, y1 = -pad_x, w + pad_x, -pad_y, h + pad_y
     xy = ctx.annotations.coords
-    owner = owners(ctx)
     x, y = xy[:, 0], xy[:, 1]
+    # only vertices beyond an edge can be far outside: measure those (few), not every vertex
+    rows = np.flatnonzero((x < x0) | (x > x1) | (y < y0) | (y > y1))
+    owner = row_owners(ctx, rows)
+    if len(anns) < len(ctx.annotations):
+        mine = selected(ctx, anns.positions)[owner]
+        rows, owner = rows[mine], owner[mine]
+    x, y = x[rows], y[rows]
     dx = np.maximum(np.maximum(x0 - x, x - x1), 0.0)
     dy = np.maximum(np.maximum(y0 - y, y - y1), 0.0)
     beyond = np.hypot(dx, dy)
-    out = (beyond > tol + _EPS) & selected(ctx, anns.positions)[owner]
-    rows = np.flatnonzero(out)
+    out = beyond > tol + _EPS
+    rows, owner, beyond = rows[out], owner[out], beyond[out]
     if not len(rows):
         return
     area = _area_text(w, h, pad_x, pad_y)
     cap = max(int(opts["max_locations"]), 0)
-    flagged, first = np.unique(owner[rows], return_index=True)
-    for pos, group in zip(flagged.tolist(), np.split(rows, first[1:])):
+    flagged, first = np.unique(owner, return_index=True)
+    for pos, group, far in zip(flagged.tolist(), np.split(rows, first[1:]), np.split(beyond, first[1:])):
         ann = view(ctx, pos)
         numbers = (group - ann.start).tolist()
-        worst = float(beyond[group].max())
+        worst = float(far.max())
         yield Issue.on(ann, _message(ann, numbers, worst, area), at=xy[group[:cap]])
 
 
