@@ -10,6 +10,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from validator import Issue
+from validator.annotations import TYPE_CODE
 from validator.taskspec import leaves
 
 FACE_CORNERS = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")
@@ -76,6 +77,43 @@ def cuboid_face(ann) -> tuple[float, float, tuple[float, float]] | None:
     width = float(face[:, 0].max() - face[:, 0].min())
     height = float(face[:, 1].max() - face[:, 1].min())
     return width, height, (float(face[0, 0]), float(face[0, 1]))
+
+
+def cuboid_groups(ctx) -> list[tuple[tuple, np.ndarray]]:
+    """The request's cuboids grouped by their vertex descriptions (in the order given): ``[(descriptions,
+    positions)]``. Cuboids drawn by one tool all describe their vertices alike, so whatever depends on the
+    descriptions alone (which vertex is which corner, what is missing) is worked out once per group. Computed once
+    per request."""
+    def build():
+        a = ctx.annotations
+        described = a.vertex_descriptions
+        groups: dict[tuple, list[int]] = {}
+        for p in np.flatnonzero(a.type_codes == TYPE_CODE["cuboid"]).tolist():
+            groups.setdefault(described.get(p, ()), []).append(p)
+        return [(d, np.array(ps, dtype=np.intp)) for d, ps in groups.items()]
+
+    return ctx.memo("rules.cuboid_groups", build)
+
+
+def cuboid_faces(ctx) -> np.ndarray:
+    """``cuboid_face`` of every annotation at once: an ``(n, 4)`` array of width, height and top-left corner x, y
+    of each cuboid's front face (NaN rows for other annotations and for cuboids missing a face corner). Computed
+    once per request."""
+    def build():
+        a = ctx.annotations
+        out = np.full((len(a), 4), np.nan)
+        for described, positions in cuboid_groups(ctx):
+            try:
+                corners = [described.index(name) for name in FACE_CORNERS]
+            except ValueError:
+                continue  # a face corner is missing: no face to measure
+            face = a.coords[a.offsets[positions][:, None] + corners]  # (m, 4, 2)
+            out[positions, 0] = face[:, :, 0].max(axis=1) - face[:, :, 0].min(axis=1)
+            out[positions, 1] = face[:, :, 1].max(axis=1) - face[:, :, 1].min(axis=1)
+            out[positions, 2:] = face[:, 0]
+        return out
+
+    return ctx.memo("rules.cuboid_faces", build)
 
 
 def px(value: float) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from validator import Issue, Options, fields, rule
-from validator.annotations import TYPE_CODE, Annotation
+from validator.annotations import TYPE_CODE
 
-from ._support import anchored, cuboid_face, num, px
+from ._support import anchored, cuboid_faces, num, px
 
 BOX, CUBOID = TYPE_CODE["box"], TYPE_CODE["cuboid"]
 
@@ -56,16 +56,16 @@ def box_too_small(anns, ctx, opts):
         if len(bad):
             yield from anchored(ctx, bad, (_text("Box", bw, bh, min_w, min_h)
                                            for bw, bh in zip(w[bad].tolist(), h[bad].tolist())))
-    cuboids = pos[a.type_codes[pos] == CUBOID]
-    if len(cuboids):
+    if (a.type_codes[pos] == CUBOID).any():
         min_w, min_h = _minimums(ctx, "cuboid", opts)
-        for p in cuboids.tolist():
-            face = cuboid_face(Annotation(a, p))
-            if face is None:
-                continue  # no front face to measure (reported by the cuboid rules)
-            w, h, corner = face
-            if w <= 0 or h <= 0 or w < min_w or h < min_h:
-                yield Issue.on(a.uuids[p], _text("The cuboid's front face", w, h, min_w, min_h), at=corner)
+        faces = cuboid_faces(ctx)  # NaN (never too small) where there is no front face to measure
+        w, h = faces[:, 0], faces[:, 1]
+        bad = np.flatnonzero((w < _at_least_positive(min_w)) | (h < _at_least_positive(min_h)))
+        if len(bad) and len(pos) != len(a):
+            bad = bad[_selected(a, pos)[bad]]
+        for p, fw, fh, x, y in zip(bad.tolist(), w[bad].tolist(), h[bad].tolist(), faces[bad, 2].tolist(),
+                                   faces[bad, 3].tolist()):
+            yield Issue.on(a.uuids[p], _text("The cuboid's front face", fw, fh, min_w, min_h), at=(x, y))
 
 
 def _at_least_positive(minimum: float) -> float:

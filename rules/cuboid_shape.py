@@ -1,21 +1,27 @@
 """2D cuboids: six described vertices and six described edges that fit together into a box in perspective."""
 from __future__ import annotations
 
+import functools
 import math
+import operator
+from itertools import chain
 
 import numpy as np
 import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
-from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS
+from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS, TYPE_CODE
 
-from ._shape_support import px, quiet, view
+from ._shape_support import px, quiet, selected as _selected, view
+from ._support import cuboid_groups
 
 _V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
 _E = {d: i for i, d in enumerate(CUBOID_EDGE_DESCRIPTIONS)}
 _FACE = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")  # around the front face
 _NUMS = (int, float)
+_NUM_TYPES = frozenset(_NUMS)
+_CUBOID = TYPE_CODE["cuboid"]
 _SHOWN = 3  # problems named per issue
 _MIN_FACE_AREA = 1.0  # px²: a front face smaller than one pixel has no area
 
@@ -31,6 +37,10 @@ def _edge_ends(side_right: bool) -> dict[str, tuple[str, str]]:
         "side-top": (f"face-top{s}", "side-topcorner"),
         "side-bottom": (f"face-bottom{s}", "side-bottomcorner"),
     }
+
+# Per side of the side face (right: True): the vertex index each edge starts / ends at, in edge order.
+_FIRST_END = {r: np.array([_V[_edge_ends(r)[e][0]] for e in CUBOID_EDGE_DESCRIPTIONS]) for r in (True, False)}
+_SECOND_END = {r: np.array([_V[_edge_ends(r)[e][1]] for e in CUBOID_EDGE_DESCRIPTIONS]) for r in (True, False)}
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -69,18 +79,29 @@ class EdgeOptions(Options):
 )
 @quiet
 def cuboid_structure(anns, ctx, opts):
-    for p in anns.positions.tolist():
-        ann = view(ctx, p)
-        problems, at = _vertex_problems(ann)
-        if opts["check_edges"]:
-            edge_problems, edge_at = _edge_problems(ann)
-            problems += edge_problems
-            at += edge_at
-        if problems:
-            more = len(problems) - _SHOWN
-            text = " ".join(problems[:_SHOWN]) + (f" ({more} more problem{'s' if more > 1 else ''}.)" if more > 0
-                                                   else "")
-            yield Issue.on(ann, text, at=at[:10])
+    a = ctx.annotations
+    unreadable = np.zeros(len(a), dtype=bool)  # cuboids whose six edges are not all there and readable
+    if opts["check_edges"]:
+        cuboids, readable, _ = _edges(ctx)
+        unreadable[cuboids] = ~readable
+    in_scope = None if len(anns) == len(_all_cuboids(ctx)) else _selected(ctx, anns.positions)
+    for described, positions in cuboid_groups(ctx):
+        problems, corners = _vertex_problems(described)  # the same for every cuboid described alike
+        if not problems:
+            positions = positions[unreadable[positions]]
+        if in_scope is not None:
+            positions = positions[in_scope[positions]]
+        for p in positions.tolist():
+            found, at = problems, [a.coords[a.offsets[p] + i] for i in corners]
+            if unreadable[p]:  # say what is wrong with its edges
+                edge_problems, edge_at = _edge_problems(a.raws[p].get("edges"))
+                found = [*problems, *edge_problems]
+                at += edge_at
+            if found:
+                more = len(found) - _SHOWN
+                text = " ".join(found[:_SHOWN]) + (f" ({more} more problem{'s' if more > 1 else ''}.)"
+                                                   if more > 0 else "")
+                yield Issue.on(a.uuids[p], text, at=at[:10])
 
 
 @rule(
@@ -175,8 +196,8 @@ def cuboid_edge_mismatch(anns, ctx, opts):
     right = side_x >= face_x
     m = len(pos)
     ends_r, ends_l = _edge_ends(True), _edge_ends(False)
-    a_idx = np.array([[_V[(ends_r if r else ends_l)[e][0]] for e in CUBOID_EDGE_DESCRIPTIONS] for r in right])
-    b_idx = np.array([[_V[(ends_r if r else ends_l)[e][1]] for e in CUBOID_EDGE_DESCRIPTIONS] for r in right])
+    a_idx = np.where(right[:, None], _FIRST_END[True], _FIRST_END[False])  # (m, 6): the vertex each edge starts at
+    b_idx = np.where(right[:, None], _SECOND_END[True], _SECOND_END[False])
     rows = np.arange(m)[:, None]
     A, B = V[rows, a_idx], V[rows, b_idx]  # (m, 6, 2): where each edge should start / end
     P, Q = E[:, :, 0:2], E[:, :, 2:4]
@@ -209,35 +230,35 @@ def cuboid_edge_mismatch(anns, ctx, opts):
 
 
 # -- reading a cuboid ---------------------------------------------------------------------------------------------
-def _vertex_problems(ann) -> tuple[list[str], list]:
-    desc = ann.vertex_descriptions
-    xy = ann.xy
+@functools.lru_cache(maxsize=256)
+def _vertex_problems(desc: tuple) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """What is wrong with a cuboid's vertex descriptions, and the vertices to point at (by index); depends on the
+    descriptions only, so worked out once for all the cuboids described alike."""
     problems: list[str] = []
-    at: list = []
+    at: list[int] = []
     if not desc:
-        return [f"The cuboid has no vertices; it needs 6 ({', '.join(CUBOID_VERTEX_DESCRIPTIONS)})."], []
+        return (f"The cuboid has no vertices; it needs 6 ({', '.join(CUBOID_VERTEX_DESCRIPTIONS)}).",), ()
     seen: set[str] = set()
     for i, d in enumerate(desc):
         if d is None:
             problems.append(f"Vertex {i + 1} of the cuboid has no description.")
-            at.append(xy[i])
+            at.append(i)
         elif d not in _V:
             problems.append(f"Vertex {i + 1} of the cuboid is described as {d[:40]!r}, which is not a cuboid "
                             f"corner.")
-            at.append(xy[i])
+            at.append(i)
         elif d in seen:
             problems.append(f"The cuboid has two {d} vertices.")
-            at.append(xy[i])
+            at.append(i)
         else:
             seen.add(d)
     for d in CUBOID_VERTEX_DESCRIPTIONS:
         if d not in seen:
             problems.append(f"The cuboid has no {d} vertex.")
-    return problems, at
+    return tuple(problems), tuple(at)
 
 
-def _edge_problems(ann) -> tuple[list[str], list]:
-    edges = ann.raw.get("edges")
+def _edge_problems(edges) -> tuple[list[str], list]:
     if edges is None:
         return [f"The cuboid has no edges; it needs 6 ({', '.join(CUBOID_EDGE_DESCRIPTIONS)})."], []
     if not isinstance(edges, list):
@@ -277,36 +298,117 @@ def _canonical(anns, ctx, with_edges: bool = False):
     """Positions and vertices (m, 6, 2) in CUBOID_VERTEX_DESCRIPTIONS order (and edges (m, 6, 4) as x1, y1, x2, y2
     in CUBOID_EDGE_DESCRIPTIONS order) of the cuboids whose structure is complete (cuboid_structure reports the
     others)."""
-    pos, verts, edges = [], [], []
-    for p in anns.positions.tolist():
-        ann = view(ctx, p)
-        desc = ann.vertex_descriptions
-        if len(desc) != 6 or set(desc) != _V.keys():
-            continue
-        if with_edges:
-            e = _read_edges(ann.raw.get("edges"))
-            if e is None:
+    pos, V = _complete(ctx)
+    if len(pos) and len(anns) != len(_all_cuboids(ctx)):
+        keep = np.isin(pos, anns.positions)  # an instance scoped to some labels
+        pos, V = pos[keep], V[keep]
+    if not with_edges:
+        return pos, V
+    cuboids, readable, E = _edges(ctx)
+    rows = np.searchsorted(cuboids, pos)
+    keep = readable[rows]
+    return pos[keep], V[keep], E[rows[keep]]
+
+
+def _all_cuboids(ctx) -> np.ndarray:
+    return ctx.memo("rules.cuboids", lambda: np.flatnonzero(ctx.annotations.type_codes == _CUBOID))
+
+
+def _complete(ctx) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (in order) and canonical vertices of every cuboid described with each of the six corners once."""
+    def build():
+        a = ctx.annotations
+        parts = []
+        for desc, positions in cuboid_groups(ctx):
+            if len(desc) != 6 or set(desc) != _V.keys():
                 continue
-            edges.append(e)
-        order = [desc.index(d) for d in CUBOID_VERTEX_DESCRIPTIONS]
-        verts.append(ann.xy[order])
-        pos.append(ann.pos)
-    if not pos:
-        return (np.zeros(0, dtype=np.int64), np.zeros((0, 6, 2))) + ((np.zeros((0, 6, 4)),) if with_edges else ())
-    out = (np.asarray(pos, dtype=np.int64), np.stack(verts))
-    return out + ((np.asarray(edges, dtype=np.float64),) if with_edges else ())
+            order = [desc.index(d) for d in CUBOID_VERTEX_DESCRIPTIONS]
+            parts.append((positions, a.coords[a.offsets[positions][:, None] + order]))
+        if not parts:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 6, 2))
+        pos = np.concatenate([p for p, _ in parts])
+        V = np.concatenate([v for _, v in parts])
+        order = np.argsort(pos, kind="stable")
+        return pos[order], V[order]
+
+    return ctx.memo("rules.cuboid_complete", build)
 
 
-def _read_edges(edges) -> list[list[float]] | None:
-    if not isinstance(edges, list) or len(edges) != 6:
+def _edges(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every cuboid's six edges, read once per request from the annotations as received (edges are not among the
+    extracted columns): the cuboids' positions, whether each has its six edges all there and readable, and the
+    edges (m, 6, 4) as x1, y1, x2, y2 in CUBOID_EDGE_DESCRIPTIONS order (NaN where not readable)."""
+    def build():
+        cuboids = _all_cuboids(ctx)
+        raws = ctx.annotations.raws
+        given = [raws[p].get("edges") for p in cuboids.tolist()]
+        try:
+            read = _read_all_edges(given)
+        except (KeyError, TypeError, ValueError):  # a missing field, an unhashable description...
+            read = None
+        if read is None:  # something unusual somewhere: one cuboid at a time
+            each = [_read_edges(e) for e in given]
+            read = (np.array([e is not None for e in each], dtype=bool),
+                    np.array([e if e is not None else _NO_EDGES for e in each], dtype=np.float64).reshape(-1, 6, 4))
+        return (cuboids, *read)
+
+    return ctx.memo("rules.cuboid_edges", build)
+
+
+_NO_EDGES = [[math.nan] * 4] * 6
+_EDGE_FIELDS = operator.itemgetter("description", "x1", "y1", "x2", "y2")
+
+
+def _read_all_edges(given: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """``_read_edges`` of many cuboids with a few bulk passes; None when anything is unusual (not six edge objects
+    each, a field missing, a description that is not text or a coordinate that is not a number)."""
+    m = len(given)
+    if not m:
+        return np.zeros(0, dtype=bool), np.zeros((0, 6, 4))
+    if set(map(type, given)) != {list} or set(map(len, given)) != {6}:
         return None
-    out: list[list[float] | None] = [None] * 6
+    flat = list(chain.from_iterable(given))
+    if set(map(type, flat)) != {dict}:
+        return None
+    desc, *xy = zip(*map(_EDGE_FIELDS, flat))
+    if set(map(type, desc)) != {str} or not set(map(type, chain.from_iterable(xy))) <= _NUM_TYPES:
+        return None
+    values = np.array(xy, dtype=np.float64).T.reshape(m, 6, 4)
+    readable = np.isfinite(values).all(axis=(1, 2))
+    E = np.full((m, 6, 4), np.nan)
+    orders = _Numbering()  # each cuboid's six descriptions in the order given -> a number (few distinct orders)
+    order_of = np.fromiter(map(orders.__getitem__, zip(*[iter(desc)] * 6)), dtype=np.intp, count=m)
+    for d, k in orders.items():
+        rows = np.flatnonzero(order_of == k)
+        if set(d) != _E.keys() or len(set(d)) != 6:
+            readable[rows] = False  # an edge missing, repeated or misnamed
+            continue
+        E[rows] = values[rows][:, [d.index(name) for name in CUBOID_EDGE_DESCRIPTIONS]]
+    return readable, E
+
+
+class _Numbering(dict):
+    """key -> 0, 1, 2... in order of first lookup."""
+
+    def __missing__(self, key):
+        number = self[key] = len(self)
+        return number
+
+
+def _read_edges(edges) -> list[tuple] | None:
+    if type(edges) is not list or len(edges) != 6:
+        return None
+    out: list[tuple | None] = [None] * 6
     for e in edges:
-        if not isinstance(e, dict):
+        if type(e) is not dict:
             return None
-        k = _E.get(e.get("description")) if isinstance(e.get("description"), str) else None
-        values = [e.get(c) for c in ("x1", "y1", "x2", "y2")]
-        if k is None or out[k] is not None or not all(type(v) in _NUMS and math.isfinite(v) for v in values):
+        d = e.get("description")
+        k = _E.get(d) if type(d) is str else None
+        if k is None or out[k] is not None:
             return None
-        out[k] = [float(v) for v in values]
+        values = (e.get("x1"), e.get("y1"), e.get("x2"), e.get("y2"))
+        for v in values:
+            if type(v) not in _NUMS or not math.isfinite(v):
+                return None
+        out[k] = values
     return out  # type: ignore[return-value]
