@@ -46,21 +46,26 @@ def rotated_box_inconsistent(anns, ctx, opts):
     given = ctx.annotations.given_vertices
     if not given:
         return
-    sel = selected(ctx, anns.positions)
-    chosen = sorted(p for p, v in given.items() if sel[p] and len(v))
-    if not chosen:
+    boxes = np.fromiter(given, dtype=np.intp, count=len(given))  # the boxes with vertices, in extraction order
+    counts = np.fromiter(map(len, given.values()), dtype=np.intp, count=len(given))
+    chosen = (counts > 0) & selected(ctx, anns.positions)[boxes]
+    if not chosen.any():
         return
-    four = [p for p in chosen if len(given[p]) == 4]
-    for p in chosen:
-        if len(given[p]) != 4:
-            ann = view(ctx, p)
-            yield Issue.on(ann, f"The box has {plural(len(given[p]), 'vertex', 'vertices')}; a box has exactly 4 "
-                                "corners. Move or resize the box so that its corners are recomputed.",
-                           at=given[p][:10])
-    if not four:
+    for p in np.sort(boxes[chosen & (counts != 4)]).tolist():
+        ann = view(ctx, p)
+        yield Issue.on(ann, f"The box has {plural(len(given[p]), 'vertex', 'vertices')}; a box has exactly 4 "
+                            "corners. Move or resize the box so that its corners are recomputed.",
+                       at=given[p][:10])
+    four = chosen & (counts == 4)
+    if not four.any():
         return
-    pos = np.asarray(four, dtype=np.int64)
-    g = np.stack([given[p] for p in four])  # (m, 4, 2)
+    if four.all():  # the usual case: one concatenation
+        g = np.concatenate(list(given.values())).reshape(-1, 4, 2)
+    else:
+        g = np.stack([given[p] for p in boxes[four].tolist()])
+    pos = boxes[four]
+    order = np.argsort(pos, kind="stable")
+    pos, g = pos[order], g[order]  # (m, 4, 2), in request order
     c = ctx.annotations.coords[ctx.annotations.offsets[pos][:, None] + np.arange(4)]  # computed corners
     d = np.hypot(*(g[:, :, None, :] - c[:, None, :, :]).transpose(3, 0, 1, 2))  # (m, given, computed)
     box = ctx.annotations.box[pos]
