@@ -1,13 +1,12 @@
 """Polygon shape: an outline that encloses an area, without crossing itself."""
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
+from validator.geometry import meeting_envelopes
 
 from ._shape_support import gather_vertices, plural, px, quiet, view
 
@@ -133,20 +132,25 @@ def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
     """For polygons of at least 3 vertices: true where the outline is proven simple with numpy alone.
 
     Proof: seen from the mean of its vertices, every edge turns the same way by less than half a turn (its cross
-    product has the same sign, well beyond float rounding) and the turns add up to exactly one full turn. Then each
+    product has the same sign, well beyond float rounding) and the turns add up to exactly one full turn (the
+    outline crosses the ray from the centre along +x once, in the direction of the turns). Then each
     edge lies in its own angular sector, the sectors only share their boundary rays, and an edge meets those rays
     only at its end vertices: no two edges cross or touch. Star-shaped outlines (most real ones) pass; anything
     else (bow-ties, repeated vertices, spirals, most concave shapes) is left to shapely."""
     xy, nxt, starts, counts = gather_vertices(ctx, positions)
     centre = np.add.reduceat(xy, starts) / counts[:, None]
     p = xy - np.repeat(centre, counts, axis=0)
-    q = p[nxt]
-    cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
-    margin = 1e-9 * (p[:, 0] * p[:, 0] + p[:, 1] * p[:, 1] + q[:, 0] * q[:, 0] + q[:, 1] * q[:, 1])
-    left = np.add.reduceat((cross > margin).astype(np.int64), starts) == counts
-    right = np.add.reduceat((cross < -margin).astype(np.int64), starts) == counts
-    turn = np.add.reduceat(np.arctan2(cross, p[:, 0] * q[:, 0] + p[:, 1] * q[:, 1]), starts)
-    return (left & (np.abs(turn - 2 * np.pi) < 1.0)) | (right & (np.abs(turn + 2 * np.pi) < 1.0))
+    px_, py_ = p[:, 0], p[:, 1]
+    qx, qy = px_[nxt], py_[nxt]
+    cross = px_ * qy - qx * py_
+    r2 = px_ * px_ + py_ * py_
+    sure = np.abs(cross) > 1e-9 * (r2 + r2[nxt])  # the sign of the turn is beyond float rounding
+    left = np.add.reduceat((cross > 0) & sure, starts) == counts
+    right = np.add.reduceat((cross < 0) & sure, starts) == counts
+    # full turns = how often the outline crosses the ray from the centre along +x (its direction: the turns')
+    up = np.add.reduceat((py_ < 0) & (qy >= 0), starts)
+    down = np.add.reduceat((py_ >= 0) & (qy < 0), starts)
+    return (left & (up == 1)) | (right & (down == 1))
 
 
 def _degenerate(xy: np.ndarray, tol: float) -> str | None:
@@ -183,7 +187,7 @@ def _width(points: np.ndarray) -> float:
 def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, float]], bool]]:
     """Where the outline of each polygon at ``positions`` meets itself, in outline order, and whether any of them is
     not a clean crossing (a vertex on another edge, or edges running along each other). Only for the few flagged
-    polygons, all at once: one STRtree of all their edges, one shapely call per step."""
+    polygons, all at once: one search of all their edges for pairs that meet, one shapely call per step."""
     pts, k = _outlines(ctx, positions)
     m = len(k)
     out: list[tuple[list[tuple[float, float]], bool]] = [([], False)] * m
@@ -194,10 +198,13 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     ends = np.stack([pts, pts[nxt]], axis=1)  # (S, 2, 2): the edge from each vertex to the next
     edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
     lines = shapely.linestrings(ends[edges])
-    qi, qj = shapely.STRtree(lines).query(lines, predicate="intersects")
-    i, j = edges[qi], edges[qj]
-    keep = (i < j) & (owner[i] == owner[j])
-    i, j = i[keep], j[keep]
+    # edges whose envelopes meet (as an STRtree query would give them), then those that intersect
+    qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
+    same = owner[edges[qi]] == owner[edges[qj]]
+    qi, qj = qi[same], qj[same]
+    shapely.prepare(lines)
+    hit = shapely.intersects(lines[qi], lines[qj])
+    i, j = edges[qi[hit]], edges[qj[hit]]
     order = np.lexsort((j, i))  # outline order, polygon after polygon
     i, j = i[order], j[order]
     poly = owner[i]

@@ -206,55 +206,14 @@ class GeometryIndex:
         the one strip holding the top of their common part. The work grows with the number of envelopes and of
         pairs close to each other, never with all pairs."""
         positions = np.asarray(positions, dtype=np.int64)
-        m = len(positions)
-        if m < 2:
+        if len(positions) < 2:
             return _NO_PAIRS, _NO_PAIRS
         env = self.envelopes[positions]
         if grow:
             env = env + np.array([-grow, -grow, grow, grow])
-        if m <= _ALL_PAIRS_UP_TO:
-            meet = ((env[:, None, 0] <= env[None, :, 2]) & (env[None, :, 0] <= env[:, None, 2])
-                    & (env[:, None, 1] <= env[None, :, 3]) & (env[None, :, 1] <= env[:, None, 3]))
-            i, j = np.nonzero(np.triu(meet, 1))
-            return positions[i], positions[j]
-        x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
-        top = float(y0.min())
-        height = 2.0 * float(np.mean(y1 - y0))
-        span = float(y1.max()) - top
-        if not (height > 0 and np.isfinite(span) and span / height < 4 * m):
-            height = max(span, 1.0) / (4 * m) if np.isfinite(span) and span > 0 else np.inf
-        if np.isfinite(height):
-            first = np.floor((y0 - top) / height).astype(np.int64)
-            last = np.floor((y1 - top) / height).astype(np.int64)
-        else:  # absurd coordinates: one strip (still exact, only slower)
-            first = last = np.zeros(m, dtype=np.int64)
-        spans = last - first + 1
-        # one entry per (envelope, strip it spans)
-        who = np.repeat(np.arange(m), spans)
-        strip = np.repeat(first - np.cumsum(spans) + spans, spans) + np.arange(int(spans.sum()))
-        # rank of every left edge among all left edges; right edges as "how many left edges are <= it"
-        order = np.argsort(x0)
-        rank = np.empty(m, dtype=np.int64)
-        rank[order] = np.arange(m)
-        by_right = np.argsort(x1)  # binary searches in sorted order: several times faster
-        reach = np.empty(m, dtype=np.int64)
-        reach[by_right] = np.searchsorted(x0[order], x1[by_right], side="right")
-        key = strip * (m + 1) + rank[who]
-        sort = np.argsort(key)  # keys are distinct
-        key, who, strip = key[sort], who[sort], strip[sort]
-        # entries after e in its strip whose left edge is <= e's right edge
-        upto = np.searchsorted(key, strip * (m + 1) + reach[who], side="left")
-        count = upto - np.arange(len(key)) - 1
-        a = np.repeat(np.arange(len(key)), count)
-        b = a + 1 + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        i, j, s = who[a], who[b], strip[a]
-        both = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
-        low = np.maximum(y0[i], y0[j])
-        home = np.floor((low - top) / height).astype(np.int64) if np.isfinite(height) else np.zeros(len(i), np.int64)
-        keep = both & (home == s)
-        i, j = i[keep], j[keep]
-        i, j = np.minimum(i, j), np.maximum(i, j)
+        i, j = meeting_envelopes(env)
         return positions[i], positions[j]
+
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -269,3 +228,53 @@ class GeometryIndex:
         if ok.any():
             out[ok] = shapely.area(g[ok])
         return out
+
+
+def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows ``(i, j)``, ``i < j``, of an ``(m, 4)`` array of finite envelopes (``xmin, ymin, xmax, ymax``)
+    that meet, touching included: what an STRtree query of these envelopes returns (see ``envelope_pairs``)."""
+    m = len(env)
+    if m < 2:
+        return _NO_PAIRS, _NO_PAIRS
+    if m <= _ALL_PAIRS_UP_TO:
+        meet = ((env[:, None, 0] <= env[None, :, 2]) & (env[None, :, 0] <= env[:, None, 2])
+                & (env[:, None, 1] <= env[None, :, 3]) & (env[None, :, 1] <= env[:, None, 3]))
+        return np.nonzero(np.triu(meet, 1))
+    x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
+    top = float(y0.min())
+    height = 2.0 * float(np.mean(y1 - y0))
+    span = float(y1.max()) - top
+    if not (height > 0 and np.isfinite(span) and span / height < 4 * m):
+        height = max(span, 1.0) / (4 * m) if np.isfinite(span) and span > 0 else np.inf
+    if np.isfinite(height):
+        first = np.floor((y0 - top) / height).astype(np.int64)
+        last = np.floor((y1 - top) / height).astype(np.int64)
+    else:  # absurd coordinates: one strip (still exact, only slower)
+        first = last = np.zeros(m, dtype=np.int64)
+    spans = last - first + 1
+    # one entry per (envelope, strip it spans)
+    who = np.repeat(np.arange(m), spans)
+    strip = np.repeat(first - np.cumsum(spans) + spans, spans) + np.arange(int(spans.sum()))
+    # rank of every left edge among all left edges; right edges as "how many left edges are <= it"
+    order = np.argsort(x0)
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    by_right = np.argsort(x1)  # binary searches in sorted order: several times faster
+    reach = np.empty(m, dtype=np.int64)
+    reach[by_right] = np.searchsorted(x0[order], x1[by_right], side="right")
+    key = strip * (m + 1) + rank[who]
+    sort = np.argsort(key)  # keys are distinct
+    key, who, strip = key[sort], who[sort], strip[sort]
+    # entries after e in its strip whose left edge is <= e's right edge
+    upto = np.searchsorted(key, strip * (m + 1) + reach[who], side="left")
+    count = upto - np.arange(len(key)) - 1
+    a = np.repeat(np.arange(len(key)), count)
+    b = a + 1 + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    i, j, s = who[a], who[b], strip[a]
+    both = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
+    low = np.maximum(y0[i], y0[j])
+    home = np.floor((low - top) / height).astype(np.int64) if np.isfinite(height) else np.zeros(len(i), np.int64)
+    keep = both & (home == s)
+    i, j = i[keep], j[keep]
+    i, j = np.minimum(i, j), np.maximum(i, j)
+    return i, j
