@@ -53,11 +53,19 @@ def label_index(ctx) -> tuple[list[str], np.ndarray]:
     them: rules decide once per distinct label (there are few) and broadcast. Computed once per request."""
     def build():
         labels = ctx.annotations.labels
-        names = list(dict.fromkeys(labels))
-        index = dict(zip(names, range(len(names))))
-        return names, np.fromiter(map(index.__getitem__, labels), dtype=np.intp, count=len(labels))
+        numbering = _Numbering()  # one pass over the labels
+        codes = np.fromiter(map(numbering.__getitem__, labels), dtype=np.intp, count=len(labels))
+        return list(numbering), codes
 
     return ctx.memo("rules.label_index", build)
+
+
+class _Numbering(dict):
+    """key -> 0, 1, 2... in order of first lookup."""
+
+    def __missing__(self, key):
+        number = self[key] = len(self)
+        return number
 
 
 def cuboid_face(ann) -> tuple[float, float, tuple[float, float]] | None:
