@@ -188,23 +188,29 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     """Where the outline of each polygon at ``positions`` meets itself, in outline order, and whether any of them is
     not a clean crossing (a vertex on another edge, or edges running along each other). Only for the few flagged
     polygons, all at once: one search of all their edges for pairs that meet, one shapely call per step."""
-    pts, k = _outlines(ctx, positions)
+    if int(ctx.annotations.counts[positions].sum()) <= _FEW_VERTICES:
+        pts, k, ci, cj = _few_outlines(ctx, positions)  # plain Python: cheaper than numpy for a handful
+    else:
+        pts, k = _outlines(ctx, positions)
+        ci = cj = None
     m = len(k)
     out: list[tuple[list[tuple[float, float]], bool]] = [([], False)] * m
     starts = np.cumsum(k) - k
     owner = np.repeat(np.arange(m), k)
     nxt = np.arange(1, len(pts) + 1)
-    nxt[starts + k - 1] = starts
+    nxt[starts[k > 0] + k[k > 0] - 1] = starts[k > 0]
     ends = np.stack([pts, pts[nxt]], axis=1)  # (S, 2, 2): the edge from each vertex to the next
-    edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
-    lines = shapely.linestrings(ends[edges])
-    # edges whose envelopes meet (as an STRtree query would give them), then those that intersect
-    qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
-    same = owner[edges[qi]] == owner[edges[qj]]
-    qi, qj = qi[same], qj[same]
+    if ci is None:
+        # edges whose envelopes meet (as an STRtree query would give them), in one outline of 3+ corners
+        edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
+        qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
+        ci, cj = edges[qi], edges[qj]
+        same = owner[ci] == owner[cj]
+        ci, cj = ci[same], cj[same]
+    lines = shapely.linestrings(ends)
     shapely.prepare(lines)
-    hit = shapely.intersects(lines[qi], lines[qj])
-    i, j = edges[qi[hit]], edges[qj[hit]]
+    hit = shapely.intersects(lines[ci], lines[cj])
+    i, j = ci[hit], cj[hit]
     order = np.lexsort((j, i))  # outline order, polygon after polygon
     i, j = i[order], j[order]
     poly = owner[i]
@@ -241,6 +247,41 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
                 found.append((float(x), float(y)))
         out[p] = (found, touches)
     return out
+
+
+_FEW_VERTICES = 64
+
+
+def _few_outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_outlines` for a handful of vertices, with the pairs of edges ``(i, j)``, ``i < j``, of one outline
+    of 3+ corners whose envelopes meet (rows of the returned vertices; edge ``e`` goes from vertex ``e`` to the
+    next one of its outline)."""
+    a = ctx.annotations
+    flat: list[list[float]] = []
+    k: list[int] = []
+    pi: list[int] = []
+    pj: list[int] = []
+    for pos in positions.tolist():
+        raw = a.coords[a.offsets[pos]:a.ends[pos]].tolist()
+        pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
+        if len(pts) > 1 and pts[-1] == pts[0]:
+            pts.pop()  # the closing duplicate
+        n, base = len(pts), len(flat)
+        if n >= 3:
+            box = []
+            for e in range(n):
+                (x0, y0), (x1, y1) = pts[e], pts[(e + 1) % n]
+                box.append((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+            for e, (l1, t1, r1, b1) in enumerate(box):
+                for f in range(e + 1, n):
+                    l2, t2, r2, b2 = box[f]
+                    if l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1:
+                        pi.append(base + e)
+                        pj.append(base + f)
+        flat.extend(pts)
+        k.append(n)
+    return (np.array(flat, dtype=np.float64).reshape(-1, 2), np.array(k, dtype=np.int64),
+            np.array(pi, dtype=np.int64), np.array(pj, dtype=np.int64))
 
 
 def _outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,9 @@ from .annotations import TYPE_CODE, AnnotationSet
 ELLIPSE_SEGMENTS = 64
 _ALL_PAIRS_UP_TO = 64  # envelope_pairs compares every pair of this many envelopes or fewer (cheaper than sorting)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
+_BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
+                                                    ("box", "polygon", "line", "point", "cuboid", "ellipse"))
+_MIN_VERTICES = {_POLYGON: 3, _LINE: 2, _CUBOID: 1, _ELLIPSE: 4}  # a geometry exists from this many (ellipses: exactly)
 
 
 class GeometryIndex:
@@ -77,9 +80,8 @@ class GeometryIndex:
         a = self.annotations
         t = a.type_codes
         c = self.counts
-        return ((t == TYPE_CODE["box"]) | (t == TYPE_CODE["point"])
-                | ((t == TYPE_CODE["polygon"]) & (c >= 3)) | ((t == TYPE_CODE["line"]) & (c >= 2))
-                | ((t == TYPE_CODE["cuboid"]) & (c >= 1)) | ((t == TYPE_CODE["ellipse"]) & (c == 4)))
+        return ((t == _BOX) | (t == _POINT) | ((t == _POLYGON) & (c >= 3)) | ((t == _LINE) & (c >= 2))
+                | ((t == _CUBOID) & (c >= 1)) | ((t == _ELLIPSE) & (c == 4)))
 
     @property
     def geoms(self) -> np.ndarray:
@@ -107,43 +109,34 @@ class GeometryIndex:
 
     def _build(self, positions: np.ndarray) -> None:
         """Build the geometries of the (distinct, sorted) ``positions`` into ``self._geoms``, one vectorised shapely
-        call per geometry type."""
+        call per geometry type present."""
         a = self.annotations
         geoms = self._geoms
-        types = a.type_codes[positions]
-        counts = self.counts[positions]
-        BOX, POLYGON, LINE, POINT, CUBOID, ELLIPSE = (TYPE_CODE[t] for t in
-                                                      ("box", "polygon", "line", "point", "cuboid", "ellipse"))
-
-        boxes = positions[types == BOX]
-        if len(boxes):
-            rotated = a.box[boxes, 4] != 0.0
-            aligned = boxes[~rotated]
-            if len(aligned):
-                b = self.bounds[aligned]
-                geoms[aligned] = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
-            self._rings_to_polygons(geoms, boxes[rotated])
-
-        polys = positions[(types == POLYGON) & (counts >= 3)]
-        self._rings_to_polygons(geoms, polys)
-
-        lines = positions[(types == LINE) & (counts >= 2)]
-        if len(lines):
-            xy, idx = self._gather(lines)
-            geoms[lines] = shapely.linestrings(xy, indices=idx)
-
-        points = positions[types == POINT]
-        if len(points):
-            geoms[points] = shapely.points(a.coords[a.offsets[points]])
-
-        cuboids = positions[(types == CUBOID) & (counts >= 1)]
-        if len(cuboids):
-            xy, idx = self._gather(cuboids)
-            geoms[cuboids] = shapely.convex_hull(shapely.multipoints(xy, indices=idx))
-
-        ellipses = positions[(types == ELLIPSE) & (counts == 4)]
-        if len(ellipses):
-            geoms[ellipses] = self._ellipses(ellipses)
+        codes = a.type_codes[positions]
+        present = set(codes.tolist())
+        for code in present:
+            at = positions if len(present) == 1 else positions[codes == code]
+            if code in _MIN_VERTICES:  # a shape that cannot exist stays None
+                at = at[self.counts[at] >= _MIN_VERTICES[code]] if code != _ELLIPSE else at[self.counts[at] == 4]
+            if code == _BOX:
+                rotated = a.box[at, 4] != 0.0
+                aligned = at[~rotated]
+                if len(aligned):
+                    b = self.bounds[aligned]
+                    geoms[aligned] = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+                self._rings_to_polygons(geoms, at[rotated])
+            elif code == _POLYGON:
+                self._rings_to_polygons(geoms, at)
+            elif code == _LINE:
+                xy, idx = self._gather(at)
+                geoms[at] = shapely.linestrings(xy, indices=idx)
+            elif code == _POINT:
+                geoms[at] = shapely.points(a.coords[a.offsets[at]])
+            elif code == _CUBOID:
+                xy, idx = self._gather(at)
+                geoms[at] = shapely.convex_hull(shapely.multipoints(xy, indices=idx))
+            else:
+                geoms[at] = self._ellipses(at)
 
     def _gather(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates of the given annotations, concatenated, with the geometry index of each coordinate."""
