@@ -21,11 +21,10 @@ reported.
 from __future__ import annotations
 
 import math
-from itertools import chain, repeat
-from operator import ge, le
+from itertools import chain, compress, repeat
+from operator import le, not_
 from typing import Any
 
-import numpy as np
 
 from validator import Issue, Options, fields, rule
 from validator.annotations import Annotation
@@ -309,14 +308,15 @@ class _Never:
 _NEVER = _Never()
 
 
-def _all_within(attributes: list[dict], labels: list[str], known: dict[str, Any]) -> np.ndarray:
-    """For each annotation, whether all its (key, value) pairs are in ``known[label]`` (False when a value is
-    unhashable)."""
-    n = len(labels)
+def _not_within(attributes: list[dict], labels: list[str], known: dict[str, Any]) -> list[int]:
+    """The positions of the annotations with a (key, value) pair outside ``known[label]`` (or an unhashable
+    value), in one C-level pass."""
+    positions = range(len(labels))
+    tables = map(known.__getitem__, labels)
     try:
-        return np.fromiter(map(le, map(dict.items, attributes), map(known.__getitem__, labels)), bool, n)
+        return list(compress(positions, map(not_, map(le, map(dict.items, attributes), tables))))
     except TypeError:  # an unhashable value (a list): compare annotation by annotation
-        return np.fromiter(map(_within, attributes, map(known.__getitem__, labels)), bool, n)
+        return list(compress(positions, map(not_, map(_within, attributes, map(known.__getitem__, labels)))))
 
 
 def _within(attrs: dict, known: set) -> bool:
@@ -419,25 +419,19 @@ class _Analysis:
                 group = shared[keys] = (({s.key: s for s in in_order}, in_order, required), pairs,
                                         _NEVER if required else safe_pairs, frozenset(s.key for s in required))
             self._applicable[label], fine[label], safe[label], needed[label] = group
-        rest = np.flatnonzero(~_all_within(attributes, labels, safe)).tolist()
-        if not rest:
-            return
-        # Second pass over the others, with the pairs holding 0 / 1 and the required keys: fine if no boolean.
-        sub_attributes = [attributes[p] for p in rest]
-        sub_labels = [labels[p] for p in rest]
-        ok = _all_within(sub_attributes, sub_labels, fine)
-        if any(needed.values()):
-            ok &= np.fromiter(map(ge, map(dict.keys, sub_attributes), map(needed.__getitem__, sub_labels)), bool,
-                              len(rest))
-        if ok.any() and bool in set(map(type, chain.from_iterable(map(dict.values, sub_attributes)))):
-            ok &= np.fromiter((bool not in set(map(type, a.values())) for a in sub_attributes), bool, len(rest))
-        for i in np.flatnonzero(~ok).tolist():
-            pos = rest[i]
+        rest = _not_within(attributes, labels, safe)
+        if len(rest) > 64 and not any(needed.values()):
+            # Many left (0 and 1 are common answers): again in bulk with the pairs holding 0 / 1, when no value is a
+            # boolean (and no label has required keys, checked below).
+            others = [attributes[p] for p in rest]
+            if bool not in set(map(type, chain.from_iterable(map(dict.values, others)))):
+                rest = [rest[i] for i in _not_within(others, [labels[p] for p in rest], fine)]
+        for pos in rest:
             label, attrs = labels[pos], attributes[pos]
             known = fine[label]
             if (_within(attrs, known) and attrs.keys() >= needed[label]
                     and bool not in set(map(type, attrs.values()))):
-                continue  # fine, by pairs learnt from an earlier annotation
+                continue  # fine, by pairs holding 0 / 1 or learnt from an earlier annotation
             self._one(pos, label, attrs, known)
 
     def _one(self, pos: int, label: str, attrs: dict, known: set | None) -> None:
