@@ -1,7 +1,6 @@
 """2D cuboids: six described vertices and six described edges that fit together into a box in perspective."""
 from __future__ import annotations
 
-import functools
 import math
 import operator
 from itertools import chain
@@ -230,10 +229,10 @@ def cuboid_edge_mismatch(anns, ctx, opts):
 
 
 # -- reading a cuboid ---------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=256)
 def _vertex_problems(desc: tuple) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """What is wrong with a cuboid's vertex descriptions, and the vertices to point at (by index); depends on the
-    descriptions only, so worked out once for all the cuboids described alike."""
+    descriptions only, so worked out once for all the cuboids described alike (one call per cuboid_groups entry;
+    no cache across requests: descriptions are the labeler's text)."""
     problems: list[str] = []
     at: list[int] = []
     if not desc:
