@@ -229,11 +229,11 @@ def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m = len(env)
     if m < 2:
         return _NO_PAIRS, _NO_PAIRS
-    if m <= _ALL_PAIRS_UP_TO:
-        meet = ((env[:, None, 0] <= env[None, :, 2]) & (env[None, :, 0] <= env[:, None, 2])
-                & (env[:, None, 1] <= env[None, :, 3]) & (env[None, :, 1] <= env[:, None, 3]))
-        return np.nonzero(np.triu(meet, 1))
     x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
+    if m <= _ALL_PAIRS_UP_TO:
+        i, j = np.nonzero((x0[:, None] <= x1) & (x0 <= x1[:, None]) & (y0[:, None] <= y1) & (y0 <= y1[:, None]))
+        upper = i < j
+        return i[upper], j[upper]
     top = float(y0.min())
     height = 2.0 * float(np.mean(y1 - y0))
     span = float(y1.max()) - top
