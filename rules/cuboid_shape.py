@@ -139,15 +139,13 @@ def cuboid_face_shape(anns, ctx, opts):
         (br[:, 1] <= tr[:, 1], "The cuboid's face-bottomright corner is not below its face-topright corner.",
          ("face-topright", "face-bottomright")),
     ]
-    quads = shapely.polygons(np.stack([tl, tr, br, bl], axis=1))
-    area = shapely.area(quads)
-    flat = area < _MIN_FACE_AREA
+    flat, simple = _flat_and_simple(np.stack([tl, tr, br, bl], axis=1))
     swapped = np.zeros(len(pos), dtype=bool)
     for mask, _, _ in checks:
         swapped |= mask
     # One explanation per face: flat says it all; swapped corners explain a crossing; else a crossing alone.
     checks = [(m & ~flat, t, n) for m, t, n in checks]
-    checks.append((~flat & ~swapped & ~shapely.is_simple(quads), "The cuboid's front face crosses itself.", _FACE))
+    checks.append((~flat & ~swapped & ~simple, "The cuboid's front face crosses itself.", _FACE))
     checks.append((flat, "The cuboid's front face has no area.", _FACE))
     if opts["check_side_face"]:
         checks.append((sb[:, 1] <= st[:, 1], "The cuboid's side-bottomcorner is not below its side-topcorner.",
@@ -226,6 +224,38 @@ def cuboid_edge_mismatch(anns, ctx, opts):
             texts = texts[:_SHOWN] + [f"({len(texts) - _SHOWN} more edges do not match.)"]
         yield Issue.on(ann, " ".join(texts) + " Move a corner of the cuboid so that its edges are redrawn.",
                        at=at[:10])
+
+
+def _flat_and_simple(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For quadrilaterals (m, 4, 2): whether each encloses less than _MIN_FACE_AREA, and whether its outline is
+    simple, as shapely answers (``shapely.area``, ``shapely.is_simple``). With numpy where the answer is certain: a
+    strictly convex outline (every corner turns the same way, far from straight) is simple, and its area (half
+    the cross product of its diagonals) decides when it is far from the threshold (rounding is ~1e-15 of the
+    squared coordinates, the margin 1e-9). Shapely decides the others (crossed, nearly flat or nearly straight
+    faces, huge coordinates), and all of them when there are few (numpy's fixed cost is then the larger)."""
+    m = len(quads)
+    flat = np.zeros(m, dtype=bool)
+    simple = np.ones(m, dtype=bool)
+    unsure = np.arange(m)
+    if m >= 32:
+        edge = quads[:, _NEXT] - quads
+        turn = edge[:, _NEXT]
+        cross = edge[..., 0] * turn[..., 1] - edge[..., 1] * turn[..., 0]  # (m, 4): how each corner turns
+        d1, d2 = quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1]
+        area = np.abs(d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / 2
+        scale = float(np.abs(quads).max()) + 1.0
+        margin = 1e-9 * scale * scale  # inf for absurd coordinates: shapely decides them all
+        convex = (cross > margin).all(axis=1) | (cross < -margin).all(axis=1)
+        flat = area < _MIN_FACE_AREA
+        unsure = np.flatnonzero(~(convex & (np.abs(area - _MIN_FACE_AREA) > margin)))
+    if len(unsure):
+        polygons = shapely.polygons(quads[unsure])
+        flat[unsure] = shapely.area(polygons) < _MIN_FACE_AREA
+        simple[unsure] = shapely.is_simple(polygons)
+    return flat, simple
+
+
+_NEXT = [1, 2, 3, 0]
 
 
 # -- reading a cuboid ---------------------------------------------------------------------------------------------
