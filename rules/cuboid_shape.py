@@ -93,7 +93,7 @@ def cuboid_structure(anns, ctx, opts):
         for p in positions.tolist():
             found, at = problems, [a.coords[a.offsets[p] + i] for i in corners]
             if unreadable[p]:  # say what is wrong with its edges
-                edge_problems, edge_at = _edge_problems(a.raws[p].get("edges"))
+                edge_problems, edge_at = _edge_problems(a.cuboid_edges.get(p))
                 found = [*problems, *edge_problems]
                 at += edge_at
             if found:
@@ -364,13 +364,12 @@ def _complete(ctx) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _edges(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every cuboid's six edges, read once per request from the annotations as received (edges are not among the
-    extracted columns): the cuboids' positions, whether each has its six edges all there and readable, and the
+    """Every cuboid's six edges, read once per request from the `edges` column (as received): the cuboids' positions, whether each has its six edges all there and readable, and the
     edges (m, 6, 4) as x1, y1, x2, y2 in CUBOID_EDGE_DESCRIPTIONS order (NaN where not readable)."""
     def build():
         cuboids = _all_cuboids(ctx)
-        raws = ctx.annotations.raws
-        given = [raws[p].get("edges") for p in cuboids.tolist()]
+        edges = ctx.annotations.cuboid_edges
+        given = [edges.get(p) for p in cuboids.tolist()]
         try:
             read = _read_all_edges(given)
         except (KeyError, TypeError, ValueError):  # a missing field, an unhashable description...

@@ -168,3 +168,20 @@ def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
     cols = fastdecode.columns(response.annotations, lazy.annotations)
     assert cols.raws[0]["custom_field"] == {"kept": True}
     assert lazy.response()["links"] == [{"from": "a", "to": "b"}]
+
+
+def test_cuboid_edges_are_a_column_on_every_path():
+    import orjson
+
+    from validator.engine import _LazyBody
+    from validator import fastdecode
+
+    body = {"task": {}, "response": {"annotations": [cuboid(10, 10, 40, 30, uuid="c"), box(0, 0, 5, 5, uuid="b")]}}
+    anns = body["response"]["annotations"]
+    want = anns[0]["edges"]
+    raw = orjson.dumps(body)
+    _, response = fastdecode.decode(raw)
+    typed = fastdecode.columns(response.annotations, _LazyBody(raw).annotations)
+    for a in (typed, extract(anns), extract(anns, careful=True)):
+        assert a.cuboid_edges == {0: want}
+        assert a.by_uuid["c"].edges == want and a.by_uuid["b"].edges is None

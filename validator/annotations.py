@@ -97,6 +97,8 @@ class Annotation:
     rotation = property(lambda self: float(self._set.box[self.pos, 4]))
     given_vertices = property(lambda self: self._set.given_vertices.get(self.pos),
                               doc="a box's own `vertices` as a (k, 2) array, None when it has none")
+    edges = property(lambda self: self._set.cuboid_edges.get(self.pos),
+                     doc="a cuboid's `edges` as received (None when absent)")
     vertex_descriptions = property(lambda self: self._set.vertex_descriptions.get(self.pos, ()),
                                    doc="a cuboid's vertex descriptions in order (None where missing)")
 
@@ -156,7 +158,7 @@ class AnnotationSet(Sequence[Annotation]):
                  raws: Any, request_index: list[int], edges: np.ndarray, coords: np.ndarray,
                  box: np.ndarray, given_vertices: dict[int, np.ndarray], vertex_descriptions: dict[int, tuple],
                  malformed: list[Malformed], uuid_order: dict[str, int], type_codes: np.ndarray | None = None,
-                 pos_of_uuid: dict[str, int] | None = None):
+                 pos_of_uuid: dict[str, int] | None = None, cuboid_edges: dict[int, Any] | None = None):
         self.uuids = uuids
         self.type_names = type_names
         self.labels = labels
@@ -171,6 +173,7 @@ class AnnotationSet(Sequence[Annotation]):
         self.box = box
         self.given_vertices = given_vertices
         self.vertex_descriptions = vertex_descriptions
+        self.cuboid_edges = cuboid_edges or {}  # cuboid position -> its `edges` value as received
         self.malformed = malformed
         self.uuid_order = uuid_order
         self.pos_of_uuid = pos_of_uuid if pos_of_uuid is not None else {u: i for i, u in enumerate(uuids)}
@@ -351,12 +354,13 @@ def _fast(raw_annotations: list) -> AnnotationSet:
             if not np.isfinite(arr).all():
                 raise _Careful
     cub = TYPE_CODE["cuboid"]
-    descriptions = {p: cuboid_descriptions(vs, dict.get) for p, vs in zip(vert_pos.tolist(), vertex_lists)
-                    if codes[p] == cub}
+    cuboids = [p for p in vert_pos.tolist() if codes[p] == cub]
+    descriptions = {p: cuboid_descriptions(anns[p]["vertices"], dict.get) for p in cuboids}
     return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
                          raws=list(anns), request_index=list(range(n)), edges=edges, coords=coords, box=box,
                          given_vertices=given, vertex_descriptions=descriptions, malformed=[],
-                         uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order)
+                         uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order,
+                         cuboid_edges={p: anns[p].get("edges") for p in cuboids})
 
 
 def _rotation(value: Any) -> Any:
@@ -555,6 +559,7 @@ def _careful(raw_annotations: list) -> AnnotationSet:
         edges=offsets, coords=coords, box=box,
         given_vertices={p: r.given for p, r in enumerate(rows) if r.given is not None},
         vertex_descriptions={p: r.descriptions for p, r in enumerate(rows) if r.descriptions is not None},
+        cuboid_edges={p: r.raw.get("edges") for p, r in enumerate(rows) if r.type == "cuboid"},
         malformed=malformed, uuid_order=uuid_order)
 
 

@@ -72,6 +72,7 @@ class Ellipse(_Annotation, tag="ellipse", gc=False):
 
 class Cuboid(_Annotation, tag="cuboid", gc=False):
     vertices: list[CuboidVertex]
+    edges: Optional[list[dict[str, Scalar]]] = None  # each {description, x1, y1, x2, y2, type}
 
 
 class Point(_Annotation, tag="point", gc=False):
@@ -136,9 +137,11 @@ def columns(anns: list, reparse) -> AnnotationSet | None:
     edges, coords, box = assembled
     given = {p: np.array([(v.x, v.y) for v in b.vertices], dtype=np.float64).reshape(-1, 2)
              for p, b in zip(box_pos.tolist(), bs) if b.vertices is not None}
-    descriptions = {p: cuboid_descriptions(a.vertices, getattr) for p, a in zip(vert_pos.tolist(), vert_anns)
-                    if type(a) is Cuboid}
+    cuboids = [(p, a) for p, a in zip(vert_pos.tolist(), vert_anns) if type(a) is Cuboid]
+    descriptions = {p: cuboid_descriptions(a.vertices, getattr) for p, a in cuboids}
+    cuboid_edges = {p: a.edges for p, a in cuboids}
     return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
                          raws=reparse, request_index=list(range(n)), edges=edges, coords=coords, box=box,
                          given_vertices=given, vertex_descriptions=descriptions, malformed=[],
-                         uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order)
+                         uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order,
+                         cuboid_edges=cuboid_edges)
