@@ -106,3 +106,10 @@ def row_owners(ctx, rows: np.ndarray) -> np.ndarray:
     """The position of the annotation each of these ``coords`` rows belongs to (a binary search per row: for a few
     rows, instead of :func:`owners` over all of them)."""
     return np.searchsorted(ctx.annotations.edges, rows, side="right") - 1
+
+
+def shared_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gather_vertices`, computed once per request for a given set of positions and shared by the rules that
+    ask for the same one (e.g. both polygon rules, on every polygon). Read-only: never modify the arrays."""
+    positions = np.ascontiguousarray(positions, dtype=np.int64)
+    return ctx.memo(("gather_vertices", positions.tobytes()), lambda: gather_vertices(ctx, positions))

@@ -8,7 +8,7 @@ from marshmallow import validate
 from validator import Issue, Options, fields, rule
 from validator.geometry import meeting_envelopes
 
-from ._shape_support import gather_vertices, plural, px, quiet, view
+from ._shape_support import gather_vertices, plural, px, quiet, shared_vertices, view
 
 _FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 
@@ -112,16 +112,19 @@ def _flat_candidates(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
     rest = positions[counts >= 3]
     if not len(rest):
         return few
-    xy, nxt, starts, rest_counts = gather_vertices(ctx, rest)
+    xy, nxt, starts, rest_counts = shared_vertices(ctx, rest)
     origin = np.repeat(xy[starts], rest_counts, axis=0)  # the first vertex: less float cancellation
     p = xy - origin
     q = p[nxt]
     cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
-    seg = np.hypot(q[:, 0] - p[:, 0], q[:, 1] - p[:, 1])
+    # squared lengths (sqrt(x*x + y*y), not the slower np.hypot: overflow or underflow only adds candidates)
+    d = q - p
+    seg2 = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
     area2 = np.abs(np.add.reduceat(cross, starts))
-    perimeter = np.add.reduceat(seg, starts)
+    perimeter = np.add.reduceat(np.sqrt(seg2), starts)
     # triangle (first vertex, p, q): width = |cross| / longest side, minus far more than float rounding can add
-    longest = np.maximum(np.maximum(np.hypot(p[:, 0], p[:, 1]), np.hypot(q[:, 0], q[:, 1])), seg)
+    p2 = p[:, 0] * p[:, 0] + p[:, 1] * p[:, 1]
+    longest = np.sqrt(np.maximum(np.maximum(p2, p2[nxt]), seg2))
     triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest  # NaN (0/0, overflow): not a proof, kept
     wide = np.maximum.reduceat(triangle, starts) > tol
     thin = rest[(area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~wide]
@@ -137,7 +140,7 @@ def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
     edge lies in its own angular sector, the sectors only share their boundary rays, and an edge meets those rays
     only at its end vertices: no two edges cross or touch. Star-shaped outlines (most real ones) pass; anything
     else (bow-ties, repeated vertices, spirals, most concave shapes) is left to shapely."""
-    xy, nxt, starts, counts = gather_vertices(ctx, positions)
+    xy, nxt, starts, counts = shared_vertices(ctx, positions)
     centre = np.add.reduceat(xy, starts) / counts[:, None]
     p = xy - np.repeat(centre, counts, axis=0)
     px_, py_ = p[:, 0], p[:, 1]
@@ -222,7 +225,7 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     turn = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
     plain = adjacent & (turn > 1e-9 * np.hypot(u[:, 0], u[:, 1]) * np.hypot(v[:, 0], v[:, 1]))
     i, j, poly, adjacent = i[~plain], j[~plain], poly[~plain], adjacent[~plain]
-    inter = shapely.intersection(shapely.linestrings(ends[i]), shapely.linestrings(ends[j]))
+    inter = shapely.intersection(lines[i], lines[j])
     overlap = shapely.length(inter) > 0
     problem = ~adjacent | overlap
     i, j, poly, overlap, inter = i[problem], j[problem], poly[problem], overlap[problem], inter[problem]
