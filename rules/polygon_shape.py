@@ -231,23 +231,26 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     i, j, poly, overlap, inter = i[problem], j[problem], poly[problem], overlap[problem], inter[problem]
     coords, index = shapely.get_coordinates(inter, return_index=True)
     bounds = np.searchsorted(index, np.arange(len(inter) + 1)).tolist()
-    for p in np.unique(poly).tolist():
-        found: list[tuple[float, float]] = []
-        seen = set()
-        touches = False
-        for n in np.flatnonzero(poly == p).tolist():
-            g = coords[bounds[n]:bounds[n + 1]]
-            if overlap[n]:
-                touches = True
-                x, y = g.mean(axis=0)
-            else:
-                x, y = g[0]
-                corners = {tuple(ends[i[n], 0]), tuple(ends[i[n], 1]), tuple(ends[j[n], 0]), tuple(ends[j[n], 1])}
-                touches = touches or (float(x), float(y)) in corners
-            key = (round(float(x), 6), round(float(y), 6))
-            if key not in seen:
-                seen.add(key)
-                found.append((float(x), float(y)))
+    coords_list = coords.tolist()
+    ends_i, ends_j = ends[i].tolist(), ends[j].tolist()
+    overlap = overlap.tolist()
+    poly = poly.tolist()  # non-decreasing: pairs are in outline order, polygon after polygon
+    for n, p in enumerate(poly):
+        if n == 0 or poly[n - 1] != p:
+            found, seen, touches = [], set(), False
+        if overlap[n]:
+            touches = True
+            x, y = coords[bounds[n]:bounds[n + 1]].mean(axis=0)
+            x, y = float(x), float(y)
+        else:
+            if bounds[n] == bounds[n + 1]:
+                raise IndexError("GEOS found no intersection point for edges that intersect")
+            x, y = coords_list[bounds[n]]
+            touches = touches or [x, y] in (ends_i[n][0], ends_i[n][1], ends_j[n][0], ends_j[n][1])
+        key = (round(x, 6), round(y, 6))
+        if key not in seen:
+            seen.add(key)
+            found.append((x, y))
         out[p] = (found, touches)
     return out
 
