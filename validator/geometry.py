@@ -27,7 +27,7 @@ import shapely
 from .annotations import TYPE_CODE, AnnotationSet
 
 ELLIPSE_SEGMENTS = 64
-_ALL_PAIRS_UP_TO = 64  # envelope_pairs compares every pair of this many envelopes or fewer (cheaper than sorting)
+_ALL_PAIRS_UP_TO = 64  # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -197,7 +197,7 @@ class GeometryIndex:
         envelope goes into every strip it spans, and in each strip a sweep along x (sorted left edges, binary
         search of each right edge) gives the pairs that meet in x; those that also meet in y are kept, each in
         the one strip holding the top of their common part. The work grows with the number of envelopes and of
-        pairs close to each other, never with all pairs."""
+        pairs near each other (meeting in x within a strip), not with the number of all pairs."""
         positions = np.asarray(positions, dtype=np.int64)
         if len(positions) < 2:
             return _NO_PAIRS, _NO_PAIRS
