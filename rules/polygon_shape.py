@@ -117,14 +117,18 @@ def _flat_candidates(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
     p = xy - origin
     q = p[nxt]
     cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
-    # squared lengths (sqrt(x*x + y*y), not the slower np.hypot: overflow or underflow only adds candidates)
     d = q - p
     seg2 = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
-    area2 = np.abs(np.add.reduceat(cross, starts))
-    perimeter = np.add.reduceat(np.sqrt(seg2), starts)
-    # triangle (first vertex, p, q): width = |cross| / longest side, minus far more than float rounding can add
     p2 = p[:, 0] * p[:, 0] + p[:, 1] * p[:, 1]
-    longest = np.sqrt(np.maximum(np.maximum(p2, p2[nxt]), seg2))
+    if np.isfinite(seg2).all() and np.isfinite(p2).all():  # lengths as sqrt(x*x + y*y): faster than np.hypot
+        seg = np.sqrt(seg2)
+        longest = np.sqrt(np.maximum(np.maximum(p2, p2[nxt]), seg2))
+    else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
+        seg = np.hypot(d[:, 0], d[:, 1])
+        longest = np.maximum(np.maximum(np.hypot(p[:, 0], p[:, 1]), np.hypot(q[:, 0], q[:, 1])), seg)
+    area2 = np.abs(np.add.reduceat(cross, starts))
+    perimeter = np.add.reduceat(seg, starts)
+    # triangle (first vertex, p, q): width = |cross| / longest side, minus far more than float rounding can add
     triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest  # NaN (0/0, overflow): not a proof, kept
     wide = np.maximum.reduceat(triangle, starts) > tol
     thin = rest[(area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~wide]
