@@ -17,6 +17,7 @@ read the columns instead).
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, Optional, Union
 
 import msgspec
@@ -126,7 +127,7 @@ def columns(anns: list, reparse) -> AnnotationSet | None:
     ps = [anns[i] for i in point_pos.tolist()]
     vert_anns = [anns[i] for i in vert_pos.tolist()]
     vertex_lists = [a.vertices for a in vert_anns]
-    flat = [v for vs in vertex_lists for v in vs]
+    flat = list(chain.from_iterable(vertex_lists))
     assembled = assemble_coordinates(
         n, box_pos, [(b.left, b.top, b.width, b.height, b.rotation or 0.0) for b in bs],
         point_pos, [p.x for p in ps], [p.y for p in ps],
