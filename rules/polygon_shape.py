@@ -1,6 +1,8 @@
 """Polygon shape: an outline that encloses an area, without crossing itself."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import shapely
 from marshmallow import validate
@@ -83,12 +85,16 @@ def polygon_self_intersection(anns, ctx, opts):
     bad = unproven[~shapely.is_simple(ctx.geometry.geoms_of(unproven))]
     if not len(bad):
         return
-    maybe_flat = _flat_candidates(ctx, bad, _FLOAT_EPS)
-    flat = {pos for pos in maybe_flat.tolist() if _degenerate(view(ctx, pos).xy, _FLOAT_EPS) is not None}
+    few = int(ctx.annotations.counts[bad].sum()) <= _FEW_VERTICES  # plain Python beats numpy for a handful
+    if few:
+        maybe_flat = [pos for pos in bad.tolist() if _maybe_flat(view(ctx, pos).xy.tolist(), _FLOAT_EPS)]
+    else:
+        maybe_flat = _flat_candidates(ctx, bad, _FLOAT_EPS).tolist()
+    flat = {pos for pos in maybe_flat if _degenerate(view(ctx, pos).xy, _FLOAT_EPS) is not None}
     if flat:  # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
         bad = bad[~np.isin(bad, list(flat))]
     cap = max(int(opts["max_locations"]), 0)
-    for pos, (points, touches) in zip(bad.tolist(), _all_crossings(ctx, bad)):
+    for pos, (points, touches) in zip(bad.tolist(), _few_crossings(ctx, bad) if few else _all_crossings(ctx, bad)):
         ann = view(ctx, pos)
         if not points:
             yield Issue.on(ann, "The polygon's outline crosses or touches itself; move its vertices so that no two "
@@ -195,11 +201,7 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     """Where the outline of each polygon at ``positions`` meets itself, in outline order, and whether any of them is
     not a clean crossing (a vertex on another edge, or edges running along each other). Only for the few flagged
     polygons, all at once: one search of all their edges for pairs that meet, one shapely call per step."""
-    if int(ctx.annotations.counts[positions].sum()) <= _FEW_VERTICES:
-        pts, k, ci, cj = _few_outlines(ctx, positions)  # plain Python: cheaper than numpy for a handful
-    else:
-        pts, k = _outlines(ctx, positions)
-        ci = cj = None
+    pts, k = _outlines(ctx, positions)
     m = len(k)
     out: list[tuple[list[tuple[float, float]], bool]] = [([], False)] * m
     starts = np.cumsum(k) - k
@@ -207,13 +209,12 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     nxt = np.arange(1, len(pts) + 1)
     nxt[starts[k > 0] + k[k > 0] - 1] = starts[k > 0]
     ends = np.stack([pts, pts[nxt]], axis=1)  # (S, 2, 2): the edge from each vertex to the next
-    if ci is None:
-        # edges whose envelopes meet (as an STRtree query would give them), in one outline of 3+ corners
-        edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
-        qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
-        ci, cj = edges[qi], edges[qj]
-        same = owner[ci] == owner[cj]
-        ci, cj = ci[same], cj[same]
+    # edges whose envelopes meet (as an STRtree query would give them), in one outline of 3+ corners
+    edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
+    qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
+    ci, cj = edges[qi], edges[qj]
+    same = owner[ci] == owner[cj]
+    ci, cj = ci[same], cj[same]
     lines = shapely.linestrings(ends)
     shapely.prepare(lines)
     hit = shapely.intersects(lines[ci], lines[cj])
@@ -262,36 +263,89 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
 _FEW_VERTICES = 64
 
 
-def _few_outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_outlines` for a handful of vertices, with the pairs of edges ``(i, j)``, ``i < j``, of one outline
-    of 3+ corners whose envelopes meet (rows of the returned vertices; edge ``e`` goes from vertex ``e`` to the
-    next one of its outline)."""
+def _few_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, float]], bool]]:
+    """:func:`_all_crossings` for a handful of vertices in all, in plain Python around three shapely calls: the
+    same edges, pairs, tests and floats, without numpy's per-call overhead."""
     a = ctx.annotations
-    flat: list[list[float]] = []
-    k: list[int] = []
-    pi: list[int] = []
-    pj: list[int] = []
+    out: list[tuple[list[tuple[float, float]], bool]] = []
+    pairs = []  # (polygon, edge, other edge, adjacent), in outline order
     for pos in positions.tolist():
         raw = a.coords[a.offsets[pos]:a.ends[pos]].tolist()
         pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
         if len(pts) > 1 and pts[-1] == pts[0]:
             pts.pop()  # the closing duplicate
-        n, base = len(pts), len(flat)
-        if n >= 3:
-            box = []
-            for e in range(n):
-                (x0, y0), (x1, y1) = pts[e], pts[(e + 1) % n]
-                box.append((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
-            for e, (l1, t1, r1, b1) in enumerate(box):
-                for f in range(e + 1, n):
-                    l2, t2, r2, b2 = box[f]
-                    if l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1:
-                        pi.append(base + e)
-                        pj.append(base + f)
-        flat.extend(pts)
-        k.append(n)
-    return (np.array(flat, dtype=np.float64).reshape(-1, 2), np.array(k, dtype=np.int64),
-            np.array(pi, dtype=np.int64), np.array(pj, dtype=np.int64))
+        out.append(([], False))
+        n = len(pts)
+        if n < 3:
+            continue
+        edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
+        box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
+        for e, (l1, t1, r1, b1) in enumerate(box):
+            for f in range(e + 1, n):
+                l2, t2, r2, b2 = box[f]
+                if not (l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1):
+                    continue  # envelopes apart
+                adjacent = f == e + 1 or (e == 0 and f == n - 1)
+                if adjacent and _clearly_turns(edges[e], edges[f]):
+                    continue  # they only share their vertex
+                pairs.append((len(out) - 1, edges[e], edges[f], adjacent))
+    if not pairs:
+        return out
+    first = shapely.linestrings([p[1] for p in pairs])
+    second = shapely.linestrings([p[2] for p in pairs])
+    shapely.prepare(first)
+    hit = np.flatnonzero(shapely.intersects(first, second)).tolist()
+    inter = shapely.intersection(first[hit], second[hit])
+    overlap = (shapely.length(inter) > 0).tolist()
+    for g, n, is_overlap in zip(inter, hit, overlap):
+        slot, edge, other, adjacent = pairs[n]
+        if not adjacent or is_overlap:
+            found, touches = out[slot]
+            out[slot] = _add_meeting(found, touches, shapely.get_coordinates(g), is_overlap, (*edge, *other))
+    return out
+
+
+def _clearly_turns(edge, other) -> bool:
+    """Whether two edges that follow each other are clearly not collinear (well beyond float rounding)."""
+    ux, uy = edge[1][0] - edge[0][0], edge[1][1] - edge[0][1]
+    vx, vy = other[1][0] - other[0][0], other[1][1] - other[0][1]
+    return abs(ux * vy - uy * vx) > 1e-9 * math.hypot(ux, uy) * math.hypot(vx, vy)
+
+
+def _add_meeting(found: list, touches: bool, coords: np.ndarray, is_overlap: bool, corners) -> tuple[list, bool]:
+    """``found`` (meeting points so far, in outline order, without repeats) and ``touches`` with one more
+    intersection of two edges (its ``coords``; ``corners``: the two edges' end points)."""
+    if is_overlap:
+        touches = True
+        x, y = coords.mean(axis=0)
+        x, y = float(x), float(y)
+    else:
+        x, y = coords[0].tolist()  # IndexError if GEOS returned nothing: the rule fails loudly, as always
+        touches = touches or [x, y] in corners
+    point = (x, y)
+    if (round(x, 6), round(y, 6)) not in {(round(fx, 6), round(fy, 6)) for fx, fy in found}:
+        found = [*found, point]
+    return found, touches
+
+
+def _maybe_flat(xy: list, tol: float) -> bool:
+    """:func:`_flat_candidates` for one polygon of a handful of vertices (a list of ``[x, y]``), in plain Python:
+    the same two lower bounds on its width, the same slack."""
+    if len(xy) < 3:
+        return True
+    ox, oy = xy[0]
+    area2 = perimeter = 0.0
+    widest = -math.inf
+    for (ax, ay), (bx, by) in zip(xy, xy[1:] + xy[:1]):
+        px_, py_, qx, qy = ax - ox, ay - oy, bx - ox, by - oy
+        cross = px_ * qy - qx * py_
+        seg = math.hypot(qx - px_, qy - py_)
+        area2 += cross
+        perimeter += seg
+        longest = max(math.hypot(px_, py_), math.hypot(qx, qy), seg)
+        triangle = (abs(cross) - 1e-9 * longest * longest) / longest if longest else math.nan
+        widest = math.nan if math.isnan(triangle) or math.isnan(widest) else max(widest, triangle)
+    return abs(area2) <= tol * perimeter * (1 + 1e-9) + 1e-12 and not widest > tol
 
 
 def _outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
