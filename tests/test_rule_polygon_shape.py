@@ -1,4 +1,6 @@
 """polygon_degenerate and polygon_self_intersection: real outlines pass, flat ones and crossing ones do not."""
+import pytest
+
 from validator.testing import RuleTester, box, error, invalid, line, polygon, valid
 
 degenerate = RuleTester("polygon_degenerate")
@@ -75,18 +77,29 @@ test_polygon_self_intersection = crossing.pytest(
 )
 
 
-def test_planted_bow_ties_in_a_large_task_are_each_reported_once_and_nothing_else():
-    """1,000 generated annotations (star-shaped simple polygons among them) with planted bow-ties."""
+@pytest.mark.parametrize("n,rate", [(1000, 0.03), (3000, 0.1)],
+                         ids=["few flagged outlines (per-polygon path)", "many flagged outlines (vectorised path)"])
+def test_planted_bow_ties_in_a_large_task_are_each_reported_once_and_nothing_else(n, rate):
+    """Generated annotations (star-shaped simple polygons among them) with planted bow-ties: each reported once,
+    at points on its own outline where it crosses itself."""
+    import shapely
+
     from validator.payloads import defects_of, make_body
 
-    body = make_body(1000, seed=1, defect_rate=0.03)
+    body = make_body(n, seed=1, defect_rate=rate)
     planted = sorted(u for u, kind in defects_of(body).items() if kind == "self_intersecting_polygon")
     assert planted
+    outline = {a["uuid"]: shapely.LinearRing([(v["x"], v["y"]) for v in a["vertices"]])
+               for a in body["response"]["annotations"] if a["uuid"] in planted}
     for tester in (crossing, degenerate):
         result = tester.engine().validate(body)
         assert not result.rule_failures
         got = sorted(i.uuid for i in result.issues)
         assert got == (planted if tester is crossing else [])
+    for issue in crossing.engine().validate(body).issues:
+        assert issue.locations
+        for x, y in issue.locations:
+            assert outline[issue.uuid].distance(shapely.Point(x, y)) < 1e-6
 
 
 GEOMETRY_SANITY_RULES = ("outside_image", "polygon_degenerate", "polygon_self_intersection", "duplicate_vertex",
