@@ -110,7 +110,7 @@ class Annotation:
     @property
     def geometry(self):
         """This annotation's shapely geometry (built once per request, shared)."""
-        return self._set.geometry.geoms[self.pos]
+        return self._set.geometry.geoms_of(np.array([self.pos]))[0]
 
     @property
     def is_rotated(self) -> bool:

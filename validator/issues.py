@@ -23,6 +23,14 @@ def _clean_locations(at: Any) -> tuple[tuple[float, float], ...]:
     """
     if at is None:
         return ()
+    # the common shapes without numpy: a point (x, y), or a short list / tuple of points
+    if isinstance(at, (tuple, list)):
+        if len(at) == 2 and type(at[0]) in _NUM and type(at[1]) in _NUM:
+            x, y = float(at[0]), float(at[1])
+            return ((x, y),) if _isfinite(x) and _isfinite(y) else ()
+        if all(isinstance(p, (tuple, list)) and len(p) == 2 and type(p[0]) in _NUM and type(p[1]) in _NUM
+               for p in at):
+            return tuple((float(x), float(y)) for x, y in at if _isfinite(x) and _isfinite(y))
     try:
         import numpy as np
 
@@ -40,6 +48,10 @@ def _clean_locations(at: Any) -> tuple[tuple[float, float], ...]:
         if math.isfinite(x) and math.isfinite(y):
             out.append((float(x), float(y)))
     return tuple(out)
+
+
+_NUM = (int, float)
+_isfinite = math.isfinite
 
 
 @dataclass(frozen=True, slots=True)
