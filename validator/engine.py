@@ -141,9 +141,14 @@ class Engine:
             if task is not None:
                 annotations = fastdecode.columns(anns, lazy.annotations)
                 if annotations is not None:
-                    return self._validate(t0, task, lambda: annotations, len(anns), lazy.response,
-                                          response.global_attributes, fast=True)
-        return self.validate(jsonio.loads(raw))
+                    result = self._validate(t0, task, lambda: annotations, len(anns), lazy.response,
+                                            response.global_attributes, fast=True)
+                    result.inputs = (typed, annotations, lazy)
+                    return result
+        body = jsonio.loads(raw)
+        result = self.validate(body)
+        result.inputs = body
+        return result
 
     def _validate(self, t0: float, task: dict, make_annotations, count: int, context_response: Any,
                   global_attributes: Any, fast: bool = False) -> Result:

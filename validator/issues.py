@@ -117,6 +117,9 @@ class Result:
     stages_ms: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)  # work counters of the request (ctx.geometry.stats)
+    # The request's decoded body and columns, kept alive until the caller drops the result: the service frees
+    # them after the answer has been sent (see app.ValidateEndpoint), not while the labeler waits.
+    inputs: Any = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
