@@ -25,7 +25,7 @@ from . import fastdecode, jsonio
 from .annotations import TYPE_CODE, extract
 from .config import Config, RuleInstance, load_config
 from .context import Context, Selection
-from .envelope import BodyError, load_envelope
+from .envelope import BodyError, load_envelope, load_task
 from .issues import Issue, ReportedIssue, Result, order_issues
 from .taskspec import TaskSpec
 
@@ -135,7 +135,7 @@ class Engine:
             anns = response.annotations or []
             lazy = _LazyBody(raw)
             try:
-                task, _ = load_envelope({"task": raw_task, "response": {}})
+                task = load_task(raw_task)
             except BodyError:
                 task = None  # let the general path produce its message
             if task is not None:

@@ -89,6 +89,18 @@ def _load(schema: Schema, data: Any, where: str) -> dict:
         raise BodyError(detail) from None
 
 
+def load_task(raw_task: Any) -> dict:
+    """Validate the Task object (its params too, for imageannotation tasks); defaults filled in. Raises BodyError."""
+    if not isinstance(raw_task, dict):
+        raise BodyError(f"'task' must be an object, not {_json_type(raw_task)}")
+    task = _load(_TASK, raw_task, "task")
+    task["params"] = task.get("params") or {}
+    task["metadata"] = task.get("metadata") or {}
+    if task.get("type") == IMAGEANNOTATION:
+        task["params"] = _load(_PARAMS, task["params"], "task.params")
+    return task
+
+
 def load_envelope(body: Any) -> tuple[dict, dict]:
     """Validate ``{task, response}``; return (task, response) with defaults filled in. Raises BodyError.
 
@@ -101,15 +113,11 @@ def load_envelope(body: Any) -> tuple[dict, dict]:
             raise BodyError(f"'{key}' is required")
         if not isinstance(body[key], dict):
             raise BodyError(f"'{key}' must be an object, not {_json_type(body[key])}")
-    task = _load(_TASK, body["task"], "task")
-    task["params"] = task.get("params") or {}
-    task["metadata"] = task.get("metadata") or {}
+    task = load_task(body["task"])
     if task.get("type") != IMAGEANNOTATION:
         # Other task types are answered with a pass, not validated: their params and response have other shapes
         # (a videoannotation response carries `annotations: {"url": ...}`), so they are not checked here either.
         return task, body["response"]
-    params = _load(_PARAMS, task["params"], "task.params")
-    task["params"] = params
     response = _load(_RESPONSE, body["response"], "response")
     if response.get("annotations") is None:
         response["annotations"] = []
