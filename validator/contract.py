@@ -54,7 +54,8 @@ def request_uuids(request_body: Any) -> set[str]:
     return uuids
 
 
-def _type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """How a value reads in a JSON error message: 'null', 'a boolean', 'a number', 'an array', ..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -96,25 +97,25 @@ def _non_finite_paths(value: Any, path: str) -> Iterable[str]:
 def _issue_violations(issue: Any, path: str) -> list[str]:
     out: list[str] = []
     if not isinstance(issue, dict):
-        return [f"{path} must be an Issue object, not {_type_name(issue)}"]
+        return [f"{path} must be an Issue object, not {json_type_name(issue)}"]
     extra_keys = _unknown_keys(issue, ISSUE_KEYS)
     if extra_keys:
         out.append(f"{path} has keys that are not part of an Issue: {', '.join(extra_keys)}")
     if "errorType" not in issue:
         out.append(f"{path}.errorType is required")
     elif not isinstance(issue["errorType"], str):
-        out.append(f"{path}.errorType must be a string, not {_type_name(issue['errorType'])}")
+        out.append(f"{path}.errorType must be a string, not {json_type_name(issue['errorType'])}")
     elif not issue["errorType"].strip():
         out.append(f"{path}.errorType must not be empty")
     if "locations" in issue:
         locations = issue["locations"]
         if not isinstance(locations, list):
-            out.append(f"{path}.locations must be an array, not {_type_name(locations)}")
+            out.append(f"{path}.locations must be an array, not {json_type_name(locations)}")
         else:
             for j, loc in enumerate(locations):
                 lpath = f"{path}.locations[{j}]"
                 if not isinstance(loc, dict):
-                    out.append(f"{lpath} must be an object {{x, y}}, not {_type_name(loc)}")
+                    out.append(f"{lpath} must be an object {{x, y}}, not {json_type_name(loc)}")
                     continue
                 extra_keys = _unknown_keys(loc, LOCATION_KEYS)
                 if extra_keys:
@@ -138,7 +139,7 @@ def answer_violations(answer: Any, request_body: Any = None) -> list[str]:
     unknown). An empty list means the answer is valid.
     """
     if not isinstance(answer, dict):
-        return [f"the answer must be a JSON object, not {_type_name(answer)}"]
+        return [f"the answer must be a JSON object, not {json_type_name(answer)}"]
 
     out: list[str] = []
     extra_keys = _unknown_keys(answer, ANSWER_KEYS)
@@ -151,14 +152,14 @@ def answer_violations(answer: Any, request_body: Any = None) -> list[str]:
     if "pass" not in answer:
         out.append("'pass' is required")
     elif not isinstance(answer["pass"], bool):
-        out.append(f"'pass' must be a boolean, not {_type_name(answer['pass'])}")
+        out.append(f"'pass' must be a boolean, not {json_type_name(answer['pass'])}")
 
     n_issues = 0
     if "issues" in answer:
         issues = answer["issues"]
         if not isinstance(issues, dict):
             out.append(f"'issues' must be an object mapping annotation uuids to lists of issues, "
-                       f"not {_type_name(issues)}")
+                       f"not {json_type_name(issues)}")
         else:
             known = request_uuids(request_body)
             for key, items in issues.items():
@@ -166,7 +167,7 @@ def answer_violations(answer: Any, request_body: Any = None) -> list[str]:
                 if key not in known:
                     out.append(f"issues key {key!r} is not the uuid of an annotation in the request")
                 if not isinstance(items, list):
-                    out.append(f"{path} must be an array of issues, not {_type_name(items)}")
+                    out.append(f"{path} must be an array of issues, not {json_type_name(items)}")
                     continue
                 n_issues += len(items)
                 for i, issue in enumerate(items):
@@ -175,7 +176,7 @@ def answer_violations(answer: Any, request_body: Any = None) -> list[str]:
     if "globalIssues" in answer:
         global_issues = answer["globalIssues"]
         if not isinstance(global_issues, list):
-            out.append(f"'globalIssues' must be an array of issues, not {_type_name(global_issues)}")
+            out.append(f"'globalIssues' must be an array of issues, not {json_type_name(global_issues)}")
         else:
             n_issues += len(global_issues)
             for i, issue in enumerate(global_issues):

@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields
 
+from .contract import json_type_name
+
 
 IMAGEANNOTATION = "imageannotation"
 
@@ -92,7 +94,7 @@ def _load(schema: Schema, data: Any, where: str) -> dict:
 def load_task(raw_task: Any) -> dict:
     """Validate the Task object (its params too, for imageannotation tasks); defaults filled in. Raises BodyError."""
     if not isinstance(raw_task, dict):
-        raise BodyError(f"'task' must be an object, not {_json_type(raw_task)}")
+        raise BodyError(f"'task' must be an object, not {json_type_name(raw_task)}")
     task = _load(_TASK, raw_task, "task")
     task["params"] = task.get("params") or {}
     task["metadata"] = task.get("metadata") or {}
@@ -107,12 +109,12 @@ def load_envelope(body: Any) -> tuple[dict, dict]:
     ``task.params`` and ``response`` are only checked for ``imageannotation`` tasks (the only type validated).
     """
     if not isinstance(body, dict):
-        raise BodyError(f"body must be a JSON object with 'task' and 'response', not {_json_type(body)}")
+        raise BodyError(f"body must be a JSON object with 'task' and 'response', not {json_type_name(body)}")
     for key in ("task", "response"):
         if key not in body:
             raise BodyError(f"'{key}' is required")
         if not isinstance(body[key], dict):
-            raise BodyError(f"'{key}' must be an object, not {_json_type(body[key])}")
+            raise BodyError(f"'{key}' must be an object, not {json_type_name(body[key])}")
     task = load_task(body["task"])
     if task.get("type") != IMAGEANNOTATION:
         # Other task types are answered with a pass, not validated: their params and response have other shapes
@@ -124,20 +126,6 @@ def load_envelope(body: Any) -> tuple[dict, dict]:
     if response.get("global_attributes") is None:
         response["global_attributes"] = {}
     return task, response
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 # -- the answer format (what we send back), used by tests and tools -----------------------------------------------
