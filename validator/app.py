@@ -8,8 +8,8 @@ Routes:
   draining, so the load balancer stops sending before shutdown).
 
 Nothing a request contains can produce a 5xx: body problems are 4xx with a JSON error; a bug of ours while
-validating is logged server-side and answered 200 according to the failure policy. Tracebacks, headers and keys
-never leave the process and never reach the logs.
+validating is logged server-side and answered 200 according to the failure policy. Tracebacks never leave the
+process (they are logged server-side, for the rule's author); headers, keys and bodies never reach the logs.
 """
 from __future__ import annotations
 
