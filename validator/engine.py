@@ -108,6 +108,15 @@ class Engine:
     def __init__(self, config: Config):
         self.config = config
         self.registry = config.registry
+        self._plans: dict[int, tuple] = {}  # id(instance) -> (stage key, type codes or None, scope key)
+
+    def _plan(self, inst: RuleInstance) -> tuple:
+        """What the run loop needs of an instance, worked out once per engine, not once per request."""
+        plan = self._plans.get(id(inst))
+        if plan is None or plan[3] is not inst:
+            codes = None if inst.geometries is None else tuple(TYPE_CODE[g] for g in inst.geometries)
+            plan = self._plans[id(inst)] = (f"rule:{inst.name}", codes, (codes, inst.labels), inst)
+        return plan
 
     @classmethod
     def from_config_file(cls, path=None) -> "Engine":
@@ -195,6 +204,7 @@ class Engine:
         cfg = self.config
         issues: list[ReportedIssue] = []
         selections: dict[tuple, Selection] = {}
+        present = ctx.annotations.positions_by_type
         missing_size_logged = False
         blocking_incomplete = False  # an error-level instance failed or did not finish
         for n, inst in enumerate(instances):
@@ -209,9 +219,14 @@ class Engine:
             if budget.spent():
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
-            selection = self._selection(inst, ctx, selections)
-            if not len(selection) and rule.geometries is not None:
-                continue  # a rule about given geometry types has nothing to look at in this task
+            stage, codes, scope, _ = self._plan(inst)
+            # A rule that declares geometry types is not called when the task has nothing of them in the
+            # instance's scope (a rule with geometries=None always runs, even on an empty selection).
+            if rule.geometries is not None and not any(c in present for c in codes):
+                continue
+            selection = self._selection(inst, codes, scope, ctx, selections)
+            if rule.geometries is not None and not len(selection):
+                continue
             started = time.perf_counter()
             try:
                 budget.in_rule = True
@@ -219,18 +234,18 @@ class Engine:
                 budget.in_rule = False
                 stamped = self._stamp(inst, found, ctx)
             except BudgetExceeded:
-                stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
+                stages[stage] = (time.perf_counter() - started) * 1000
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
             except Exception:  # a rule's bug must never become a 5xx or block labelers (policy decides)
                 budget.in_rule = False
-                stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
+                stages[stage] = (time.perf_counter() - started) * 1000
                 log.exception("rule failed", extra={"rule": inst.id, "instance": inst.name,
                                                     "task_id": ctx.task.task_id})
                 result.rule_failures.append(inst.name)
                 blocking_incomplete |= inst.level == "error"
                 continue
-            stages[f"rule:{inst.name}"] = (time.perf_counter() - started) * 1000
+            stages[stage] = (time.perf_counter() - started) * 1000
             issues.extend(stamped)
         # Only an error-level instance can block a task, so only its failure can hide a blocking issue: a
         # crashed warn or shadow rule (shadow mode is for trying a rule on live traffic) never fails a task.
@@ -262,20 +277,19 @@ class Engine:
         return any(i.level == "error" for i in not_finished)
 
     @staticmethod
-    def _selection(inst: RuleInstance, ctx: Context, cache: dict[tuple, Selection]) -> Selection:
+    def _selection(inst: RuleInstance, codes: tuple | None, scope: tuple, ctx: Context,
+                   cache: dict[tuple, Selection]) -> Selection:
         """The annotations an instance applies to; instances with the same scope share one Selection."""
-        key = (inst.geometries, inst.labels)
-        sel = cache.get(key)
+        sel = cache.get(scope)
         if sel is None:
             anns = ctx.annotations
-            geos = inst.geometries
-            if geos is None:
+            if codes is None:
                 positions = np.arange(len(anns))
             else:
-                positions = anns.positions_of_types([TYPE_CODE[g] for g in geos])
+                positions = anns.positions_of_types(codes)
             if inst.labels is not None and len(positions):
                 positions = anns.positions_with_labels(positions, inst.labels)
-            sel = cache[key] = Selection(anns, positions)
+            sel = cache[scope] = Selection(anns, positions)
         return sel
 
     @staticmethod
