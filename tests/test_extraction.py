@@ -185,3 +185,42 @@ def test_cuboid_edges_are_a_column_on_every_path():
     for a in (typed, extract(anns), extract(anns, careful=True)):
         assert a.cuboid_edges == {0: want}
         assert a.by_uuid["c"].edges == want and a.by_uuid["b"].edges is None
+
+
+def _mutations(seed: int, count: int):
+    """Seeded mutations of generated bodies: a value replaced somewhere inside one annotation."""
+    import random
+
+    rng = random.Random(seed)
+    values = [None, True, False, "x", "", [], {}, 0, -1, 1e300, 2 ** 70, [1, 2], {"x": 1}, 3.5]
+    for k in range(count):
+        body = make_body(40, seed=k, defect_rate=0.1)
+        anns = body["response"]["annotations"]
+        target = anns[rng.randrange(len(anns))]
+        path = [target]
+        node = target
+        while isinstance(node, (dict, list)) and node and rng.random() < 0.7:
+            key = rng.choice(list(node)) if isinstance(node, dict) else rng.randrange(len(node))
+            path.append(key)
+            if not isinstance(node[key], (dict, list)):
+                break
+            node = node[key]
+        if len(path) > 1 and isinstance(node, (dict, list)):
+            key = path[-1]
+            parent = target
+            for p in path[1:-1]:
+                parent = parent[p]
+            try:
+                parent[key] = rng.choice(values)
+            except (TypeError, IndexError):
+                pass
+        yield body
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_and_general_paths_agree_on_mutated_bodies(seed):
+    taken = set()
+    for body in _mutations(seed, 25):
+        result = _answers_agree(json.dumps(body).encode())
+        taken.add(result.stats.get("fast_path"))
+    assert taken == {0, 1}, "the mutations should exercise both paths"
