@@ -629,8 +629,6 @@ def run_stages(args) -> list[dict]:
             t3 = time.perf_counter()
             g3 = _GC_PAUSES[0]
             answer_bytes = jsonio.dumps(answer)
-            if app_pauses_gc:
-                gc.enable()
             t4 = time.perf_counter()
             g4 = _GC_PAUSES[0]
             counts = result.counts() if callable(getattr(result, "counts", None)) else None
@@ -642,6 +640,8 @@ def run_stages(args) -> list[dict]:
             del body, answer, counts
             if i < repeat - 1:
                 result = None  # the request's objects die at the end of every request
+            if app_pauses_gc:
+                gc.enable()  # as the app does: once the answer is sent and the request's objects are freed
             t6 = time.perf_counter()
             g_free = _GC_PAUSES[0] - g_before_free
             seg["parse"].append(t1 - t0 - g_parse)
