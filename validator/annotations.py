@@ -7,13 +7,16 @@ infinite numbers) are *not* handed to rules: they are recorded as :class:`Malfor
 ``malformed_annotation`` and ``non_finite_coordinate`` report as issues on that annotation (or as global issues
 when there is no usable uuid). A labeler's malformed annotation is never an HTTP error.
 
-Two paths, one result:
+Three ways in, one result (``assemble_coordinates`` builds the shared array for the first two):
 
-* the **fast path** (every well-formed request): one tight loop that only gathers values into flat lists, then
-  bulk checks (``set(map(type, values))`` must be ``{int, float}``; all finite) and vectorised numpy (box corners,
-  rotation). No per-annotation objects are created: :class:`Annotation` is a light view made on demand.
-* the **careful path**: when any bulk check fails, the request is read again annotation by annotation, to say
-  exactly which annotation is wrong and why. Well-formed annotations come out identical on both paths (tested).
+* the **typed path** (validator/fastdecode.py, every well-formed request to the service): msgspec has already
+  checked the types while decoding; the columns are read from the decoded structs;
+* the **dict path** (``extract``, for bodies parsed generically): comprehensions gather each column, then bulk
+  checks (``set(map(type, values))`` must be ``{int, float}``; all finite);
+* the **careful path**: when any check fails, the annotations are read one by one, to say exactly which one is
+  wrong and why. Well-formed annotations come out identical on all paths (tests/test_extraction.py).
+
+No per-annotation objects are created up front: :class:`Annotation` is a light view made on demand.
 """
 from __future__ import annotations
 
@@ -236,10 +239,6 @@ class AnnotationSet(Sequence[Annotation]):
     def by_uuid(self) -> Mapping[str, Annotation]:
         return _ByUuid(self)
 
-    @property
-    def rotation(self) -> np.ndarray:
-        return self.box[:, 4]
-
     def __len__(self) -> int:
         return len(self.uuids)
 
@@ -254,7 +253,6 @@ class AnnotationSet(Sequence[Annotation]):
 
 
 # -- the fast path ---------------------------------------------------------------------------------------------------
-_VERTEX_TYPES = frozenset(("polygon", "line", "ellipse", "cuboid"))
 _GEOMETRY_SET = frozenset(GEOMETRY_TYPES)
 _STR = frozenset((str,))
 _ATTR_TYPES = frozenset((dict, type(None)))
