@@ -33,7 +33,6 @@ log = logging.getLogger("validator.engine")
 
 INCOMPLETE = "validation_incomplete"
 INCOMPLETE_TEXT = "Automatic checks could not be completed for this task. Please submit again in a moment."
-MALFORMED_RULES = ("malformed_annotation", "non_finite_coordinate")
 SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
 
 
@@ -108,15 +107,12 @@ class Engine:
     def __init__(self, config: Config):
         self.config = config
         self.registry = config.registry
-        self._plans: dict[int, tuple] = {}  # id(instance) -> (stage key, type codes or None, scope key)
-
-    def _plan(self, inst: RuleInstance) -> tuple:
-        """What the run loop needs of an instance, worked out once per engine, not once per request."""
-        plan = self._plans.get(id(inst))
-        if plan is None or plan[3] is not inst:
+        # What the run loop needs of each configured instance, worked out once (the config holds every instance
+        # for the engine's lifetime): id(instance) -> (stage key, type codes or None, scope key).
+        self._plans: dict[int, tuple] = {}
+        for inst in [*config.instances, *(i for group in config.project_instances.values() for i in group)]:
             codes = None if inst.geometries is None else tuple(TYPE_CODE[g] for g in inst.geometries)
-            plan = self._plans[id(inst)] = (f"rule:{inst.name}", codes, (codes, inst.labels), inst)
-        return plan
+            self._plans[id(inst)] = (f"rule:{inst.name}", codes, (codes, inst.labels))
 
     @classmethod
     def from_config_file(cls, path=None) -> "Engine":
@@ -219,7 +215,7 @@ class Engine:
             if budget.spent():
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
-            stage, codes, scope, _ = self._plan(inst)
+            stage, codes, scope = self._plans[id(inst)]
             # A rule that declares geometry types is not called when the task has nothing of them in the
             # instance's scope (a rule with geometries=None always runs, even on an empty selection).
             if rule.geometries is not None and not any(c in present for c in codes):
