@@ -5,6 +5,7 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
+from validator.annotations import TYPE_CODE
 
 from ._shape_support import plural, px, quiet, row_owners, selected, view
 
@@ -59,7 +60,7 @@ def duplicate_vertex(anns, ctx, opts):
     dup_rows = later[d <= tol]  # the later vertex of each pair
     closing: set[int] = set()
     if not opts["allow_closing_duplicate"]:
-        polys = anns.positions[(ctx.annotations.types[anns.positions] == "polygon")
+        polys = anns.positions[(ctx.annotations.type_codes[anns.positions] == TYPE_CODE["polygon"])
                                & (ctx.geometry.counts[anns.positions] >= 3)]
         first = ctx.annotations.offsets[polys]
         last = first + ctx.geometry.counts[polys] - 1
