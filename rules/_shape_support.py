@@ -6,11 +6,12 @@ Not a rule module (the leading underscore keeps it out of rule discovery).
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
 from validator.annotations import Annotation
+
+from ._support import px  # noqa: F401  (re-exported: the shape rules import it from here)
 
 
 def quiet(func):
@@ -24,27 +25,9 @@ def quiet(func):
     return run
 
 
-def px(value: float) -> str:
-    """A distance as a labeler reads it: ``3``, ``9.5``, ``0.25`` (at most two decimals, no float noise)."""
-    if not math.isfinite(value):
-        return str(value)
-    if abs(value) >= 1e6:
-        return f"{value:.3g}"
-    r = round(float(value), 2)
-    if r == int(r):
-        return str(int(r))
-    return f"{r:g}"
-
-
 def plural(n: int, word: str, words: str | None = None) -> str:
     """``1 vertex``, ``3 vertices``."""
     return f"{n} {word if n == 1 else (words or word + 's')}"
-
-
-def owners(ctx) -> np.ndarray:
-    """For every row of ``ctx.annotations.coords``: the position of the annotation it belongs to."""
-    counts = ctx.geometry.counts
-    return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
 
 
 def selected(ctx, positions: np.ndarray) -> np.ndarray:
@@ -52,29 +35,6 @@ def selected(ctx, positions: np.ndarray) -> np.ndarray:
     mask = np.zeros(len(ctx.annotations), dtype=bool)
     mask[positions] = True
     return mask
-
-
-def first_vertex_index(ctx, owner: np.ndarray) -> np.ndarray:
-    """For every coordinate row: the row of the first vertex of its annotation."""
-    return ctx.annotations.offsets[owner]
-
-
-def next_vertex_rows(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the vertices of the annotations at ``positions`` and, for each, the row of the next vertex of the
-    same annotation, wrapping from the last vertex to the first (the closing edge of a polygon)."""
-    a = ctx.annotations
-    counts = ctx.geometry.counts[positions]
-    starts = a.offsets[positions]
-    total = int(counts.sum())
-    if total == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    base = np.repeat(starts, counts)
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    rows = base + within
-    nxt_within = within + 1
-    nxt_within[nxt_within == np.repeat(counts, counts)] = 0
-    return rows, base + nxt_within
 
 
 def view(ctx, pos) -> "Annotation":
@@ -94,8 +54,7 @@ def gather_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     counts = a.counts[positions]
     starts = np.cumsum(counts) - counts
     total = int(starts[-1] + counts[-1]) if len(counts) else 0
-    rows = np.repeat(a.offsets[positions] - starts, counts) + np.arange(total, dtype=np.int64)
-    xy = a.coords[rows]
+    xy = a.coords[a.rows_of(positions)]
     nxt = np.arange(1, total + 1, dtype=np.int64)
     has = counts > 0
     nxt[(starts + counts - 1)[has]] = starts[has]

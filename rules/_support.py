@@ -125,10 +125,13 @@ def cuboid_faces(ctx) -> np.ndarray:
 
 
 def px(value: float) -> str:
-    """A length or coordinate as a labeler reads it: ``3``, ``9.5``, ``-2.25``."""
+    """A length or coordinate as a labeler reads it: ``3``, ``9.5``, ``-2.25`` (at most two decimals, no float
+    noise; absurd magnitudes as ``1e+300``)."""
     if not math.isfinite(value):
         return str(value)
-    r = round(value, 2)
+    if abs(value) >= 1e6:
+        return f"{value:.3g}"
+    r = round(float(value), 2)
     if r == int(r):
         return str(int(r))
     return f"{r:g}"

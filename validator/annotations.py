@@ -248,6 +248,13 @@ class AnnotationSet(Sequence[Annotation]):
     def __iter__(self) -> Iterator[Annotation]:
         return iter(self.items)
 
+    def rows_of(self, positions: np.ndarray) -> np.ndarray:
+        """The ``coords`` rows of the annotations at ``positions``, one annotation after the other, each in order."""
+        counts = self.counts[positions]
+        total = int(counts.sum())
+        return np.repeat(self.offsets[positions] - (np.cumsum(counts) - counts), counts) + \
+            np.arange(total, dtype=np.int64)
+
     def positions_of_type(self, *types: str) -> np.ndarray:
         return self.positions_of_types([TYPE_CODE[t] for t in types])
 

@@ -31,7 +31,6 @@ _ALL_PAIRS_UP_TO = 64  # meeting_envelopes compares every pair of this many enve
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
-_MIN_VERTICES = {_POLYGON: 3, _LINE: 2, _CUBOID: 1, _ELLIPSE: 4}  # a geometry exists from this many (ellipses: exactly)
 
 
 class GeometryIndex:
@@ -71,7 +70,7 @@ class GeometryIndex:
     def axis_aligned_boxes(self) -> np.ndarray:
         """Positions of boxes without rotation (their bounds are the box itself)."""
         a = self.annotations
-        return np.flatnonzero((a.type_codes == TYPE_CODE["box"]) & (a.box[:, 4] == 0.0))
+        return np.flatnonzero((a.type_codes == _BOX) & (a.box[:, 4] == 0.0))
 
     # -- shapely ---------------------------------------------------------------------------------------------
     @cached_property
@@ -116,8 +115,7 @@ class GeometryIndex:
         present = set(codes.tolist())
         for code in present:
             at = positions if len(present) == 1 else positions[codes == code]
-            if code in _MIN_VERTICES:  # a shape that cannot exist stays None
-                at = at[self.counts[at] >= _MIN_VERTICES[code]] if code != _ELLIPSE else at[self.counts[at] == 4]
+            at = at[self.exists[at]]  # a shape that cannot exist stays None
             if code == _BOX:
                 rotated = a.box[at, 4] != 0.0
                 aligned = at[~rotated]
@@ -141,13 +139,7 @@ class GeometryIndex:
     def _gather(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates of the given annotations, concatenated, with the geometry index of each coordinate."""
         a = self.annotations
-        counts = self.counts[positions]
-        starts = a.offsets[positions]
-        total = int(counts.sum())
-        # index of each coordinate: start of its annotation + offset within it
-        rep = np.repeat(np.arange(len(positions)), counts)
-        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        return a.coords[np.repeat(starts, counts) + within], rep
+        return a.coords[a.rows_of(positions)], np.repeat(np.arange(len(positions)), self.counts[positions])
 
     def _rings_to_polygons(self, geoms: np.ndarray, positions: np.ndarray) -> None:
         if not len(positions):
@@ -181,7 +173,7 @@ class GeometryIndex:
         points); NaN where no geometry exists."""
         out = self.bounds.copy()
         out[~self.exists] = np.nan
-        ellipses = np.flatnonzero(self.exists & (self.annotations.type_codes == TYPE_CODE["ellipse"]))
+        ellipses = np.flatnonzero(self.exists & (self.annotations.type_codes == _ELLIPSE))
         if len(ellipses):
             ring = self._ellipse_rings(ellipses)
             out[ellipses, :2] = ring.min(axis=1)
