@@ -39,7 +39,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 
 
 def _error(status: int, message: str) -> Response:
-    return _json({"error": message}, status)
+    return Response(_error_body(message), status=status, mimetype="application/json")
 
 
 def _read_capped(stream: Any, cap: int) -> bytes:
