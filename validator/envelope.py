@@ -59,12 +59,6 @@ class ResponseSchema(_Tolerant):
     global_attributes = fields.Dict(load_default=dict, allow_none=True)
 
 
-class EnvelopeSchema(_Tolerant):
-    task = fields.Dict(required=True)
-    response = fields.Dict(required=True)
-
-
-_ENVELOPE = EnvelopeSchema()
 _TASK = TaskSchema()
 _PARAMS = ParamsSchema()
 _RESPONSE = ResponseSchema()
@@ -128,7 +122,7 @@ def load_envelope(body: Any) -> tuple[dict, dict]:
     return task, response
 
 
-# -- the answer format (what we send back), used by tests and tools -----------------------------------------------
+# -- the answer format (what we send back), checked in tests (tools use validator.contract) -----------------------------------------------
 class LocationSchema(Schema):
     x = fields.Float(required=True, allow_nan=False)
     y = fields.Float(required=True, allow_nan=False)
@@ -137,7 +131,7 @@ class LocationSchema(Schema):
 class IssueSchema(Schema):
     errorType = fields.Str(required=True)
     locations = fields.List(fields.Nested(LocationSchema))
-    extra = fields.Raw()
+    extra = fields.Raw(allow_none=True)  # as validator.contract: any JSON value, null included
 
 
 class AnswerSchema(Schema):

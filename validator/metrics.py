@@ -43,10 +43,6 @@ class Metrics:
             self._hist_sum += elapsed_ms
             self._hist_count += 1
 
-    def snapshot(self) -> dict:
-        with self._lock:
-            return {f"{n}{dict(l) if l else ''}": v for (n, l), v in self._counters.items()}
-
     def render(self) -> str:
         pid = str(os.getpid())
         lines = []

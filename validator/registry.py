@@ -63,7 +63,6 @@ class Rule:
     needs_image_size: bool
     module: str
     source: str = "builtin"
-    default_options: dict = field(default_factory=dict)
 
     def load_options(self, raw: dict | None) -> Any:
         """Validate and complete options; raises marshmallow.ValidationError."""
@@ -121,7 +120,7 @@ def rule(
     def decorate(func: Callable) -> Callable:
         _check_signature(id, func, per)
         try:
-            defaults = options().load({})
+            options().load({})  # every option must have a valid default
         except ValidationError as exc:
             raise RegistryError(f"rule {id!r}: options have no valid defaults: {exc.messages}") from None
         r = Rule(
@@ -135,7 +134,6 @@ def rule(
             per=per,
             needs_image_size=needs_image_size,
             module=func.__module__,
-            default_options=dict(defaults) if isinstance(defaults, dict) else {},
         )
         func.__rule__ = r  # type: ignore[attr-defined]
         return func

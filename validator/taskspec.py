@@ -24,7 +24,6 @@ from typing import Any, Iterable, Mapping
 
 log = logging.getLogger("validator.task")
 
-ATTRIBUTE_TYPES = ("category", "number", "angle", "text", "x_line", "y_line", "linked")
 
 
 def leaves(choices: Iterable[Any]) -> list[str]:
