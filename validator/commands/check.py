@@ -54,17 +54,6 @@ def quiet_engine_logs() -> None:
     logger.propagate = False
 
 
-def _locations(locs: Any) -> list[dict]:
-    out = []
-    for loc in locs or ():
-        if isinstance(loc, dict):
-            out.append({"x": loc.get("x"), "y": loc.get("y")})
-        else:
-            x, y = loc
-            out.append({"x": float(x), "y": float(y)})
-    return out
-
-
 def check_item(engine, item: InputItem) -> dict:
     """Validate one input; a plain, picklable record (never raises)."""
     base = {"source": item.source, "line": item.line, "where": item.where}
@@ -90,7 +79,7 @@ def check_item(engine, item: InputItem) -> dict:
             "uuid": i.uuid,
             "errorType": i.error_type,
             "extra": i.extra,
-            "locations": _locations(i.locations),
+            "locations": i.to_json().get("locations", []),
         }
         for i in result.issues
     ]
