@@ -6,6 +6,7 @@ malformed annotation becomes an issue on that annotation rather than an HTTP err
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields
@@ -89,12 +90,69 @@ def load_task(raw_task: Any) -> dict:
     """Validate the Task object (its params too, for imageannotation tasks); defaults filled in. Raises BodyError."""
     if not isinstance(raw_task, dict):
         raise BodyError(f"'task' must be an object, not {json_type_name(raw_task)}")
+    task = _plain_task(raw_task)
+    if task is not None:
+        return task
     task = _load(_TASK, raw_task, "task")
     task["params"] = task.get("params") or {}
     task["metadata"] = task.get("metadata") or {}
     if task.get("type") == IMAGEANNOTATION:
         task["params"] = _load(_PARAMS, task["params"], "task.params")
     return task
+
+
+_TASK_STRINGS = ("task_id", "type", "status", "project", "batch")
+_PADDINGS = ("padding", "paddingX", "paddingY")
+
+
+def _plain_task(raw: dict) -> dict | None:
+    """What the schemas would load from a task whose every checked field already has its loaded type (nearly
+    every real task), or None when marshmallow must load it (and say what is wrong). Skips ~40 us of schema
+    machinery a request; the two give equal results (tests/test_envelope.py compares them on every case)."""
+    get = raw.get
+    for key in _TASK_STRINGS:
+        value = get(key)
+        if value is not None and type(value) is not str:
+            return None
+    params, metadata = get("params"), get("metadata")
+    if (params is not None and type(params) is not dict) or (metadata is not None and type(metadata) is not dict):
+        return None
+    task = dict(raw)
+    task["params"] = params or {}
+    task["metadata"] = metadata or {}
+    if task.get("type") == IMAGEANNOTATION:
+        params = _plain_params(task["params"])
+        if params is None:
+            return None
+        task["params"] = params
+    return task
+
+
+def _plain_params(raw: dict) -> dict | None:
+    """:func:`_plain_task` for ``task.params`` (ParamsSchema)."""
+    params = dict(raw)
+    for key, nullable in (("geometries", False), ("annotation_attributes", True)):
+        value = params.get(key, _ABSENT)
+        if value is _ABSENT:
+            params[key] = {}
+        elif value is None:
+            if not nullable:
+                return None
+        elif type(value) is not dict or any(type(v) is not dict for v in value.values()):
+            return None
+    for key in _PADDINGS:
+        value = params.get(key)
+        if value is None:
+            continue
+        if type(value) is int:
+            value = float(value)
+        if type(value) is not float or not math.isfinite(value):
+            return None
+        params[key] = value
+    return params
+
+
+_ABSENT = object()
 
 
 def load_envelope(body: Any) -> tuple[dict, dict]:
