@@ -27,7 +27,8 @@ import shapely
 from .annotations import TYPE_CODE, AnnotationSet
 
 ELLIPSE_SEGMENTS = 64
-_ALL_PAIRS_UP_TO = 64  # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting)
+_ALL_PAIRS_UP_TO = 96  # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting;
+# measured: all pairs 30 us vs sweep 40 us at 83 envelopes, even at ~100)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -223,9 +224,12 @@ def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _NO_PAIRS, _NO_PAIRS
     x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
     if m <= _ALL_PAIRS_UP_TO:
-        i, j = np.nonzero((x0[:, None] <= x1) & (x0 <= x1[:, None]) & (y0[:, None] <= y1) & (y0 <= y1[:, None]))
+        left_of = x0[:, None] <= x1  # [a, b]: a starts before b ends
+        i, j = np.nonzero(left_of & left_of.T)  # meet in x (a few percent of all pairs); then y, on those only
         upper = i < j
-        return i[upper], j[upper]
+        i, j = i[upper], j[upper]
+        meet = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
+        return i[meet], j[meet]
     top = float(y0.min())
     height = 2.0 * float(np.mean(y1 - y0))
     span = float(y1.max()) - top
