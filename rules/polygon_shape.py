@@ -78,23 +78,27 @@ def polygon_self_intersection(anns, ctx, opts):
     positions = positions[ctx.geometry.counts[positions] >= 3]
     if not len(positions):
         return
-    # Most outlines are proven simple by numpy alone; shapely checks the others (built for them only).
+    # Most outlines are proven simple by numpy alone; the others are checked exactly: a handful of vertices in
+    # plain Python, edge pair by edge pair (an outline is simple exactly when no two of its edges meet, except
+    # neighbours at their shared vertex: what shapely.is_simple decides, tests/test_rule_polygon_shape.py compares
+    # them), more with shapely.is_simple first (geometry built for those only).
     unproven = positions[~_star_shaped(ctx, positions)]
     if not len(unproven):
         return
-    bad = unproven[~shapely.is_simple(ctx.geometry.geoms_of(unproven))]
-    if not len(bad):
-        return
-    few = int(ctx.annotations.counts[bad].sum()) <= _FEW_VERTICES  # plain Python beats numpy for a handful
+    few = int(ctx.annotations.counts[unproven].sum()) <= _FEW_VERTICES  # plain Python beats numpy for a handful
+    # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
     if few:
-        maybe_flat = [pos for pos in bad.tolist() if _maybe_flat(view(ctx, pos).xy.tolist(), _FLOAT_EPS)]
+        found = _few_crossings(ctx, unproven)
+        meetings = [(pos, m) for pos, m in zip(unproven.tolist(), found) if m[0]]
+        meetings = [(pos, m) for pos, m in meetings if not _is_flat(view(ctx, pos).xy, few=True)]
     else:
-        maybe_flat = _flat_candidates(ctx, bad, _FLOAT_EPS).tolist()
-    flat = {pos for pos in maybe_flat if _degenerate(view(ctx, pos).xy, _FLOAT_EPS) is not None}
-    if flat:  # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
-        bad = bad[~np.isin(bad, list(flat))]
+        bad = unproven[~shapely.is_simple(ctx.geometry.geoms_of(unproven))]
+        flat = [pos for pos in _flat_candidates(ctx, bad, _FLOAT_EPS).tolist() if _is_flat(view(ctx, pos).xy)]
+        if flat:
+            bad = bad[~np.isin(bad, flat)]
+        meetings = list(zip(bad.tolist(), _all_crossings(ctx, bad)))
     cap = max(int(opts["max_locations"]), 0)
-    for pos, (points, touches) in zip(bad.tolist(), _few_crossings(ctx, bad) if few else _all_crossings(ctx, bad)):
+    for pos, (points, touches) in meetings:
         ann = view(ctx, pos)
         if not points:
             yield Issue.on(ann, "The polygon's outline crosses or touches itself; move its vertices so that no two "
@@ -164,6 +168,14 @@ def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
     up = np.add.reduceat((py_ < 0) & (qy >= 0), starts)
     down = np.add.reduceat((py_ >= 0) & (qy < 0), starts)
     return (left & (up == 1)) | (right & (down == 1))
+
+
+def _is_flat(xy: np.ndarray, few: bool = False) -> bool:
+    """Whether this outline is flat up to float rounding (``few``: first try the cheap plain-Python bounds, as
+    :func:`_flat_candidates` does for many outlines at once)."""
+    if few and not _maybe_flat(xy.tolist(), _FLOAT_EPS):
+        return False
+    return _degenerate(xy, _FLOAT_EPS) is not None
 
 
 def _degenerate(xy: np.ndarray, tol: float) -> str | None:

@@ -126,3 +126,38 @@ def test_absurd_but_finite_coordinates_neither_break_nor_warn():
         assert not result.rule_failures, rule_id
         if rule_id == "outside_image":
             assert "1e+300 px" in result.issues[0].extra
+
+
+@pytest.mark.parametrize("per_body", [1, 12], ids=["plain-Python path (a handful of vertices)",
+                                                   "shapely path (many vertices to check)"])
+def test_crossing_verdicts_agree_with_shapely_is_simple(per_body):
+    """Random outlines on a coarse grid (repeated vertices, collinear edges, vertices on edges, crossings): an
+    outline is reported exactly when shapely.is_simple says it is not simple, flat ones excepted (those are
+    polygon_degenerate's; flat to float rounding = tolerance 0)."""
+    import random
+
+    import shapely
+
+    from validator.testing import make_body
+
+    rng = random.Random(11)
+    flat_engine = RuleTester("polygon_degenerate").engine({"tolerance": 0})
+    checked = reported = 0
+    for _ in range(1500 // per_body):
+        outlines = []
+        for _ in range(per_body):
+            grid = rng.choice([3, 4, 6, 20])
+            outlines.append([(rng.randint(0, grid), rng.randint(0, grid)) for _ in range(rng.randint(3, 9))])
+        body = make_body([polygon(pts) for pts in outlines])
+        got = {i.uuid for i in crossing.engine().validate(body).issues}
+        flat = {i.uuid for i in flat_engine.validate(body).issues}
+        for k, pts in enumerate(outlines):
+            uuid = f"a{k + 1}"
+            if uuid in flat:
+                assert uuid not in got, pts
+                continue
+            checked += 1
+            expected = not shapely.is_simple(shapely.Polygon(pts))
+            assert (uuid in got) == expected, pts
+            reported += expected
+    assert checked > 500 and 100 < reported < checked - 100  # both verdicts well exercised
