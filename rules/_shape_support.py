@@ -52,7 +52,7 @@ def gather_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     and ``counts`` (vertices per annotation)."""
     a = ctx.annotations
     counts = a.counts[positions]
-    starts = np.cumsum(counts) - counts
+    starts = counts.cumsum() - counts
     total = int(starts[-1] + counts[-1]) if len(counts) else 0
     xy = a.coords[a.rows_of(positions)]
     nxt = np.arange(1, total + 1, dtype=np.int64)

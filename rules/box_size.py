@@ -50,7 +50,7 @@ def box_too_small(anns, ctx, opts):
         min_w, min_h = _minimums(ctx, "box", opts)
         # Every box at once: the box column holds NaN (never too small) on the other annotations' rows.
         w, h = a.box[:, 2], a.box[:, 3]
-        bad = np.flatnonzero((w < _at_least_positive(min_w)) | (h < _at_least_positive(min_h)))
+        bad = ((w < _at_least_positive(min_w)) | (h < _at_least_positive(min_h))).nonzero()[0]
         if len(bad) and len(pos) != len(a):
             bad = bad[_selected(a, pos)[bad]]  # boxes out of the instance's scope
         if len(bad):
@@ -60,7 +60,7 @@ def box_too_small(anns, ctx, opts):
         min_w, min_h = _minimums(ctx, "cuboid", opts)
         faces = cuboid_faces(ctx)  # NaN (never too small) where there is no front face to measure
         w, h = faces[:, 0], faces[:, 1]
-        bad = np.flatnonzero((w < _at_least_positive(min_w)) | (h < _at_least_positive(min_h)))
+        bad = ((w < _at_least_positive(min_w)) | (h < _at_least_positive(min_h))).nonzero()[0]
         if len(bad) and len(pos) != len(a):
             bad = bad[_selected(a, pos)[bad]]
         for p, fw, fh, x, y in zip(bad.tolist(), w[bad].tolist(), h[bad].tolist(), faces[bad, 2].tolist(),

@@ -52,8 +52,8 @@ def duplicate_vertex(anns, ctx, opts):
     xy = ctx.annotations.coords
     # consecutive coordinate rows within tol in x and in y (numpy over the whole array, no per-row distances),
     # then only those of one selected annotation, measured exactly
-    step = np.abs(np.diff(xy, axis=0))
-    later = np.flatnonzero((step[:, 0] <= tol) & (step[:, 1] <= tol)) + 1
+    step = np.abs(xy[1:] - xy[:-1])
+    later = ((step[:, 0] <= tol) & (step[:, 1] <= tol)).nonzero()[0] + 1
     owner = row_owners(ctx, later)
     later = later[(ctx.annotations.offsets[owner] != later) & selected(ctx, anns.positions)[owner]]
     d = np.hypot(*(xy[later] - xy[later - 1]).T)

@@ -90,7 +90,7 @@ def label_not_in_taxonomy(anns, ctx, opts):
     a = ctx.annotations
     pos = anns.positions
     everything = len(pos) == len(a)  # the selection is every annotation, in order
-    bad = np.flatnonzero(wrong[a.type_codes, label_of] if everything else wrong[a.type_codes[pos], label_of[pos]])
+    bad = (wrong[a.type_codes, label_of] if everything else wrong[a.type_codes[pos], label_of[pos]]).nonzero()[0]
     if not len(bad):
         return
     bad = bad if everything else pos[bad]

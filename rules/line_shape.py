@@ -39,11 +39,12 @@ def line_zero_length(anns, ctx, opts):
     tol = max(float(opts["tolerance"]), 0.0)
     positions = anns.positions
     xy, _, _, counts = gather_vertices(ctx, positions)  # the selected lines' vertices only
-    seg = np.hypot(*np.diff(xy, axis=0).T)
-    owner = np.repeat(np.arange(len(positions)), counts)  # index into positions of each vertex's line
+    d = xy[1:] - xy[:-1]
+    seg = np.hypot(d[:, 0], d[:, 1])
+    owner = np.arange(len(positions)).repeat(counts)  # index into positions of each vertex's line
     inside = owner[1:] == owner[:-1]
     length = np.bincount(owner[1:][inside], weights=seg[inside], minlength=len(positions))
-    short = np.flatnonzero(length <= tol)
+    short = (length <= tol).nonzero()[0]
     for pos, total in zip(positions[short].tolist(), length[short].tolist()):
         ann = view(ctx, pos)
         k = len(ann.xy)

@@ -84,12 +84,12 @@ class _Overlaps:
             bi, bj = b[i[self.boxes]], b[j[self.boxes]]
             lo = np.maximum(bi[:, :2], bj[:, :2])
             hi = np.minimum(bi[:, 2:], bj[:, 2:])
-            wh = np.clip(hi - lo, 0.0, None)
+            wh = np.maximum(hi - lo, 0.0)
             self.inter[self.boxes] = wh[:, 0] * wh[:, 1]
             self.area_i[self.boxes] = (bi[:, 2] - bi[:, 0]) * (bi[:, 3] - bi[:, 1])
             self.area_j[self.boxes] = (bj[:, 2] - bj[:, 0]) * (bj[:, 3] - bj[:, 1])
             self.rect[self.boxes] = np.hstack([lo, hi])
-        other = np.flatnonzero(~self.boxes)
+        other = (~self.boxes).nonzero()[0]
         if len(other):
             gi, gj = self._usable(i[other], j[other])
             self.area_i[other] = shapely.area(gi)

@@ -123,7 +123,7 @@ def _flat_candidates(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
     if not len(rest):
         return few
     xy, nxt, starts, rest_counts = shared_vertices(ctx, rest)
-    origin = np.repeat(xy[starts], rest_counts, axis=0)  # the first vertex: less float cancellation
+    origin = xy[starts].repeat(rest_counts, axis=0)  # the first vertex: less float cancellation
     p = xy - origin
     q = p[nxt]
     cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
@@ -156,7 +156,7 @@ def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
     else (bow-ties, repeated vertices, spirals, most concave shapes) is left to shapely."""
     xy, nxt, starts, counts = shared_vertices(ctx, positions)
     centre = np.add.reduceat(xy, starts) / counts[:, None]
-    p = xy - np.repeat(centre, counts, axis=0)
+    p = xy - centre.repeat(counts, axis=0)
     px_, py_ = p[:, 0], p[:, 1]
     qx, qy = px_[nxt], py_[nxt]
     cross = px_ * qy - qx * py_
@@ -216,13 +216,13 @@ def _all_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     pts, k = _outlines(ctx, positions)
     m = len(k)
     out: list[tuple[list[tuple[float, float]], bool]] = [([], False)] * m
-    starts = np.cumsum(k) - k
-    owner = np.repeat(np.arange(m), k)
+    starts = k.cumsum() - k
+    owner = np.arange(m).repeat(k)
     nxt = np.arange(1, len(pts) + 1)
     nxt[starts[k > 0] + k[k > 0] - 1] = starts[k > 0]
     ends = np.stack([pts, pts[nxt]], axis=1)  # (S, 2, 2): the edge from each vertex to the next
     # edges whose envelopes meet (as an STRtree query would give them), in one outline of 3+ corners
-    edges = np.flatnonzero(k[owner] >= 3)  # fewer than 3 distinct corners: flat, not crossing
+    edges = (k[owner] >= 3).nonzero()[0]  # fewer than 3 distinct corners: flat, not crossing
     qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
     ci, cj = edges[qi], edges[qj]
     same = owner[ci] == owner[cj]
@@ -306,7 +306,7 @@ def _few_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     first = shapely.linestrings([p[1] for p in pairs])
     second = shapely.linestrings([p[2] for p in pairs])
     shapely.prepare(first)
-    hit = np.flatnonzero(shapely.intersects(first, second)).tolist()
+    hit = shapely.intersects(first, second).nonzero()[0].tolist()
     inter = shapely.intersection(first[hit], second[hit])
     overlap = (shapely.length(inter) > 0).tolist()
     for g, n, is_overlap in zip(inter, hit, overlap):

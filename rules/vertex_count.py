@@ -106,7 +106,7 @@ def _check(anns, ctx, opts, name: str, low: bool):
         return
     counts = a.counts[pos]
     limit_of = limits[a.type_codes[pos]]
-    bad = np.flatnonzero(counts < limit_of if low else counts > limit_of)
+    bad = (counts < limit_of if low else counts > limit_of).nonzero()[0]
     if not len(bad):
         return
     word = "minimum" if low else "maximum"

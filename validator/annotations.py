@@ -171,7 +171,7 @@ class AnnotationSet(Sequence[Annotation]):
         self.edges = edges
         self.offsets = edges[:-1]
         self.ends = edges[1:]
-        self.counts = np.diff(edges)
+        self.counts = edges[1:] - edges[:-1]
         self.coords = coords
         self.box = box
         self.given_vertices = given_vertices
@@ -203,7 +203,8 @@ class AnnotationSet(Sequence[Annotation]):
     def positions_by_type(self) -> dict[int, np.ndarray]:
         """Type code -> positions of the annotations of that type (only types present)."""
         codes = self.type_codes
-        return {int(c): np.flatnonzero(codes == c) for c in np.unique(codes)}
+        present = np.bincount(codes, minlength=len(TYPE_CODE)).nonzero()[0].tolist()
+        return {c: (codes == c).nonzero()[0] for c in present}
 
     @cached_property
     def label_ids(self) -> tuple[dict[str, int], np.ndarray]:
@@ -252,7 +253,7 @@ class AnnotationSet(Sequence[Annotation]):
         """The ``coords`` rows of the annotations at ``positions``, one annotation after the other, each in order."""
         counts = self.counts[positions]
         total = int(counts.sum())
-        return np.repeat(self.offsets[positions] - (np.cumsum(counts) - counts), counts) + \
+        return (self.offsets[positions] - (counts.cumsum() - counts)).repeat(counts) + \
             np.arange(total, dtype=np.int64)
 
     def positions_of_type(self, *types: str) -> np.ndarray:
@@ -273,7 +274,7 @@ def split_by_kind(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """Positions of boxes, of points, and of vertex-list annotations (polygon, line, ellipse, cuboid)."""
     is_box = codes == TYPE_CODE["box"]
     is_point = codes == TYPE_CODE["point"]
-    return np.flatnonzero(is_box), np.flatnonzero(is_point), np.flatnonzero(~(is_box | is_point))
+    return is_box.nonzero()[0], is_point.nonzero()[0], (~(is_box | is_point)).nonzero()[0]
 
 
 def assemble_coordinates(n: int, box_pos: np.ndarray, box_values: list, point_pos: np.ndarray, point_x: list,
@@ -299,7 +300,7 @@ def assemble_coordinates(n: int, box_pos: np.ndarray, box_values: list, point_po
         coords[rows, 0] = point_x
         coords[rows, 1] = point_y
     if len(vert_pos):
-        rows = np.repeat(edges[vert_pos] - np.cumsum(vertex_counts) + vertex_counts, vertex_counts) + \
+        rows = (edges[vert_pos] - vertex_counts.cumsum() + vertex_counts).repeat(vertex_counts) + \
             np.arange(int(vertex_counts.sum()))
         coords[rows, 0] = vertex_x
         coords[rows, 1] = vertex_y
@@ -401,7 +402,7 @@ def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
     out[:, 2, 1] = bottom
     out[:, 3, 0] = left
     out[:, 3, 1] = bottom
-    rotated = np.flatnonzero(rot != 0.0)
+    rotated = (rot != 0.0).nonzero()[0]
     if len(rotated):
         l, t, ww, hh, r = left[rotated], top[rotated], w[rotated], h[rotated], rot[rotated]
         dx = np.stack([-ww / 2, ww / 2, ww / 2, -ww / 2], axis=1)

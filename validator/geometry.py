@@ -71,7 +71,7 @@ class GeometryIndex:
     def axis_aligned_boxes(self) -> np.ndarray:
         """Positions of boxes without rotation (their bounds are the box itself)."""
         a = self.annotations
-        return np.flatnonzero((a.type_codes == _BOX) & (a.box[:, 4] == 0.0))
+        return ((a.type_codes == _BOX) & (a.box[:, 4] == 0.0)).nonzero()[0]
 
     # -- shapely ---------------------------------------------------------------------------------------------
     @cached_property
@@ -102,7 +102,8 @@ class GeometryIndex:
         if not self._all_built:
             missing = positions[~self._built[positions]]
             if len(missing):
-                missing = np.unique(missing)
+                if len(missing) > 1 and not (missing[1:] > missing[:-1]).all():  # usually sorted already
+                    missing = np.unique(missing)
                 self._build(missing)
                 self._built[missing] = True
         return self._geoms[positions]
@@ -140,7 +141,7 @@ class GeometryIndex:
     def _gather(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates of the given annotations, concatenated, with the geometry index of each coordinate."""
         a = self.annotations
-        return a.coords[a.rows_of(positions)], np.repeat(np.arange(len(positions)), self.counts[positions])
+        return a.coords[a.rows_of(positions)], np.arange(len(positions)).repeat(self.counts[positions])
 
     def _rings_to_polygons(self, geoms: np.ndarray, positions: np.ndarray) -> None:
         if not len(positions):
@@ -174,7 +175,7 @@ class GeometryIndex:
         points); NaN where no geometry exists."""
         out = self.bounds.copy()
         out[~self.exists] = np.nan
-        ellipses = np.flatnonzero(self.exists & (self.annotations.type_codes == _ELLIPSE))
+        ellipses = (self.exists & (self.annotations.type_codes == _ELLIPSE)).nonzero()[0]
         if len(ellipses):
             ring = self._ellipse_rings(ellipses)
             out[ellipses, :2] = ring.min(axis=1)
