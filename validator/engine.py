@@ -60,7 +60,8 @@ class _Budget:
         return self.deadline - time.perf_counter()
 
     def spent(self) -> bool:
-        return self.expired or self.remaining() <= 0
+        # with the alarm armed, its handler marks the budget spent; otherwise (threads) compare with the clock
+        return self.expired or (not self.use_signal and self.remaining() <= 0)
 
     def __enter__(self):
         if self.use_signal:
@@ -82,6 +83,23 @@ class _Budget:
         if self.in_rule:
             self.in_rule = False
             raise BudgetExceeded()
+
+
+class _Plan:
+    """What the run loop needs of one configured rule instance, worked out once when the engine is built."""
+
+    __slots__ = ("stage", "codes", "scope", "declares_geometries", "needs_image_size", "per_task", "func", "options")
+
+    def __init__(self, inst: RuleInstance):
+        rule = inst.rule
+        self.stage = f"rule:{inst.name}"
+        self.codes = None if inst.geometries is None else tuple(TYPE_CODE[g] for g in inst.geometries)
+        self.scope = (self.codes, inst.labels)  # instances with the same scope share one Selection
+        self.declares_geometries = rule.geometries is not None  # (then the instance's codes are not None either)
+        self.needs_image_size = rule.needs_image_size
+        self.per_task = rule.per == "task"
+        self.func = rule.func
+        self.options = inst.options
 
 
 class _LazyBody:
@@ -109,10 +127,9 @@ class Engine:
         self.registry = config.registry
         # What the run loop needs of each configured instance, worked out once (the config holds every instance
         # for the engine's lifetime): id(instance) -> (stage key, type codes or None, scope key).
-        self._plans: dict[int, tuple] = {}
+        self._plans: dict[int, _Plan] = {}
         for inst in [*config.instances, *(i for group in config.project_instances.values() for i in group)]:
-            codes = None if inst.geometries is None else tuple(TYPE_CODE[g] for g in inst.geometries)
-            self._plans[id(inst)] = (f"rule:{inst.name}", codes, (codes, inst.labels))
+            self._plans[id(inst)] = _Plan(inst)
 
     @classmethod
     def from_config_file(cls, path=None) -> "Engine":
@@ -203,9 +220,12 @@ class Engine:
         present = ctx.annotations.positions_by_type
         missing_size_logged = False
         blocking_incomplete = False  # an error-level instance failed or did not finish
+        image_size_known = ctx.task.image_size_known
+        plans = self._plans
+        perf_counter = time.perf_counter
         for n, inst in enumerate(instances):
-            rule = inst.rule
-            if rule.needs_image_size and not ctx.task.image_size_known:
+            plan = plans[id(inst)]
+            if plan.needs_image_size and not image_size_known:
                 if not missing_size_logged:
                     log.info("image size unknown; rules that need it are skipped",
                              extra={"task_id": ctx.task.task_id, "project": ctx.task.project})
@@ -215,33 +235,39 @@ class Engine:
             if budget.spent():
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
-            stage, codes, scope = self._plans[id(inst)]
+            codes = plan.codes
             # A rule that declares geometry types is not called when the task has nothing of them in the
             # instance's scope (a rule with geometries=None always runs, even on an empty selection).
-            if rule.geometries is not None and not any(c in present for c in codes):
+            if plan.declares_geometries and not any(c in present for c in codes):
                 continue
-            selection = self._selection(inst, codes, scope, ctx, selections)
-            if rule.geometries is not None and not len(selection):
+            selection = selections.get(plan.scope)
+            if selection is None:
+                selection = selections[plan.scope] = self._selection(inst, codes, ctx)
+            if plan.declares_geometries and not len(selection):
                 continue
-            started = time.perf_counter()
+            started = perf_counter()
             try:
                 budget.in_rule = True
-                found = self._run_instance(inst, ctx, selection)
+                if plan.per_task:
+                    found = plan.func(selection, ctx, plan.options)
+                    found = [] if found is None else list(found)
+                else:
+                    found = self._run_per_annotation(plan, ctx, selection)
                 budget.in_rule = False
                 stamped = self._stamp(inst, found, ctx)
             except BudgetExceeded:
-                stages[stage] = (time.perf_counter() - started) * 1000
+                stages[plan.stage] = (perf_counter() - started) * 1000
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
                 break
             except Exception:  # a rule's bug must never become a 5xx or block labelers (policy decides)
                 budget.in_rule = False
-                stages[stage] = (time.perf_counter() - started) * 1000
+                stages[plan.stage] = (perf_counter() - started) * 1000
                 log.exception("rule failed", extra={"rule": inst.id, "instance": inst.name,
                                                     "task_id": ctx.task.task_id})
                 result.rule_failures.append(inst.name)
                 blocking_incomplete |= inst.level == "error"
                 continue
-            stages[stage] = (time.perf_counter() - started) * 1000
+            stages[plan.stage] = (perf_counter() - started) * 1000
             issues.extend(stamped)
         # Only an error-level instance can block a task, so only its failure can hide a blocking issue: a
         # crashed warn or shadow rule (shadow mode is for trying a rule on live traffic) never fails a task.
@@ -273,34 +299,19 @@ class Engine:
         return any(i.level == "error" for i in not_finished)
 
     @staticmethod
-    def _selection(inst: RuleInstance, codes: tuple | None, scope: tuple, ctx: Context,
-                   cache: dict[tuple, Selection]) -> Selection:
-        """The annotations an instance applies to; instances with the same scope share one Selection."""
-        sel = cache.get(scope)
-        if sel is None:
-            anns = ctx.annotations
-            if codes is None:
-                positions = np.arange(len(anns))
-            else:
-                positions = anns.positions_of_types(codes)
-            if inst.labels is not None and len(positions):
-                positions = anns.positions_with_labels(positions, inst.labels)
-            sel = cache[scope] = Selection(anns, positions)
-        return sel
+    def _selection(inst: RuleInstance, codes: tuple | None, ctx: Context) -> Selection:
+        """The annotations an instance applies to (instances with the same scope share one Selection)."""
+        anns = ctx.annotations
+        positions = np.arange(len(anns)) if codes is None else anns.positions_of_types(codes)
+        if inst.labels is not None and len(positions):
+            positions = anns.positions_with_labels(positions, inst.labels)
+        return Selection(anns, positions)
 
     @staticmethod
-    def _run_instance(inst: RuleInstance, ctx: Context, selection: Selection) -> list[Issue]:
-        anns = ctx.annotations
-        positions = selection.positions
-        rule = inst.rule
-        func = rule.func
-        opts = inst.options
-        if rule.per == "task":
-            out = func(selection, ctx, opts)
-            return list(out) if out is not None else []
+    def _run_per_annotation(plan: "_Plan", ctx: Context, selection: Selection) -> list[Issue]:
+        func, opts, items = plan.func, plan.options, ctx.annotations.items
         found: list[Issue] = []
-        items = anns.items
-        for p in positions.tolist():
+        for p in selection.positions.tolist():
             out = func(items[p], ctx, opts)
             if out is not None:
                 found.extend(out)
