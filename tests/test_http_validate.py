@@ -171,7 +171,7 @@ def test_other_task_types_pass_and_are_logged(service, task_type, response):
     r = service.post(json.dumps(payload))
     assert r.status_code == 200, r.text
     assert r.json() == {"pass": True, "issues": {}, "globalIssues": []}
-    lines = validation_lines(service.logs()[start:], task_id)
+    lines = validation_lines(service.logs_once(start, f'"msg":"validation","task_id":"{task_id}"'), task_id)
     assert len(lines) == 1
     assert lines[0]["task_type"] == task_type and lines[0]["pass"] is True
     assert any(task_type in s for s in lines[0]["skipped"])
@@ -312,7 +312,7 @@ def test_one_json_log_line_per_validation_without_secrets_headers_or_body(servic
     deadline = time.monotonic() + 10
     while service.logs()[start:].count('"logger":"access"') < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
-    logs = service.logs()[start:]
+    logs = service.logs_once(start, '"msg":"validation","task_id":"t-logs"')
     assert logs.count('"logger":"access"') >= 3
     (line,) = validation_lines(logs, "t-logs")
     assert line["level"] == "info" and line["pass"] is False
@@ -355,7 +355,7 @@ def test_unknown_image_size_skips_rules_that_need_it_and_says_so(service):
     start = len(service.logs())
     answer = post_ok(service, payload)
     assert answer == {"pass": True, "issues": {}, "globalIssues": []}  # outside_image could not run
-    logs = service.logs()[start:]
+    logs = service.logs_once(start, '"msg":"validation","task_id":"t-nosize"')
     assert "image size unknown" in logs
     (line,) = validation_lines(logs, "t-nosize")
     assert any("outside_image" in s and "image size unknown" in s for s in line["skipped"])
@@ -419,7 +419,7 @@ def test_a_raising_rule_is_answered_by_the_failure_policy(policy_service):
         assert answer["pass"] is False
         assert error_types(answer) == ["validation_incomplete"]
     assert "secret internal detail" not in json.dumps(answer) and "Traceback" not in json.dumps(answer)
-    logs = svc.logs()[start:]
+    logs = svc.logs_once(start, '"msg":"validation","task_id":"t-buggy"')
     assert '"msg":"rule failed"' in logs and "t_raises" in logs  # the bug is logged server-side
     (line,) = validation_lines(logs, "t-buggy")
     assert line["rule_failures"] == ["t_raises"]

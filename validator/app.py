@@ -66,8 +66,9 @@ class ValidateEndpoint:
     No cyclic garbage collection while a validation request's objects are alive: a 10,000-annotation body is ~1M
     objects, which the collector would traverse again and again as they are created (measured: orjson parse of
     2.2 MB 13 ms without collections, 40+ ms with). The engine leaves no reference cycles behind
-    (tests/test_engine_memory.py), so the request's objects are freed by reference counting; that, and the resumed
-    collection, happen once the response has been sent (the WSGI iterable's close()), not while Scale waits.
+    (tests/test_engine_memory.py), so the request's objects are freed by reference counting; that, the resumed
+    collection and the request's log line and counters happen once the response has been sent (the WSGI
+    iterable's close()), not while Scale waits.
     """
 
     def __init__(self, settings: Settings, engine: Engine, keys: KeySet):
@@ -92,9 +93,14 @@ class ValidateEndpoint:
             raise
 
         def after_sending() -> None:
-            held.clear()  # free the request's objects now that the answer is on its way
-            if paused:
-                gc.enable()
+            try:
+                for item in held:
+                    if callable(item):
+                        item()  # the request's log line and counters: not needed for the answer
+            finally:
+                held.clear()  # free the request's objects now that the answer is on its way
+                if paused:
+                    gc.enable()
 
         return ClosingIterator([payload], after_sending)
 
@@ -105,7 +111,9 @@ class ValidateEndpoint:
     def handle(self, environ, held: list | None = None) -> tuple[int, bytes]:
         """Answer one validation request: (HTTP status, JSON body). Never raises for any request content.
 
-        ``held`` (optional) receives the validation result, whose decoded inputs the caller frees later."""
+        ``held`` (optional) receives the validation result, whose decoded inputs the caller frees later, and the
+        request's accounting (its log line and counters, a callable), which the caller runs once the answer is
+        sent. Without ``held`` the accounting is done before returning."""
         started = time.perf_counter()
         settings = self.settings
         if not settings.insecure_no_auth and not self.keys.accepts(environ.get(_AUTH_ENVIRON)):
@@ -159,15 +167,22 @@ class ValidateEndpoint:
                       {"pass": False, "issues": {},
                        "globalIssues": [{"errorType": INCOMPLETE, "extra": INCOMPLETE_TEXT}]})
             return 200, jsonio.dumps(answer)
-        counts = result.counts()
         elapsed = (time.perf_counter() - started) * 1000
-        METRICS.observe_validation(result, elapsed)
-        log.info("validation", extra={
-            "task_id": result.task_id, "task_type": result.task_type, "pass": answer["pass"],
-            "annotations": result.annotation_count, "issues": counts["by_level"], "by_rule": counts["by_rule"],
-            "rule_failures": result.rule_failures, "budget_exhausted": result.budget_exhausted,
-            "skipped": result.skipped or None, "duration_ms": round(elapsed, 3),
-            "engine_ms": round(result.duration_ms, 3)})
+
+        def account() -> None:
+            counts = result.counts()
+            METRICS.observe_validation(result, elapsed)
+            log.info("validation", extra={
+                "task_id": result.task_id, "task_type": result.task_type, "pass": answer["pass"],
+                "annotations": result.annotation_count, "issues": counts["by_level"], "by_rule": counts["by_rule"],
+                "rule_failures": result.rule_failures, "budget_exhausted": result.budget_exhausted,
+                "skipped": result.skipped or None, "duration_ms": round(elapsed, 3),
+                "engine_ms": round(result.duration_ms, 3)})
+
+        if held is None:
+            account()
+        else:
+            held.append(account)
         return 200, payload
 
 

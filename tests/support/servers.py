@@ -65,6 +65,14 @@ class Service:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def logs_once(self, start: int, text: str, timeout: float = 10) -> str:
+        """The log written since offset ``start``, once it contains ``text`` (the per-request validation line is
+        written after the answer has been sent, so it may land a moment after the client has the answer)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.logs()[start:] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.logs()[start:]
+
     def stop(self, sig=signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
