@@ -114,35 +114,58 @@ def _flat_candidates(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
     """Polygons that may be degenerate, found with numpy alone: fewer than 3 vertices, or both of two lower bounds
     on their width at most ``tol``. The bounds: twice the (shoelace) area over the perimeter (for any polygon
     2·area/perimeter is at most its width: area <= width · diameter, perimeter >= 2 · diameter), and the width of
-    the widest triangle made by the first vertex and an edge (the vertices of a triangle are among the polygon's,
-    so it is no wider; this one is not fooled by a bow-tie, whose shoelace area is 0). No flat polygon is missed;
-    the few candidates are checked exactly."""
+    the widest triangle made by the centre (the mean of the vertices) and an edge (the triangle lies in the convex
+    hull of the vertices, so it is no wider; this one is not fooled by a bow-tie, whose shoelace area is 0). No
+    flat polygon is missed; the few candidates are checked exactly."""
     counts = ctx.geometry.counts[positions]
     few = positions[counts < 3]
     rest = positions[counts >= 3]
     if not len(rest):
         return few
-    xy, nxt, starts, rest_counts = shared_vertices(ctx, rest)
-    origin = xy[starts].repeat(rest_counts, axis=0)  # the first vertex: less float cancellation
-    p = xy - origin
-    q = p[nxt]
-    cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
-    d = q - p
-    seg2 = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]
-    p2 = p[:, 0] * p[:, 0] + p[:, 1] * p[:, 1]
-    if np.isfinite(seg2).all() and np.isfinite(p2).all():  # lengths as sqrt(x*x + y*y): faster than np.hypot
+    t = _outline_terms(ctx, rest)
+    nxt, starts, cross, r2 = t.nxt, t.starts, t.cross, t.r2
+    dx, dy = t.qx - t.px, t.qy - t.py
+    seg2 = dx * dx + dy * dy
+    if np.isfinite(seg2).all() and np.isfinite(r2).all():  # lengths as sqrt(x*x + y*y): faster than np.hypot
         seg = np.sqrt(seg2)
-        longest = np.sqrt(np.maximum(np.maximum(p2, p2[nxt]), seg2))
+        longest = np.sqrt(np.maximum(np.maximum(r2, r2[nxt]), seg2))
     else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
-        seg = np.hypot(d[:, 0], d[:, 1])
-        longest = np.maximum(np.maximum(np.hypot(p[:, 0], p[:, 1]), np.hypot(q[:, 0], q[:, 1])), seg)
+        seg = np.hypot(dx, dy)
+        longest = np.maximum(np.maximum(np.hypot(t.px, t.py), np.hypot(t.qx, t.qy)), seg)
     area2 = np.abs(np.add.reduceat(cross, starts))
     perimeter = np.add.reduceat(seg, starts)
-    # triangle (first vertex, p, q): width = |cross| / longest side, minus far more than float rounding can add
+    # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
     triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest  # NaN (0/0, overflow): not a proof, kept
     wide = np.maximum.reduceat(triangle, starts) > tol
     thin = rest[(area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~wide]
     return np.sort(np.concatenate([few, thin]))
+
+
+class _Terms:
+    """Per-vertex terms of polygon outlines, relative to each outline's centre (the mean of its vertices), shared
+    by the two polygon rules (computed once per request for a set of polygons). Read-only."""
+
+    __slots__ = ("nxt", "starts", "counts", "px", "py", "qx", "qy", "cross", "r2")
+
+
+def _outline_terms(ctx, positions: np.ndarray) -> _Terms:
+    """For polygons of at least 3 vertices: each vertex ``p`` and the next one ``q`` (wrapping around) relative
+    to the centre, their cross product and ``|p|²``."""
+    positions = np.ascontiguousarray(positions, dtype=np.int64)
+
+    def build() -> _Terms:
+        xy, nxt, starts, counts = shared_vertices(ctx, positions)
+        centre = np.add.reduceat(xy, starts) / counts[:, None]
+        p = xy - centre.repeat(counts, axis=0)
+        t = _Terms()
+        t.nxt, t.starts, t.counts = nxt, starts, counts
+        t.px, t.py = p[:, 0], p[:, 1]
+        t.qx, t.qy = t.px[nxt], t.py[nxt]
+        t.cross = t.px * t.qy - t.qx * t.py
+        t.r2 = t.px * t.px + t.py * t.py
+        return t
+
+    return ctx.memo(("polygon_outline_terms", positions.tobytes()), build)
 
 
 def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
@@ -154,13 +177,8 @@ def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
     edge lies in its own angular sector, the sectors only share their boundary rays, and an edge meets those rays
     only at its end vertices: no two edges cross or touch. Star-shaped outlines (most real ones) pass; anything
     else (bow-ties, repeated vertices, spirals, most concave shapes) is left to shapely."""
-    xy, nxt, starts, counts = shared_vertices(ctx, positions)
-    centre = np.add.reduceat(xy, starts) / counts[:, None]
-    p = xy - centre.repeat(counts, axis=0)
-    px_, py_ = p[:, 0], p[:, 1]
-    qx, qy = px_[nxt], py_[nxt]
-    cross = px_ * qy - qx * py_
-    r2 = px_ * px_ + py_ * py_
+    t = _outline_terms(ctx, positions)
+    nxt, starts, counts, cross, r2, py_, qy = t.nxt, t.starts, t.counts, t.cross, t.r2, t.py, t.qy
     sure = np.abs(cross) > 1e-9 * (r2 + r2[nxt])  # the sign of the turn is beyond float rounding
     left = np.add.reduceat((cross > 0) & sure, starts) == counts
     right = np.add.reduceat((cross < 0) & sure, starts) == counts
@@ -342,7 +360,8 @@ def _add_meeting(found: list, touches: bool, coords: np.ndarray, is_overlap: boo
 
 def _maybe_flat(xy: list, tol: float) -> bool:
     """:func:`_flat_candidates` for one polygon of a handful of vertices (a list of ``[x, y]``), in plain Python:
-    the same two lower bounds on its width, the same slack."""
+    the same two lower bounds on its width and the same slack, with the first vertex as the triangles' apex (a
+    vertex is in the convex hull as well as the centre is, and needs no mean)."""
     if len(xy) < 3:
         return True
     ox, oy = xy[0]
