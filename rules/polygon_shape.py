@@ -90,10 +90,14 @@ def polygon_self_intersection(anns, ctx, opts):
     if few:
         found = _few_crossings(ctx, unproven)
         meetings = [(pos, m) for pos, m in zip(unproven.tolist(), found) if m[0]]
-        meetings = [(pos, m) for pos, m in meetings if not _is_flat(view(ctx, pos).xy, few=True)]
+        if meetings:  # flat only if thin by the (shared) width bounds, then checked exactly
+            thin = _thin(ctx, positions, _FLOAT_EPS)[np.searchsorted(positions, [pos for pos, _ in meetings])]
+            meetings = [(pos, m) for (pos, m), maybe in zip(meetings, thin.tolist())
+                        if not (maybe and _is_flat(view(ctx, pos).xy))]
     else:
         bad = unproven[~shapely.is_simple(ctx.geometry.geoms_of(unproven))]
-        flat = [pos for pos in _flat_candidates(ctx, bad, _FLOAT_EPS).tolist() if _is_flat(view(ctx, pos).xy)]
+        thin = _thin(ctx, positions, _FLOAT_EPS)[np.searchsorted(positions, bad)]
+        flat = [pos for pos, maybe in zip(bad.tolist(), thin.tolist()) if maybe and _is_flat(view(ctx, pos).xy)]
         if flat:
             bad = bad[~np.isin(bad, flat)]
         meetings = list(zip(bad.tolist(), _all_crossings(ctx, bad)))
@@ -122,23 +126,40 @@ def _flat_candidates(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
     rest = positions[counts >= 3]
     if not len(rest):
         return few
-    t = _outline_terms(ctx, rest)
-    nxt, starts, cross, r2 = t.nxt, t.starts, t.cross, t.r2
-    dx, dy = t.qx - t.px, t.qy - t.py
-    seg2 = dx * dx + dy * dy
-    if np.isfinite(seg2).all() and np.isfinite(r2).all():  # lengths as sqrt(x*x + y*y): faster than np.hypot
-        seg = np.sqrt(seg2)
-        longest = np.sqrt(np.maximum(np.maximum(r2, r2[nxt]), seg2))
-    else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
-        seg = np.hypot(dx, dy)
-        longest = np.maximum(np.maximum(np.hypot(t.px, t.py), np.hypot(t.qx, t.qy)), seg)
-    area2 = np.abs(np.add.reduceat(cross, starts))
-    perimeter = np.add.reduceat(seg, starts)
-    # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
-    triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest  # NaN (0/0, overflow): not a proof, kept
-    wide = np.maximum.reduceat(triangle, starts) > tol
-    thin = rest[(area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~wide]
+    thin = rest[_thin(ctx, rest, tol)]
     return np.sort(np.concatenate([few, thin]))
+
+
+def _thin(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
+    """For polygons of at least 3 vertices: true where neither lower bound on the width exceeds ``tol`` (see
+    :func:`_flat_candidates`; the bounds are computed once per request for a set of polygons)."""
+    area2, perimeter, widest = _width_bounds(ctx, positions)
+    return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
+
+
+def _width_bounds(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per polygon: twice its shoelace area, its perimeter, and the width of its widest (centre, edge) triangle
+    minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow)."""
+    positions = np.ascontiguousarray(positions, dtype=np.int64)
+
+    def build():
+        t = _outline_terms(ctx, positions)
+        nxt, starts, cross, r2 = t.nxt, t.starts, t.cross, t.r2
+        dx, dy = t.qx - t.px, t.qy - t.py
+        seg2 = dx * dx + dy * dy
+        if np.isfinite(seg2).all() and np.isfinite(r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
+            seg = np.sqrt(seg2)
+            longest = np.sqrt(np.maximum(np.maximum(r2, r2[nxt]), seg2))
+        else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
+            seg = np.hypot(dx, dy)
+            longest = np.maximum(np.maximum(np.hypot(t.px, t.py), np.hypot(t.qx, t.qy)), seg)
+        area2 = np.abs(np.add.reduceat(cross, starts))
+        perimeter = np.add.reduceat(seg, starts)
+        # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
+        triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest
+        return area2, perimeter, np.maximum.reduceat(triangle, starts)
+
+    return ctx.memo(("polygon_width_bounds", positions.tobytes()), build)
 
 
 class _Terms:
@@ -188,11 +209,8 @@ def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
     return (left & (up == 1)) | (right & (down == 1))
 
 
-def _is_flat(xy: np.ndarray, few: bool = False) -> bool:
-    """Whether this outline is flat up to float rounding (``few``: first try the cheap plain-Python bounds, as
-    :func:`_flat_candidates` does for many outlines at once)."""
-    if few and not _maybe_flat(xy.tolist(), _FLOAT_EPS):
-        return False
+def _is_flat(xy: np.ndarray) -> bool:
+    """Whether this outline is flat up to float rounding."""
     return _degenerate(xy, _FLOAT_EPS) is not None
 
 
@@ -327,11 +345,14 @@ def _few_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
     hit = shapely.intersects(first, second).nonzero()[0].tolist()
     inter = shapely.intersection(first[hit], second[hit])
     overlap = (shapely.length(inter) > 0).tolist()
-    for g, n, is_overlap in zip(inter, hit, overlap):
+    coords, index = shapely.get_coordinates(inter, return_index=True)
+    bounds = np.searchsorted(index, np.arange(len(inter) + 1)).tolist()
+    for k, (n, is_overlap) in enumerate(zip(hit, overlap)):
         slot, edge, other, adjacent = pairs[n]
         if not adjacent or is_overlap:
             found, touches = out[slot]
-            out[slot] = _add_meeting(found, touches, shapely.get_coordinates(g), is_overlap, (*edge, *other))
+            out[slot] = _add_meeting(found, touches, coords[bounds[k]:bounds[k + 1]], is_overlap,
+                                     (*edge, *other))
     return out
 
 
@@ -356,27 +377,6 @@ def _add_meeting(found: list, touches: bool, coords: np.ndarray, is_overlap: boo
     if (round(x, 6), round(y, 6)) not in {(round(fx, 6), round(fy, 6)) for fx, fy in found}:
         found = [*found, point]
     return found, touches
-
-
-def _maybe_flat(xy: list, tol: float) -> bool:
-    """:func:`_flat_candidates` for one polygon of a handful of vertices (a list of ``[x, y]``), in plain Python:
-    the same two lower bounds on its width and the same slack, with the first vertex as the triangles' apex (a
-    vertex is in the convex hull as well as the centre is, and needs no mean)."""
-    if len(xy) < 3:
-        return True
-    ox, oy = xy[0]
-    area2 = perimeter = 0.0
-    widest = -math.inf
-    for (ax, ay), (bx, by) in zip(xy, xy[1:] + xy[:1]):
-        px_, py_, qx, qy = ax - ox, ay - oy, bx - ox, by - oy
-        cross = px_ * qy - qx * py_
-        seg = math.hypot(qx - px_, qy - py_)
-        area2 += cross
-        perimeter += seg
-        longest = max(math.hypot(px_, py_), math.hypot(qx, qy), seg)
-        triangle = (abs(cross) - 1e-9 * longest * longest) / longest if longest else math.nan
-        widest = math.nan if math.isnan(triangle) or math.isnan(widest) else max(widest, triangle)
-    return abs(area2) <= tol * perimeter * (1 + 1e-9) + 1e-12 and not widest > tol
 
 
 def _outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
