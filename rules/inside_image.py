@@ -67,12 +67,20 @@ def outside_image(anns, ctx, opts):
         return
     area = _area_text(w, h, pad_x, pad_y)
     cap = max(int(opts["max_locations"]), 0)
-    flagged, first = np.unique(owner, return_index=True)
-    for pos, group, far in zip(flagged.tolist(), np.split(rows, first[1:]), np.split(beyond, first[1:])):
+    # rows ascend, so each annotation's rows are one run: cut at the changes of owner
+    cuts = [0, *((owner[1:] != owner[:-1]).nonzero()[0] + 1).tolist(), len(rows)]
+    owners, rows_list, beyond_list = owner.tolist(), rows.tolist(), beyond.tolist()
+    edges = ctx.annotations.edges
+    for a, b in zip(cuts, cuts[1:]):
+        pos = owners[a]
         ann = view(ctx, pos)
-        numbers = (group - ann.start).tolist()
-        worst = float(far.max())
-        yield Issue.on(ann, _message(ann, numbers, worst, area), at=xy[group[:cap]])
+        start = int(edges[pos])
+        group = rows_list[a:b]
+        numbers = [r - start for r in group]
+        worst = max(beyond_list[a:b])
+        # coordinates of well-formed annotations are finite: the locations need no cleaning
+        yield Issue(uuid=ann.uuid, extra=_message(ann, numbers, worst, area),
+                    locations=tuple(map(tuple, xy[group[:cap]].tolist())))
 
 
 def _area_text(w: float, h: float, pad_x: float, pad_y: float) -> str:

@@ -111,7 +111,7 @@ class _Overlaps:
     def location(self, k: int) -> tuple[float, float] | None:
         """The centroid of pair ``k``'s overlap (a point inside it when the centroid falls outside)."""
         if self.boxes[k]:
-            x0, y0, x1, y1 = self.rect[k]
+            x0, y0, x1, y1 = self.rect[k].tolist()  # Python floats: Issue locations take them as they are
             return ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
         shape = self.shapes.get(k)
         if shape is None or shapely.is_empty(shape):
