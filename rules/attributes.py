@@ -308,10 +308,17 @@ class _Never:
 _NEVER = _Never()
 
 
-def _not_within(attributes: list[dict], labels: list[str], known: dict[str, Any]) -> list[int]:
+def _not_within(attributes: list[dict], labels: list[str], known: dict[str, Any], skip_empty: bool = False) -> list[int]:
     """The positions of the annotations with a (key, value) pair outside ``known[label]`` (or an unhashable
-    value), in one C-level pass."""
-    positions = range(len(labels))
+    value), in one C-level pass. ``skip_empty``: annotations without attributes are fine (no label has required
+    keys), so they are not even looked up."""
+    if skip_empty:  # only the annotations with attributes (C-level filters): lines and polygons often have none
+        positions = list(compress(range(len(labels)), attributes))
+        if len(positions) < len(labels):
+            attributes = [attributes[p] for p in positions]
+            labels = [labels[p] for p in positions]
+    else:
+        positions = range(len(labels))
     tables = map(known.__getitem__, labels)
     try:
         return list(compress(positions, map(not_, map(le, map(dict.items, attributes), tables))))
@@ -419,7 +426,7 @@ class _Analysis:
                 group = shared[keys] = (({s.key: s for s in in_order}, in_order, required), pairs,
                                         _NEVER if required else safe_pairs, frozenset(s.key for s in required))
             self._applicable[label], fine[label], safe[label], needed[label] = group
-        rest = _not_within(attributes, labels, safe)
+        rest = _not_within(attributes, labels, safe, skip_empty=not any(needed.values()))
         if len(rest) > 64 and not any(needed.values()):
             # Many left (0 and 1 are common answers): again in bulk with the pairs holding 0 / 1, when no value is a
             # boolean (and no label has required keys, checked below).
