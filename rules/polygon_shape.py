@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import shapely
@@ -79,9 +80,10 @@ def polygon_self_intersection(anns, ctx, opts):
     if not len(positions):
         return
     # Most outlines are proven simple by numpy alone; the others are checked exactly: a handful of vertices in
-    # plain Python, edge pair by edge pair (an outline is simple exactly when no two of its edges meet, except
-    # neighbours at their shared vertex: what shapely.is_simple decides, tests/test_rule_polygon_shape.py compares
-    # them), more with shapely.is_simple first (geometry built for those only).
+    # plain Python, edge pair by edge pair with exact orientation tests (an outline is simple exactly when no two
+    # of its edges meet, except neighbours at their shared vertex: what shapely.is_simple decides;
+    # tests/test_rule_polygon_shape.py compares verdicts and points with shapely), more with shapely.is_simple
+    # first (geometry built for those only).
     unproven = positions[~_star_shaped(ctx, positions)]
     if not len(unproven):
         return
@@ -312,47 +314,42 @@ _FEW_VERTICES = 64
 
 
 def _few_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, float]], bool]]:
-    """:func:`_all_crossings` for a handful of vertices in all, in plain Python around three shapely calls: the
-    same edges, pairs, tests and floats, without numpy's per-call overhead."""
+    """:func:`_all_crossings` for a handful of vertices in all, in plain Python: the same edges, pairs and meeting
+    points, decided with exact orientation tests (:func:`_orientation`) instead of shapely calls, whose fixed cost
+    dominates for a few edges. Where the outline meets itself: at a vertex (exact), along a shared stretch (its
+    middle), or where two edges cross (computed in floats: within a few ulps of GEOS's point)."""
     a = ctx.annotations
     out: list[tuple[list[tuple[float, float]], bool]] = []
-    pairs = []  # (polygon, edge, other edge, adjacent), in outline order
     for pos in positions.tolist():
         raw = a.coords[a.offsets[pos]:a.ends[pos]].tolist()
         pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
         if len(pts) > 1 and pts[-1] == pts[0]:
             pts.pop()  # the closing duplicate
-        out.append(([], False))
+        found: list[tuple[float, float]] = []
+        touches = False
         n = len(pts)
-        if n < 3:
-            continue
-        edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
-        box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
-        for e, (l1, t1, r1, b1) in enumerate(box):
-            for f in range(e + 1, n):
-                l2, t2, r2, b2 = box[f]
-                if not (l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1):
-                    continue  # envelopes apart
-                adjacent = f == e + 1 or (e == 0 and f == n - 1)
-                if adjacent and _clearly_turns(edges[e], edges[f]):
-                    continue  # they only share their vertex
-                pairs.append((len(out) - 1, edges[e], edges[f], adjacent))
-    if not pairs:
-        return out
-    first = shapely.linestrings([p[1] for p in pairs])
-    second = shapely.linestrings([p[2] for p in pairs])
-    shapely.prepare(first)
-    hit = shapely.intersects(first, second).nonzero()[0].tolist()
-    inter = shapely.intersection(first[hit], second[hit])
-    overlap = (shapely.length(inter) > 0).tolist()
-    coords, index = shapely.get_coordinates(inter, return_index=True)
-    bounds = np.searchsorted(index, np.arange(len(inter) + 1)).tolist()
-    for k, (n, is_overlap) in enumerate(zip(hit, overlap)):
-        slot, edge, other, adjacent = pairs[n]
-        if not adjacent or is_overlap:
-            found, touches = out[slot]
-            out[slot] = _add_meeting(found, touches, coords[bounds[k]:bounds[k + 1]], is_overlap,
-                                     (*edge, *other))
+        if n >= 3:
+            edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
+            box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
+            for e, (l1, t1, r1, b1) in enumerate(box):
+                for f in range(e + 1, n):
+                    l2, t2, r2, b2 = box[f]
+                    if not (l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1):
+                        continue  # envelopes apart
+                    adjacent = f == e + 1 or (e == 0 and f == n - 1)
+                    if adjacent and _clearly_turns(edges[e], edges[f]):
+                        continue  # they only share their vertex
+                    meeting = _meet(*edges[e], *edges[f])
+                    if meeting is None:
+                        continue
+                    is_overlap, point = meeting
+                    if adjacent and not is_overlap:
+                        continue  # neighbours meeting at their shared vertex only
+                    touches = touches or is_overlap or list(point) in (*edges[e], *edges[f])
+                    key = (round(point[0], 6), round(point[1], 6))
+                    if all((round(x, 6), round(y, 6)) != key for x, y in found):
+                        found.append(point)
+        out.append((found, touches))
     return out
 
 
@@ -363,20 +360,79 @@ def _clearly_turns(edge, other) -> bool:
     return abs(ux * vy - uy * vx) > 1e-9 * math.hypot(ux, uy) * math.hypot(vx, vy)
 
 
-def _add_meeting(found: list, touches: bool, coords: np.ndarray, is_overlap: bool, corners) -> tuple[list, bool]:
-    """``found`` (meeting points so far, in outline order, without repeats) and ``touches`` with one more
-    intersection of two edges (its ``coords``; ``corners``: the two edges' end points)."""
-    if is_overlap:
-        touches = True
-        x, y = coords.mean(axis=0)
-        x, y = float(x), float(y)
-    else:
-        x, y = coords[0].tolist()  # IndexError if GEOS returned nothing: the rule fails loudly, as always
-        touches = touches or [x, y] in corners
-    point = (x, y)
-    if (round(x, 6), round(y, 6)) not in {(round(fx, 6), round(fy, 6)) for fx, fy in found}:
-        found = [*found, point]
-    return found, touches
+_ORIENT_BOUND = (3.0 + 16.0 * 2.0 ** -53) * 2.0 ** -53  # Shewchuk's bound on the float orientation's error
+_TINY = 1e-280  # products below this may have lost precision to underflow: decided exactly instead
+
+
+def _orientation(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
+    """The turn a -> b -> c: 1 (left), -1 (right) or 0 (collinear), exactly. The float determinant decides when
+    its sign is certain (Shewchuk's error bound, no overflow or underflow); otherwise exact rational arithmetic
+    (every float is an exact fraction) does, as GEOS's robust predicates would."""
+    f1, f2, f3, f4 = ax - cx, by - cy, ay - cy, bx - cx
+    left, right = f1 * f2, f3 * f4
+    det = left - right
+    if ((left == 0.0 and (f1 == 0.0 or f2 == 0.0)) or _TINY < abs(left) < math.inf) and \
+            ((right == 0.0 and (f3 == 0.0 or f4 == 0.0)) or _TINY < abs(right) < math.inf):
+        if left == 0.0 and right == 0.0:
+            return 0
+        bound = _ORIENT_BOUND * (abs(left) + abs(right))
+        if det > bound:
+            return 1
+        if -det > bound:
+            return -1
+    F = Fraction
+    exact = (F(ax) - F(cx)) * (F(by) - F(cy)) - (F(ay) - F(cy)) * (F(bx) - F(cx))
+    return (exact > 0) - (exact < 0)
+
+
+def _meet(a, b, c, d) -> tuple[bool, tuple[float, float]] | None:
+    """How the segments ab and cd (each of non-zero length) meet: None when they do not, else (whether they share
+    a stretch, the meeting point: the single common point, or the middle of the shared stretch)."""
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = a, b, c, d
+    o1, o2 = _orientation(ax, ay, bx, by, cx, cy), _orientation(ax, ay, bx, by, dx, dy)
+    if o1 == o2 != 0:
+        return None  # c and d on the same side of ab
+    o3, o4 = _orientation(cx, cy, dx, dy, ax, ay), _orientation(cx, cy, dx, dy, bx, by)
+    if o3 == o4 != 0:
+        return None
+    if o1 == 0 and o2 == 0:  # all four on one line: compare positions along it (x, or y for a vertical line)
+        k = 0 if ax != bx else 1
+        s, t = sorted((a, b), key=lambda p: p[k]), sorted((c, d), key=lambda p: p[k])
+        lo = s[0] if s[0][k] >= t[0][k] else t[0]
+        hi = s[1] if s[1][k] <= t[1][k] else t[1]
+        if lo[k] > hi[k]:
+            return None
+        if lo[k] == hi[k]:
+            return False, (float(lo[0]), float(lo[1]))
+        return True, ((lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0)
+    for o, p, (e0, e1) in ((o1, c, (a, b)), (o2, d, (a, b)), (o3, a, (c, d)), (o4, b, (c, d))):
+        if o == 0 and min(e0[0], e1[0]) <= p[0] <= max(e0[0], e1[0]) and \
+                min(e0[1], e1[1]) <= p[1] <= max(e0[1], e1[1]):
+            return False, (float(p[0]), float(p[1]))  # an end of one segment on the other
+    if 0 in (o1, o2, o3, o4):
+        return None  # an end on the other segment's line, but beyond that segment
+    return False, _crossing(a, b, c, d)
+
+
+def _crossing(a, b, c, d) -> tuple[float, float]:
+    """Where the segments ab and cd cross (they do, at one point inside both): in floats when that is accurate
+    to ~1e-10 of the segment's length, else (nearly parallel edges, absurd coordinates) exactly."""
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = a, b, c, d
+    ex, ey = dx - cx, dy - cy
+    p1, p2, q1, q2 = ex * (ay - cy), ey * (ax - cx), ex * (by - cy), ey * (bx - cx)
+    d1, d2 = p1 - p2, q1 - q2  # sides of a and b relative to cd
+    denominator = d1 - d2
+    error = 8 * 2.0 ** -53 * (abs(p1) + abs(p2) + abs(q1) + abs(q2))  # generous bound on d1's and d2's error
+    if math.isfinite(error) and abs(denominator) * 1e-10 > error:
+        t = d1 / denominator
+        return ax + t * (bx - ax), ay + t * (by - ay)
+    F = Fraction
+    fa, fb, fc, fd = (F(ax), F(ay)), (F(bx), F(by)), (F(cx), F(cy)), (F(dx), F(dy))
+    fex, fey = fd[0] - fc[0], fd[1] - fc[1]
+    e1 = fex * (fa[1] - fc[1]) - fey * (fa[0] - fc[0])
+    e2 = fex * (fb[1] - fc[1]) - fey * (fb[0] - fc[0])
+    t = e1 / (e1 - e2)
+    return float(fa[0] + t * (fb[0] - fa[0])), float(fa[1] + t * (fb[1] - fa[1]))
 
 
 def _outlines(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
