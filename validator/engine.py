@@ -217,7 +217,7 @@ class Engine:
         cfg = self.config
         issues: list[ReportedIssue] = []
         selections: dict[tuple, Selection] = {}
-        present = ctx.annotations.positions_by_type
+        present = ctx.annotations.positions_by_type.keys()  # the type codes present (a set-like view)
         missing_size_logged = False
         blocking_incomplete = False  # an error-level instance failed or did not finish
         image_size_known = ctx.task.image_size_known
@@ -238,7 +238,7 @@ class Engine:
             codes = plan.codes
             # A rule that declares geometry types is not called when the task has nothing of them in the
             # instance's scope (a rule with geometries=None always runs, even on an empty selection).
-            if plan.declares_geometries and not any(c in present for c in codes):
+            if plan.declares_geometries and present.isdisjoint(codes):
                 continue
             selection = selections.get(plan.scope)
             if selection is None:
@@ -254,7 +254,7 @@ class Engine:
                 else:
                     found = self._run_per_annotation(plan, ctx, selection)
                 budget.in_rule = False
-                stamped = self._stamp(inst, found, ctx)
+                stamped = self._stamp(inst, found, ctx) if found else found
             except BudgetExceeded:
                 stages[plan.stage] = (perf_counter() - started) * 1000
                 blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
