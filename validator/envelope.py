@@ -91,8 +91,11 @@ def load_task(raw_task: Any) -> dict:
     if not isinstance(raw_task, dict):
         raise BodyError(f"'task' must be an object, not {json_type_name(raw_task)}")
     task = _plain_task(raw_task)
-    if task is not None:
-        return task
+    return task if task is not None else _schema_task(raw_task)
+
+
+def _schema_task(raw_task: dict) -> dict:
+    """The Task loaded by the marshmallow schemas (what :func:`_plain_task` must equal when it answers)."""
     task = _load(_TASK, raw_task, "task")
     task["params"] = task.get("params") or {}
     task["metadata"] = task.get("metadata") or {}
