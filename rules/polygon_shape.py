@@ -326,6 +326,7 @@ def _few_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
         if len(pts) > 1 and pts[-1] == pts[0]:
             pts.pop()  # the closing duplicate
         found: list[tuple[float, float]] = []
+        seen: set[tuple[float, float]] = set()  # found points rounded to 1e-6 px: each place once
         touches = False
         n = len(pts)
         if n >= 3:
@@ -347,7 +348,8 @@ def _few_crossings(ctx, positions: np.ndarray) -> list[tuple[list[tuple[float, f
                         continue  # neighbours meeting at their shared vertex only
                     touches = touches or is_overlap or list(point) in (*edges[e], *edges[f])
                     key = (round(point[0], 6), round(point[1], 6))
-                    if all((round(x, 6), round(y, 6)) != key for x, y in found):
+                    if key not in seen:
+                        seen.add(key)
                         found.append(point)
         out.append((found, touches))
     return out
