@@ -232,7 +232,7 @@ def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         meet = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
         return i[meet], j[meet]
     top = float(y0.min())
-    height = 2.0 * float(np.mean(y1 - y0))
+    height = 2.0 * float((y1 - y0).sum()) / m
     span = float(y1.max()) - top
     if not (height > 0 and np.isfinite(span) and span / height < 4 * m):
         height = max(span, 1.0) / (4 * m) if np.isfinite(span) and span > 0 else np.inf
@@ -243,8 +243,8 @@ def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         first = last = np.zeros(m, dtype=np.int64)
     spans = last - first + 1
     # one entry per (envelope, strip it spans)
-    who = np.repeat(np.arange(m), spans)
-    strip = np.repeat(first - np.cumsum(spans) + spans, spans) + np.arange(int(spans.sum()))
+    who = np.arange(m).repeat(spans)
+    strip = (first - spans.cumsum() + spans).repeat(spans) + np.arange(int(spans.sum()))
     # rank of every left edge among all left edges; right edges as "how many left edges are <= it"
     order = np.argsort(x0)
     rank = np.empty(m, dtype=np.int64)
@@ -258,8 +258,8 @@ def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # entries after e in its strip whose left edge is <= e's right edge
     upto = np.searchsorted(key, strip * (m + 1) + reach[who], side="left")
     count = upto - np.arange(len(key)) - 1
-    a = np.repeat(np.arange(len(key)), count)
-    b = a + 1 + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    a = np.arange(len(key)).repeat(count)
+    b = a + 1 + np.arange(int(count.sum())) - (count.cumsum() - count).repeat(count)
     i, j, s = who[a], who[b], strip[a]
     both = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
     low = np.maximum(y0[i], y0[j])
