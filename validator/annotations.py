@@ -230,7 +230,11 @@ class AnnotationSet(Sequence[Annotation]):
         parts = [by_type[c] for c in codes if c in by_type]
         if not parts:
             return np.zeros(0, dtype=np.int64)
-        return parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+        if len(parts) == 1:
+            return parts[0]
+        wanted = np.zeros(len(TYPE_CODE), dtype=bool)  # a lookup by type code: already in request order
+        wanted[list(codes)] = True
+        return wanted[self.type_codes].nonzero()[0]
 
     @cached_property
     def items(self) -> list[Annotation]:
