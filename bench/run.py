@@ -657,7 +657,6 @@ def run_stages(args) -> list[dict]:
                 break
         med = {k: statistics.median(v) for k, v in seg.items()}
         t_validate = med["validate"]
-        answer = orjson.loads(answer_bytes)
         gc_mean = statistics.fmean(gc_total)
 
         rows: list[tuple[str, float]] = [

@@ -79,7 +79,6 @@ def test_annotation_views_expose_the_columns():
 # -- the typed fast path (msgspec) gives the same answers as the general path -------------------------------------------
 def _answers_agree(body_bytes: bytes):
     from validator import jsonio
-    from validator.engine import Engine
 
     engine = _engine()
     fast = engine.validate_bytes(body_bytes)
@@ -155,7 +154,6 @@ def test_nan_and_duplicate_uuids_take_the_general_path():
 def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
     import orjson
 
-    from validator.annotations import extract as _extract  # noqa: F401  (the general path, for comparison)
     body = make_body(30, seed=8)
     body["response"]["annotations"][0]["custom_field"] = {"kept": True}
     body["response"]["links"] = [{"from": "a", "to": "b"}]

@@ -11,7 +11,6 @@ import json
 import random
 import socket
 import time
-from pathlib import Path
 
 import pytest
 import requests

@@ -9,12 +9,10 @@ Regenerate the golden answer with ``UPDATE_GOLDEN=1 .venv/bin/python -m pytest t
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.servers import examples_dir, start_service, wait_ready
+from tests.support.servers import examples_dir, start_service
 from validator.contract import answer_violations
 
 EXAMPLES = sorted(examples_dir().glob("*.json"))

@@ -66,7 +66,7 @@ def loads(data: bytes | str) -> Any:
     except orjson.JSONDecodeError as exc:
         msg = str(exc)
         if "depth" in msg:
-            raise JSONBodyError(f"JSON nesting is deeper than the limit") from None
+            raise JSONBodyError("JSON nesting is deeper than the limit") from None
         if "infinity" not in msg and not _NONFINITE.search(data):  # orjson: "number is infinity when parsed..."
             raise JSONBodyError(f"body is not valid JSON ({msg})") from None
     # only bodies that contain NaN / Infinity / huge exponents get here

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable, Iterable
 
-from marshmallow import RAISE, Schema, ValidationError, fields  # noqa: F401  (fields re-exported for rule authors)
+from marshmallow import RAISE, Schema, ValidationError
 
 from .annotations import GEOMETRY_TYPES
 from .issues import LEVELS

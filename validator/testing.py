@@ -27,7 +27,6 @@ test_box_too_small = tester.pytest(                         # a parametrised pyt
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from typing import Any, Iterable, Sequence
 from .config import load_config
 from .contract import answer_violations
 from .engine import Engine
-from .registry import build_registry
 
 _REQUIRED = object()
 
