@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +105,21 @@ def start_service(tmp_dir: Path, *, keys=("live-key-0123456789", "test-key-abcde
     if wait:
         wait_ready(svc)
     return svc
+
+
+def refused_start(tmp_dir: Path, why: str, **kwargs) -> str:
+    """Start the service expecting it to refuse (``why``: what should stop it, for the failure message); assert
+    it exited non-zero without a traceback and return its log."""
+    svc = start_service(tmp_dir, wait=False, **kwargs)
+    try:
+        code = svc.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        svc.stop()
+        pytest.fail(f"the service started despite {why}")
+    out = svc.logs()
+    assert code != 0, out
+    assert "Traceback" not in out
+    return out
 
 
 def wait_ready(svc: Service, timeout: float = 30) -> None:
