@@ -67,8 +67,14 @@ def row_owners(ctx, rows: np.ndarray) -> np.ndarray:
     return np.searchsorted(ctx.annotations.edges, rows, side="right") - 1
 
 
-def shared_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gather_vertices`, computed once per request for a given set of positions and shared by the rules that
-    ask for the same one (e.g. both polygon rules, on every polygon). Read-only: never modify the arrays."""
+def memo_for(ctx, name: str, positions: np.ndarray, build):
+    """``build(positions)``, computed once per request for this name and set of positions (``ctx.memo``) and shared
+    by the rules that ask for the same one. Read-only: never modify what it returns."""
     positions = np.ascontiguousarray(positions, dtype=np.int64)
-    return ctx.memo(("gather_vertices", positions.tobytes()), lambda: gather_vertices(ctx, positions))
+    return ctx.memo((name, positions.tobytes()), lambda: build(positions))
+
+
+def shared_vertices(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gather_vertices`, shared by the rules that ask for the same positions (e.g. both polygon rules, on
+    every polygon): see :func:`memo_for`."""
+    return memo_for(ctx, "gather_vertices", positions, lambda p: gather_vertices(ctx, p))

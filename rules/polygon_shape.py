@@ -11,7 +11,7 @@ from marshmallow import validate
 from validator import Issue, Options, fields, rule
 from validator.geometry import meeting_envelopes
 
-from ._shape_support import gather_vertices, plural, px, quiet, shared_vertices, view
+from ._shape_support import gather_vertices, memo_for, plural, px, quiet, shared_vertices, view
 
 _FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 
@@ -141,10 +141,9 @@ def _thin(ctx, positions: np.ndarray, tol: float) -> np.ndarray:
 
 def _width_bounds(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per polygon: twice its shoelace area, its perimeter, and the width of its widest (centre, edge) triangle
-    minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow)."""
-    positions = np.ascontiguousarray(positions, dtype=np.int64)
-
-    def build():
+    minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow). Once per request
+    for a set of polygons."""
+    def build(positions):
         t = _outline_terms(ctx, positions)
         nxt, starts, cross, r2 = t.nxt, t.starts, t.cross, t.r2
         dx, dy = t.qx - t.px, t.qy - t.py
@@ -161,7 +160,7 @@ def _width_bounds(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest
         return area2, perimeter, np.maximum.reduceat(triangle, starts)
 
-    return ctx.memo(("polygon_width_bounds", positions.tobytes()), build)
+    return memo_for(ctx, "polygon_width_bounds", positions, build)
 
 
 class _Terms:
@@ -174,9 +173,7 @@ class _Terms:
 def _outline_terms(ctx, positions: np.ndarray) -> _Terms:
     """For polygons of at least 3 vertices: each vertex ``p`` and the next one ``q`` (wrapping around) relative
     to the centre, their cross product and ``|p|²``."""
-    positions = np.ascontiguousarray(positions, dtype=np.int64)
-
-    def build() -> _Terms:
+    def build(positions) -> _Terms:
         xy, nxt, starts, counts = shared_vertices(ctx, positions)
         centre = np.add.reduceat(xy, starts) / counts[:, None]
         p = xy - centre.repeat(counts, axis=0)
@@ -188,7 +185,7 @@ def _outline_terms(ctx, positions: np.ndarray) -> _Terms:
         t.r2 = t.px * t.px + t.py * t.py
         return t
 
-    return ctx.memo(("polygon_outline_terms", positions.tobytes()), build)
+    return memo_for(ctx, "polygon_outline_terms", positions, build)
 
 
 def _star_shaped(ctx, positions: np.ndarray) -> np.ndarray:
