@@ -7,7 +7,7 @@ import gc
 import multiprocessing
 import os
 
-from validator.lifecycle import drain_seconds, install_drain
+from validator.service.lifecycle import drain_seconds, install_drain
 
 
 def _env_int(name: str, default: int, minimum: int) -> int:

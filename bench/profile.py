@@ -53,11 +53,11 @@ def _area(frames: list[tuple[str, str]]) -> str:
     funcs = [func for func, _ in names]
     has = lambda s: any(s in x for x in files)  # noqa: E731
     if any(f.endswith("geometry.py") for f in files):
-        return "geometry (validator/geometry.py, outside rules)"
+        return "geometry (validator/geometry/index.py, outside rules)"
     if any(f.endswith("fastdecode.py") for f in files):
-        return "decode + extraction (msgspec fast path, validator/fastdecode.py)"
+        return "decode + extraction (msgspec fast path, validator/scale/decode.py)"
     if any(f.endswith("annotations.py") for f in files):
-        return "extraction (validator/annotations.py)"
+        return "extraction (validator/scale/annotations.py)"
     if any(f.endswith("envelope.py") or f.endswith("taskspec.py") for f in files):
         return "envelope + TaskSpec (marshmallow)"
     if any(f.endswith("jsonio.py") for f in files):
@@ -67,7 +67,7 @@ def _area(frames: list[tuple[str, str]]) -> str:
         if "Result.counts" in funcs and funcs[-1] == "Result.counts":
             return "Result.counts (self: where a deferred GC collection lands, see README)"
         return "issues: ordering, answer, counts"
-    if files and files[-1].endswith("validator/app.py"):
+    if files and files[-1].endswith("validator/service/app.py"):
         return "app view's own frame (deallocating the request's objects on return, small reads)"
     if any("gunicorn/http/body.py" in f or "gunicorn/http/unreader.py" in f for f in files):
         return "reading the request body (gunicorn)"

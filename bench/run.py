@@ -55,12 +55,12 @@ if str(ROOT) not in sys.path:
 
 import orjson  # noqa: E402
 
-from validator.payloads import make_body  # noqa: E402
+from validator.testing.payloads import make_body  # noqa: E402
 
 AUTH_KEY = "bench-key"
 AUTH_HEADER = "scale-callback-auth"
 BARE_APP = "bench.bare_app:app"
-DEFAULT_COMMAND = "gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.wsgi:app"  # when no Procfile
+DEFAULT_COMMAND = "gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.service.wsgi:app"  # when no Procfile
 TARGETS = {100: 3.0, 1000: 2.0, 10000: 2.0}  # max service/bare latency ratio, from the issue
 LOAD_TARGET = 1 / 3  # min service/bare req/s ratio under load
 
@@ -547,7 +547,7 @@ def _flask_client():
     """An in-process test client of the real app (its logs silenced), or None when the app cannot be built."""
     os.environ.setdefault("SCALE_CALLBACK_AUTH_KEY", AUTH_KEY)
     try:
-        from validator.app import create_app  # noqa: PLC0415
+        from validator.service.app import create_app  # noqa: PLC0415
 
         devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process's log handler
         with contextlib.redirect_stderr(devnull):
@@ -573,7 +573,7 @@ def run_stages(args) -> list[dict]:
     from validator import jsonio  # noqa: PLC0415
 
     try:
-        from validator.engine import Engine  # noqa: PLC0415
+        from validator.engine.engine import Engine  # noqa: PLC0415
     except ImportError as e:
         print(f"\nStages: validator.engine not importable ({e}); skipped.")
         return []
@@ -592,11 +592,11 @@ def run_stages(args) -> list[dict]:
     with contextlib.suppress(Exception):
         import inspect  # noqa: PLC0415
 
-        import validator.app as app_module  # noqa: PLC0415
+        import validator.service.app as app_module  # noqa: PLC0415
 
         app_pauses_gc = "gc.disable()" in inspect.getsource(app_module)
     print(f"# stages: request = {'engine.validate_bytes(raw)' if by_bytes else 'engine.validate(jsonio.loads(raw))'}"
-          f"{', collector paused during validation (as validator/app.py does)' if app_pauses_gc else ''}")
+          f"{', collector paused during validation (as validator/service/app.py does)' if app_pauses_gc else ''}")
     results = []
     for n in args.sizes:
         raw = payload(n, args)
@@ -710,8 +710,8 @@ def run_stages(args) -> list[dict]:
             bare_free.append(time.perf_counter() - t0)
         extra.append(("free a parsed body alone (the bare app pays this)", statistics.median(bare_free)))
         try:
-            from validator.annotations import extract  # noqa: PLC0415
-            from validator.geometry import GeometryIndex  # noqa: PLC0415
+            from validator.scale.annotations import extract  # noqa: PLC0415
+            from validator.geometry.index import GeometryIndex  # noqa: PLC0415
 
             anns_raw = orjson.loads(raw)["response"]["annotations"]
 

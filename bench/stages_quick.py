@@ -1,7 +1,7 @@
 import sys, time, gc, orjson
 sys.path.insert(0, '/work/main')
-from validator.payloads import make_body
-from validator.engine import Engine
+from validator.testing.payloads import make_body
+from validator.engine.engine import Engine
 e = Engine.from_config_file(None)
 gc.freeze(); gc.disable()
 for n in [int(x) for x in sys.argv[1].split(',')]:

@@ -9,7 +9,7 @@ import functools
 
 import numpy as np
 
-from validator.annotations import Annotation
+from validator.scale.annotations import Annotation
 
 from ._support import px  # noqa: F401  (re-exported: the shape rules import it from here)
 

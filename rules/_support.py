@@ -10,8 +10,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from validator import Issue
-from validator.annotations import TYPE_CODE
-from validator.taskspec import leaves
+from validator.scale.annotations import TYPE_CODE
+from validator.scale.task import leaves
 
 FACE_CORNERS = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")
 _NAMES_SHOWN = 8

@@ -1,6 +1,6 @@
 """Annotations that cannot be read: reported on the annotation itself, never as an HTTP error.
 
-The extraction pass (validator/annotations.py) sets these annotations aside; the two rules below turn them into
+The extraction pass (validator/scale/annotations.py) sets these annotations aside; the two rules below turn them into
 issues, so their level can be configured like any other rule's.
 """
 from validator import Issue, rule

@@ -14,7 +14,7 @@ which reports its own kind of finding at its own configured level:
 * ``linked_attribute_invalid``: a link to an annotation that is not in the response, to itself, or to a label
   outside ``allowed_labels``.
 
-Conditions combine as the setting ``[task] conditions_mode`` says (see validator/taskspec.py). A value ``null``
+Conditions combine as the setting ``[task] conditions_mode`` says (see validator/scale/task.py). A value ``null``
 counts as unset. The global attribute ``image_rotation`` is reserved by Scale for image annotation and never
 reported.
 """
@@ -27,8 +27,8 @@ from typing import Any
 
 
 from validator import Issue, Options, fields, rule
-from validator.annotations import Annotation
-from validator.taskspec import parents
+from validator.scale.annotations import Annotation
+from validator.scale.task import parents
 
 from ._support import cuboid_face, group_leaves, label_index, names, num, px, same_ignoring_case
 

@@ -10,7 +10,7 @@ import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
-from validator.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS, TYPE_CODE
+from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS, TYPE_CODE
 
 from ._shape_support import px, quiet, selected as _selected, view
 from ._support import cuboid_groups

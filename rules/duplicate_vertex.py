@@ -5,7 +5,7 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
-from validator.annotations import TYPE_CODE
+from validator.scale.annotations import TYPE_CODE
 
 from ._shape_support import plural, px, quiet, row_owners, selected, view
 

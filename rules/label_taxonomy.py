@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from validator import Options, fields, rule
-from validator.annotations import GEOMETRY_TYPES, TYPE_CODE
+from validator.scale.annotations import GEOMETRY_TYPES, TYPE_CODE
 
 from ._support import anchored, group_leaves, label_index, names, same_ignoring_case
 

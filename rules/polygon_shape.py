@@ -9,7 +9,7 @@ import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
-from validator.geometry import meeting_envelopes
+from validator.geometry.index import meeting_envelopes
 
 from ._shape_support import gather_vertices, memo_for, plural, px, quiet, shared_vertices, view
 

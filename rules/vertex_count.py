@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from validator import Options, fields, rule
-from validator.annotations import TYPE_CODE
+from validator.scale.annotations import TYPE_CODE
 
 from ._support import anchored, num
 

@@ -27,7 +27,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 
-from validator.contract import answer_violations
+from validator.scale.answer import answer_violations
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from validator.catalogue import catalogue_markdown
-from validator.cli import main
-from validator.config import load_config
+from validator.engine.catalogue import catalogue_markdown
+from validator.cli.main import main
+from validator.engine.config import load_config
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 REGENERATE = ".venv/bin/python -m validator rules --markdown > docs/rules.md"

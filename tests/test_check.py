@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.servers import examples_dir
-from validator.commands import check as check_cmd
-from validator.commands.check import chunked, ordered_map, run_check
-from validator.inputs import InputItem, iter_inputs
+from validator.cli import check as check_cmd
+from validator.cli.check import chunked, ordered_map, run_check
+from validator.cli.inputs import InputItem, iter_inputs
 
 EXAMPLES = examples_dir()  # ../shared/examples beside the repo, else the repo's copy
 needs_examples = pytest.mark.skipif(not any(EXAMPLES.glob("*.json")),

@@ -9,9 +9,9 @@ import math
 
 import pytest
 
-from validator.config import load_config
-from validator.engine import Engine
-from validator.payloads import make_body
+from validator.engine.config import load_config
+from validator.engine.engine import Engine
+from validator.testing.payloads import make_body
 from validator.testing import box, cuboid, ellipse, make_body as body_of, make_task, polygon
 
 NS = (500, 1000, 2000, 4000)

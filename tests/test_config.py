@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from validator.config import ConfigError, load_config
+from validator.engine.config import ConfigError, load_config
 
 HEAD = '[engine]\nbuiltin_rules = "configured"\nplugins = ["tests.plugins.engine_rules"]\n'
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from validator.contract import answer_violations, request_uuids
+from validator.scale.answer import answer_violations, request_uuids
 
 REQUEST = {
     "task": {"task_id": "t1", "type": "imageannotation", "status": "pending", "params": {}},
@@ -49,7 +49,7 @@ CONTRACT_EXAMPLE = json.loads("""
          "negative-and-large", "structured-extra"],
 )
 def test_valid_answers_have_no_violations(answer):
-    from validator.envelope import AnswerSchema
+    from validator.scale.envelope import AnswerSchema
 
     assert answer_violations(answer, REQUEST) == []
     AnswerSchema().load(answer)  # the marshmallow definition of the answer format agrees
@@ -185,8 +185,8 @@ def test_request_uuids_tolerates_malformed_bodies():
 def test_the_engines_answers_satisfy_the_contract():
     """The service's own answers (passing and failing) are in the format this checker enforces."""
     from tests.support.servers import examples_dir
-    from validator.engine import Engine
-    from validator.envelope import AnswerSchema
+    from validator.engine.engine import Engine
+    from validator.scale.envelope import AnswerSchema
 
     paths = sorted(examples_dir().glob("*.json"))
     if not paths:

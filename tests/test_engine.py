@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from validator.config import load_config
-from validator.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
+from validator.engine.config import load_config
+from validator.engine.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
 from validator.testing import box, cuboid, ellipse, line, make_body, make_task, point, polygon
 
 PLUGIN = "tests.plugins.engine_rules"

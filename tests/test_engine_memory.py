@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from tests.support.servers import examples_dir
-from validator.engine import Engine
-from validator.payloads import make_body
+from validator.engine.engine import Engine
+from validator.testing.payloads import make_body
 
 
 def _bodies():

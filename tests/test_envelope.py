@@ -1,4 +1,4 @@
-"""The Task loader's shortcut (validator/envelope.py ``_plain_task``) gives exactly what marshmallow loads.
+"""The Task loader's shortcut (validator/scale/envelope.py ``_plain_task``) gives exactly what marshmallow loads.
 
 ``load_task`` skips the schemas when every checked field already has its loaded type; these tests compare the
 shortcut with the schemas themselves on the shared examples, a table of edge cases and seeded mutations, and check
@@ -13,8 +13,8 @@ import random
 import pytest
 
 from tests.support.servers import examples_dir
-from validator.envelope import IMAGEANNOTATION, BodyError, _plain_task, _schema_task, load_task
-from validator.payloads import make_body
+from validator.scale.envelope import IMAGEANNOTATION, BodyError, _plain_task, _schema_task, load_task
+from validator.testing.payloads import make_body
 
 
 def _outcome(fn, raw):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.support.servers import examples_dir
-from validator.annotations import extract
-from validator.payloads import make_body
+from validator.scale.annotations import extract
+from validator.testing.payloads import make_body
 from validator.testing import box, cuboid, ellipse, line, point, polygon
 
 
@@ -78,7 +78,7 @@ def test_annotation_views_expose_the_columns():
 
 # -- the typed fast path (msgspec) gives the same answers as the general path -------------------------------------------
 def _answers_agree(body_bytes: bytes):
-    from validator import jsonio
+    from validator.scale import jsonio
 
     engine = _engine()
     fast = engine.validate_bytes(body_bytes)
@@ -93,7 +93,7 @@ _ENGINE = []
 
 
 def _engine():
-    from validator.engine import Engine
+    from validator.engine.engine import Engine
 
     if not _ENGINE:
         _ENGINE.append(Engine.from_config_file(None))
@@ -157,8 +157,8 @@ def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
     body = make_body(30, seed=8)
     body["response"]["annotations"][0]["custom_field"] = {"kept": True}
     body["response"]["links"] = [{"from": "a", "to": "b"}]
-    from validator import fastdecode
-    from validator.engine import _LazyBody
+    from validator.scale import decode as fastdecode
+    from validator.engine.engine import _LazyBody
 
     raw = orjson.dumps(body)
     _, response = fastdecode.decode(raw)
@@ -171,8 +171,8 @@ def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
 def test_cuboid_edges_are_a_column_on_every_path():
     import orjson
 
-    from validator.engine import _LazyBody
-    from validator import fastdecode
+    from validator.engine.engine import _LazyBody
+    from validator.scale import decode as fastdecode
 
     body = {"task": {}, "response": {"annotations": [cuboid(10, 10, 40, 30, uuid="c"), box(0, 0, 5, 5, uuid="b")]}}
     anns = body["response"]["annotations"]

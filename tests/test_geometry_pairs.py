@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from validator.geometry import meeting_envelopes
+from validator.geometry.index import meeting_envelopes
 
 
 def _by_strtree(env: np.ndarray) -> set[tuple[int, int]]:

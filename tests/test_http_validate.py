@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.support.servers import examples_dir, refused_start, start_service
-from validator.contract import answer_violations
+from validator.scale.answer import answer_violations
 
 EXAMPLES = sorted(examples_dir().glob("*.json"))
 needs_examples = pytest.mark.skipif(not EXAMPLES, reason=f"example bodies not found in {examples_dir()}")

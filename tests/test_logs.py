@@ -2,7 +2,7 @@
 import json
 import logging
 
-from validator.logs import JSONFormatter
+from validator.service.logs import JSONFormatter
 
 
 def record(**extra) -> logging.LogRecord:

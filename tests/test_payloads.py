@@ -8,7 +8,7 @@ import pytest
 import shapely
 from shapely import STRtree
 
-from validator.payloads import DEFECT_KINDS, TAXONOMY, default_image_size, defects_of, make_body
+from validator.testing.payloads import DEFECT_KINDS, TAXONOMY, default_image_size, defects_of, make_body
 
 
 def _geom(a):

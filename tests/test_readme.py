@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from validator.config import load_config
+from validator.engine.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

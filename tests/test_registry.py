@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from validator import Issue, Options, fields, rule
-from validator.registry import RegistryError
+from validator.engine.registry import RegistryError
 
 
 def _ok(ann, ctx, opts):

@@ -40,10 +40,10 @@ def test_no_quadratic_comparisons():
     """1,000 points spread over the image: the exact comparisons stay linear (neighbours only), not n^2."""
     import numpy as np
 
-    from validator.annotations import extract
-    from validator.context import Context, Selection
-    from validator.registry import build_registry
-    from validator.taskspec import TaskSpec
+    from validator.scale.annotations import extract
+    from validator.engine.context import Context, Selection
+    from validator.engine.registry import build_registry
+    from validator.scale.task import TaskSpec
     from validator.testing import make_task
 
     anns = extract([{**point(7 * (i % 100), 7 * (i // 100)), "uuid": f"p{i}"} for i in range(1000)])

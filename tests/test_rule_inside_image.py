@@ -69,7 +69,7 @@ test_outside_image = tester.pytest(
 
 
 def test_planted_vertices_outside_a_large_task_are_each_reported_once_and_nothing_else():
-    from validator.payloads import defects_of, make_body
+    from validator.testing.payloads import defects_of, make_body
 
     body = make_body(1000, seed=1, defect_rate=0.03)
     planted = sorted(u for u, kind in defects_of(body).items() if kind == "vertex_outside_image")
@@ -83,7 +83,7 @@ def test_planted_vertices_outside_a_large_task_are_each_reported_once_and_nothin
 def test_a_negative_tolerance_is_a_configuration_error(tmp_path):
     import pytest
 
-    from validator.config import ConfigError, load_config
+    from validator.engine.config import ConfigError, load_config
 
     path = tmp_path / "config.toml"
     path.write_text('[[rule]]\nid = "outside_image"\noptions = { tolerance = -1 }\n')

@@ -2,7 +2,7 @@
 import pytest
 import shapely
 
-from validator.config import ConfigError, load_config
+from validator.engine.config import ConfigError, load_config
 from validator.testing import RuleTester, box, cuboid, ellipse, error, invalid, line, make_task, point, polygon, valid
 
 duplicates = RuleTester("duplicate_annotation")

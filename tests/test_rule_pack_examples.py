@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from validator.engine import Engine
+from validator.engine.engine import Engine
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.json"))
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from validator.config import load_config
-from validator.engine import Engine
-from validator.payloads import defects_of, make_body
+from validator.engine.config import load_config
+from validator.engine.engine import Engine
+from validator.testing.payloads import defects_of, make_body
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.json"))
 OVERLAP_RULES = ("duplicate_annotation", "forbidden_overlap", "contained_annotation")

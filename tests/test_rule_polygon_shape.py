@@ -84,7 +84,7 @@ def test_planted_bow_ties_in_a_large_task_are_each_reported_once_and_nothing_els
     at points on its own outline where it crosses itself."""
     import shapely
 
-    from validator.payloads import defects_of, make_body
+    from validator.testing.payloads import defects_of, make_body
 
     body = make_body(n, seed=1, defect_rate=rate)
     planted = sorted(u for u, kind in defects_of(body).items() if kind == "self_intersecting_polygon")

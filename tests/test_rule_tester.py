@@ -140,7 +140,7 @@ def test_full_config_text():
 
 
 def test_unknown_rule_id_is_a_config_error_with_did_you_mean():
-    from validator.config import ConfigError
+    from validator.engine.config import ConfigError
 
     with pytest.raises(ConfigError, match="unknown rule 't_min_siz'; did you mean 't_min_size'"):
         RuleTester("t_min_siz", plugins=PLUGINS).check(valid("x", [box(0, 0, 1, 1)]))

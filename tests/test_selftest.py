@@ -10,8 +10,8 @@ import pytest
 
 from tests.scale_standin import ScaleStandIn, free_port, json_response, read_body, serve_wsgi
 from tests.support.servers import examples_dir
-from validator.commands import selftest as selftest_cmd
-from validator.scale_api import (
+from validator.cli import selftest as selftest_cmd
+from validator.cli.scale_api import (
     ScaleAPIError,
     ScaleAuthError,
     ScaleBadRequestError,

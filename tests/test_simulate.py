@@ -12,8 +12,8 @@ import pytest
 
 from tests.scale_standin import free_port, json_response, read_body, serve_wsgi
 from tests.support.servers import examples_dir
-from validator.commands import simulate as simulate_cmd
-from validator.commands.simulate import run_simulate, send_body, simulate
+from validator.cli import simulate as simulate_cmd
+from validator.cli.simulate import run_simulate, send_body, simulate
 
 EXAMPLES = examples_dir()  # ../shared/examples beside the repo, else the repo's copy
 needs_examples = pytest.mark.skipif(not any(EXAMPLES.glob("*.json")),

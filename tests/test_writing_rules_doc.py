@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from validator.config import ConfigError, load_config
-from validator.registry import ENTRY_POINT_GROUP
+from validator.engine.config import ConfigError, load_config
+from validator.engine.registry import ENTRY_POINT_GROUP
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "writing-rules.md"
@@ -185,8 +185,8 @@ def validator_logs_propagate():
 
 def test_the_shadow_counters_quoted_in_step_5(tutorial_files, validator_logs_propagate, caplog):
     """Shadow issues are counted under the names the tutorial gives (log by_rule key, metrics counter)."""
-    from validator.engine import Engine
-    from validator.metrics import Metrics
+    from validator.engine.engine import Engine
+    from validator.service.metrics import Metrics
 
     shadow = next(b.text for b in blocks() if b.file == "validator.toml" and 'level = "shadow"' in b.text)
     (tutorial_files / "shadow.toml").write_text(shadow)

@@ -6,8 +6,8 @@ Rule authors need only this module::
 """
 from marshmallow import fields
 
-from .issues import Issue
-from .registry import Options, rule
+from validator.engine.issues import Issue
+from validator.engine.registry import Options, rule
 
 __all__ = ["rule", "Issue", "Options", "fields"]
 __version__ = "0.1.0"

@@ -32,9 +32,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-from .config import load_config
-from .contract import answer_violations
-from .engine import Engine
+from validator.engine.config import load_config
+from validator.scale.answer import answer_violations
+from validator.engine.engine import Engine
 
 _REQUIRED = object()
 

@@ -6,9 +6,9 @@ import secrets
 import sys
 from pathlib import Path
 
-from ..config import ConfigError
-from ..registry import RegistryError
-from ..settings import Settings, SettingsError
+from validator.engine.config import ConfigError
+from validator.engine.registry import RegistryError
+from validator.service.settings import Settings, SettingsError
 
 NAME = "serve"
 HELP = "run the validation endpoint for development (production: gunicorn, see the Procfile)"
@@ -35,7 +35,7 @@ def run(args) -> int:
         env["VALIDATOR_CONFIG"] = args.config
     try:
         settings = Settings.from_env(env)
-        from ..app import create_app
+        from validator.service.app import create_app
 
         app = create_app(settings)
     except (SettingsError, ConfigError, RegistryError) as exc:

@@ -1,13 +1,14 @@
-"""The ``validator`` command. Each subcommand is a module of ``validator.commands`` exposing ``NAME``, ``HELP``,
-``configure(parser)`` and ``run(args) -> int``; they are discovered, so adding a command is adding a module."""
+"""The ``validator`` command. Each subcommand is a module of ``validator.cli`` exposing ``NAME``, ``HELP``,
+``configure(parser)`` and ``run(args) -> int``, listed in ``COMMANDS``."""
 from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 
-from . import __version__, commands
+from validator import __version__
+
+COMMANDS = ("check", "rules", "selftest", "serve", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,10 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Real-time validation webhook for Scale AI imageannotation tasks.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    for name in COMMANDS:
+        module = importlib.import_module(f"validator.cli.{name}")
         p = sub.add_parser(module.NAME, help=module.HELP, description=getattr(module, "DESCRIPTION", module.HELP))
         module.configure(p)
         p.set_defaults(_run=module.run)

@@ -3,7 +3,7 @@ Markdown catalogue ``docs/rules.md`` (regenerate with ``validator rules --markdo
 when the committed file is stale)."""
 from __future__ import annotations
 
-from .registry import Registry, Rule
+from validator.engine.registry import Registry, Rule
 
 
 def fmt_default(value) -> str:

@@ -9,7 +9,7 @@ when there is no usable uuid). A labeler's malformed annotation is never an HTTP
 
 Three ways in, one result (``assemble_coordinates`` builds the shared array for the first two):
 
-* the **typed path** (validator/fastdecode.py, every well-formed request to the service): msgspec has already
+* the **typed path** (validator/scale/decode.py, every well-formed request to the service): msgspec has already
   checked the types while decoding; the columns are read from the decoded structs;
 * the **dict path** (``extract``, for bodies parsed generically): comprehensions gather each column, then bulk
   checks (``set(map(type, values))`` must be ``{int, float}``; all finite);

@@ -24,7 +24,7 @@ import msgspec
 import numpy as np
 import orjson
 
-from .annotations import TYPE_CODE, AnnotationSet, assemble_coordinates, cuboid_descriptions, split_by_kind
+from validator.scale.annotations import TYPE_CODE, AnnotationSet, assemble_coordinates, cuboid_descriptions, split_by_kind
 
 
 class Vertex(msgspec.Struct, gc=False):

@@ -13,8 +13,8 @@ import json
 import os
 import sys
 
-from validator.render import format_answer
-from validator.scale_api import (
+from validator.cli.render import format_answer
+from validator.cli.scale_api import (
     DEFAULT_BASE_URL,
     ScaleAPIError,
     ScaleBadRequestError,

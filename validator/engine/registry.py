@@ -25,8 +25,8 @@ from typing import Any, Callable, Iterable
 
 from marshmallow import RAISE, Schema, ValidationError
 
-from .annotations import GEOMETRY_TYPES
-from .issues import LEVELS
+from validator.scale.annotations import GEOMETRY_TYPES
+from validator.engine.issues import LEVELS
 
 ENTRY_POINT_GROUP = "scale_validator.rules"
 RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,63}$")

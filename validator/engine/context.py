@@ -6,9 +6,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .annotations import TYPE_CODE, Annotation, AnnotationSet
-from .geometry import GeometryIndex
-from .taskspec import TaskSpec
+from validator.scale.annotations import TYPE_CODE, Annotation, AnnotationSet
+from validator.geometry.index import GeometryIndex
+from validator.scale.task import TaskSpec
 
 
 class Context:

@@ -23,9 +23,9 @@ from typing import Any, Iterable, Iterator, TextIO
 
 import requests
 
-from validator.contract import answer_violations
-from validator.inputs import InputItem, iter_inputs
-from validator.render import answer_issue_lines, count_answer_issues
+from validator.scale.answer import answer_violations
+from validator.cli.inputs import InputItem, iter_inputs
+from validator.cli.render import answer_issue_lines, count_answer_issues
 
 NAME = "simulate"
 HELP = "send saved request bodies to a running endpoint as Scale would, and check every answer's format"
@@ -64,7 +64,7 @@ class Outcome:
 
 
 def _loads(data: bytes) -> Any:
-    from validator.jsonio import loads
+    from validator.scale.jsonio import loads
     return loads(data)
 
 

@@ -52,9 +52,9 @@ from typing import Any, Iterable, Mapping
 
 from marshmallow import ValidationError
 
-from .annotations import GEOMETRY_TYPES
-from .issues import LEVELS
-from .registry import Registry, RegistryError, Rule, build_registry
+from validator.scale.annotations import GEOMETRY_TYPES
+from validator.engine.issues import LEVELS
+from validator.engine.registry import Registry, RegistryError, Rule, build_registry
 
 FAILURE_POLICIES = ("open", "closed")
 CONDITION_MODES = ("and", "or")

@@ -22,13 +22,14 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wsgi import ClosingIterator
 
-from . import jsonio, logs
-from .auth import KeySet
-from .engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
-from .envelope import BodyError
-from .lifecycle import STATE
-from .metrics import METRICS
-from .settings import Settings
+from validator.scale import jsonio
+from validator.service import logs
+from validator.service.auth import KeySet
+from validator.engine.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
+from validator.scale.envelope import BodyError
+from validator.service.lifecycle import STATE
+from validator.service.metrics import METRICS
+from validator.service.settings import Settings
 
 log = logging.getLogger("validator.app")
 AUTH_HEADER = "scale-callback-auth"

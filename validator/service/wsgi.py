@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py validator.wsgi:app``.
+"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py validator.service.wsgi:app``.
 
 A misconfiguration (no auth key, invalid rule config, a rule module that does not import) stops the process with
 one clear message naming the problem, and no traceback.
@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import sys
 
-from .config import ConfigError
-from .registry import RegistryError
-from .settings import SettingsError
+from validator.engine.config import ConfigError
+from validator.engine.registry import RegistryError
+from validator.service.settings import SettingsError
 
 
 def _build():
-    from .app import create_app
+    from validator.service.app import create_app
 
     try:
         return create_app()

@@ -11,7 +11,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields
 
-from .contract import json_type_name
+from validator.scale.answer import json_type_name
 
 
 IMAGEANNOTATION = "imageannotation"

@@ -23,8 +23,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from validator.inputs import InputItem, iter_inputs
-from validator.render import issue_line
+from validator.cli.inputs import InputItem, iter_inputs
+from validator.cli.render import issue_line
 
 NAME = "check"
 HELP = "run the configured rules on saved request bodies (files, directories, JSON Lines) without a server"
@@ -42,7 +42,7 @@ IN_FLIGHT_PER_JOB = 2
 
 def load_engine(config: str | None):
     """The service's engine for ``config`` (None: built-in defaults). Raises ConfigError."""
-    from validator.engine import Engine
+    from validator.engine.engine import Engine
     return Engine.from_config_file(config)
 
 
@@ -59,8 +59,8 @@ def check_item(engine, item: InputItem) -> dict:
     base = {"source": item.source, "line": item.line, "where": item.where}
     if item.error is not None:
         return {**base, "kind": "error", "error": item.error}
-    from validator.envelope import BodyError
-    from validator.jsonio import JSONBodyError
+    from validator.scale.envelope import BodyError
+    from validator.scale.jsonio import JSONBodyError
 
     data = item.data.encode("utf-8", "surrogatepass") if isinstance(item.data, str) else item.data
     try:
@@ -331,7 +331,7 @@ def run(args: argparse.Namespace) -> int:
     config = args.config or os.environ.get("VALIDATOR_CONFIG") or None
     jobs = args.jobs or os.cpu_count() or 1
     try:
-        from validator.config import ConfigError
+        from validator.engine.config import ConfigError
     except ImportError:  # pragma: no cover - the engine ships with the package
         ConfigError = ValueError  # type: ignore[misc,assignment]
     try:

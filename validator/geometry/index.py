@@ -24,7 +24,7 @@ from functools import cached_property
 import numpy as np
 import shapely
 
-from .annotations import TYPE_CODE, AnnotationSet
+from validator.scale.annotations import TYPE_CODE, AnnotationSet
 
 ELLIPSE_SEGMENTS = 64
 _ALL_PAIRS_UP_TO = 96  # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting;

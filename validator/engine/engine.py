@@ -21,13 +21,14 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import fastdecode, jsonio
-from .annotations import TYPE_CODE, extract
-from .config import Config, RuleInstance, load_config
-from .context import Context, Selection
-from .envelope import BodyError, load_envelope, load_task
-from .issues import Issue, ReportedIssue, Result, order_issues
-from .taskspec import TaskSpec
+from validator.scale import decode as fastdecode
+from validator.scale import jsonio
+from validator.scale.annotations import TYPE_CODE, extract
+from validator.engine.config import Config, RuleInstance, load_config
+from validator.engine.context import Context, Selection
+from validator.scale.envelope import BodyError, load_envelope, load_task
+from validator.engine.issues import Issue, ReportedIssue, Result, order_issues
+from validator.scale.task import TaskSpec
 
 log = logging.getLogger("validator.engine")
 
@@ -148,7 +149,7 @@ class Engine:
         """Validate a request body as received (bytes). Raises jsonio.JSONBodyError / envelope.BodyError for a body
         that is not a valid ``{task, response}`` JSON object, and nothing else for any content.
 
-        Well-formed bodies take the typed fast path (validator/fastdecode.py); anything it refuses is parsed
+        Well-formed bodies take the typed fast path (validator/scale/decode.py); anything it refuses is parsed
         generically and read by the careful path, with the same result."""
         t0 = time.perf_counter()
         typed = fastdecode.decode(raw)

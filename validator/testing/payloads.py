@@ -2,7 +2,7 @@
 
 Used by the benchmark (``bench/run.py``) and by tests that need large, known-good or known-bad tasks::
 
-    from validator.payloads import make_body, defects_of
+    from validator.testing.payloads import make_body, defects_of
     body = make_body(1000, seed=0)                          # realistic mix, no defects
     body = make_body(2000, mix="boxes")                     # 2,000 well-formed, non-overlapping boxes
     body = make_body(1000, seed=1, defect_rate=0.03)        # 30 deterministic defects of 6 kinds

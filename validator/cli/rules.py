@@ -4,9 +4,9 @@ from __future__ import annotations
 import os
 import sys
 
-from ..catalogue import catalogue_markdown, fmt_default, geometries_text, rule_text
-from ..config import ConfigError, load_config
-from ..registry import RegistryError
+from validator.engine.catalogue import catalogue_markdown, fmt_default, geometries_text, rule_text
+from validator.engine.config import ConfigError, load_config
+from validator.engine.registry import RegistryError
 
 NAME = "rules"
 HELP = "list every registered rule, or show one rule's full documentation"

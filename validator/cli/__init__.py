@@ -1,0 +1,1 @@
+"""The ``validator`` command and its subcommands (``validator.cli.main`` lists them)."""

@@ -1,1 +1,0 @@
-"""Subcommands of the ``validator`` command (one module each; discovered by validator.cli)."""

@@ -1,0 +1,1 @@
+"""The HTTP service: WSGI app, authentication, settings from the environment, lifecycle, logs, metrics."""
