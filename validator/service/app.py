@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import time
+import uuid
 from typing import Any
 
 from flask import Flask, Response, request
@@ -23,12 +25,11 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wsgi import ClosingIterator
 
 from validator.scale import jsonio
-from validator.service import logs
+from validator.service import logs, metrics
 from validator.service.auth import KeySet
 from validator.engine.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
 from validator.scale.envelope import BodyError
 from validator.service.lifecycle import STATE
-from validator.service.metrics import METRICS
 from validator.service.settings import Settings
 
 log = logging.getLogger("validator.app")
@@ -77,6 +78,7 @@ class ValidateEndpoint:
         self.engine = engine
         self.keys = keys
         self.policy = engine.config.failure_policy
+        self.metrics = metrics.current()
 
     def __call__(self, environ, start_response):
         paused = gc.isenabled()
@@ -117,8 +119,9 @@ class ValidateEndpoint:
         sent. Without ``held`` the accounting is done before returning."""
         started = time.perf_counter()
         settings = self.settings
+        counters = self.metrics
         if not settings.insecure_no_auth and not self.keys.accepts(environ.get(_AUTH_ENVIRON)):
-            METRICS.inc("requests_rejected", reason="auth")
+            counters.reject("auth")
             return 401, _error_body(f"missing or invalid {AUTH_HEADER} header")
         raw_length = environ.get("CONTENT_LENGTH") or None
         length = None
@@ -128,10 +131,11 @@ class ValidateEndpoint:
                 if length < 0:
                     raise ValueError
             except ValueError:
+                counters.reject("bad_content_length")
                 return 400, _error_body("invalid Content-Length header")
         too_large = f"body is larger than the limit of {settings.max_body_bytes} bytes"
         if length is not None and length > settings.max_body_bytes:
-            METRICS.inc("requests_rejected", reason="too_large")
+            counters.reject("too_large")
             return 413, _error_body(too_large)
         try:
             if length is not None:
@@ -139,6 +143,7 @@ class ValidateEndpoint:
                 # prefix validated as if it were the whole body.
                 raw = _read_capped(environ["wsgi.input"], length)
                 if len(raw) < length:
+                    counters.reject("incomplete_body")
                     return 400, _error_body("the body is shorter than its Content-Length")
             elif environ.get("wsgi.input_terminated"):
                 # Chunked: read at most one byte more than the limit to tell "exactly the limit" from "over it"
@@ -146,11 +151,12 @@ class ValidateEndpoint:
                 # one: a misleading 400, or worse a valid prefix).
                 raw = _read_capped(environ["wsgi.input"], settings.max_body_bytes + 1)
                 if len(raw) > settings.max_body_bytes:
-                    METRICS.inc("requests_rejected", reason="too_large")
+                    counters.reject("too_large")
                     return 413, _error_body(too_large)
             else:
                 raw = b""  # neither a length nor a terminated stream: no body
         except BadRequest as exc:
+            counters.reject("incomplete_body")
             return 400, _error_body(exc.description)
         try:
             result = self.engine.validate_bytes(raw)
@@ -159,11 +165,11 @@ class ValidateEndpoint:
             answer = result.answer
             payload = jsonio.dumps(answer)  # inside the guard: an answer we cannot serialise is our bug, not a 5xx
         except (jsonio.JSONBodyError, BodyError) as exc:
-            METRICS.inc("requests_rejected", reason="bad_body")
-            return 400, _error_body(str(exc))
+            counters.reject("bad_body")
+            return 400, _error_body(client_message(str(exc)))
         except Exception:  # our bug: never a 5xx to Scale, never a traceback out; the failure policy decides
             log.exception("validation failed unexpectedly")
-            METRICS.inc("internal_errors")
+            counters.internal_errors.inc()
             answer = ({"pass": True, "issues": {}, "globalIssues": []} if self.policy == "open" else
                       {"pass": False, "issues": {},
                        "globalIssues": [{"errorType": INCOMPLETE, "extra": INCOMPLETE_TEXT}]})
@@ -172,9 +178,9 @@ class ValidateEndpoint:
 
         def account() -> None:
             counts = result.counts()
-            METRICS.observe_validation(result, elapsed)
+            counters.observe_validation(result, elapsed)
             log.info("validation", extra={
-                "task_id": result.task_id, "task_type": result.task_type, "pass": answer["pass"],
+                "task_id": logs.clip(result.task_id), "task_type": result.task_type, "pass": answer["pass"],
                 "annotations": result.annotation_count, "issues": counts["by_level"], "by_rule": counts["by_rule"],
                 "rule_failures": result.rule_failures, "budget_exhausted": result.budget_exhausted,
                 "skipped": result.skipped or None, "duration_ms": round(elapsed, 3),
@@ -193,6 +199,61 @@ _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 413: 
 
 def _error_body(message: str) -> bytes:
     return jsonio.dumps({"error": message})
+
+
+_LONG_WORD = re.compile(r"[^\s.:;,'\"\[\]()]{%d,}" % 41)
+MESSAGE_LIMIT = 400
+
+
+def client_message(message: str) -> str:
+    """A body error for the client: any one name (a key path segment, a quoted value) cut to 40 characters and the
+    whole message to a few hundred, so a body with huge key names cannot make us echo them back."""
+    message = _LONG_WORD.sub(lambda m: m.group(0)[:40] + "…", message)
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + "… (cut)"
+    return message
+
+
+# X-Request-ID as a proxy or client may send it; anything else is replaced (it is written to every log line).
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:/+=@-]{1,128}")
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def request_id_of(environ) -> str:
+    """The request's id: its X-Request-ID, else the trace id of its W3C traceparent, else a new one."""
+    given = environ.get("HTTP_X_REQUEST_ID")
+    if given and _REQUEST_ID.fullmatch(given):
+        return given
+    parent = environ.get("HTTP_TRACEPARENT")
+    if parent:
+        m = _TRACEPARENT.fullmatch(parent.strip().lower())
+        if m and m.group(1) != "0" * 32:
+            return m.group(1)
+    return uuid.uuid4().hex
+
+
+class RequestIds:
+    """WSGI middleware: give every request an id, echo it (``X-Request-ID``), and put it on every log line
+    written while the request is served (the access line reads it from the environ)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        rid = request_id_of(environ)
+        environ["validator.request_id"] = rid
+        logs.REQUEST_ID.set(rid)
+
+        def start(status, headers, exc_info=None):
+            headers.append(("X-Request-ID", rid))
+            return start_response(status, headers, exc_info)
+
+        try:
+            iterable = self.app(environ, start)
+        except BaseException:
+            logs.REQUEST_ID.set(None)
+            raise
+        return ClosingIterator(iterable, lambda: logs.REQUEST_ID.set(None))
 
 
 class _FastLane:
@@ -218,13 +279,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log.warning("AUTHENTICATION IS OFF (VALIDATOR_INSECURE_NO_AUTH=1): any caller can use this endpoint. "
                     "Never run like this outside local development.")
     policy = engine.config.failure_policy
+    counters = metrics.configure(engine.config.time_budget_ms, _instances(engine))
 
     app = Flask("validator")
     endpoint = ValidateEndpoint(settings, engine, keys)
     # Flask knows the route (so GET /validate is a JSON 405, and tools listing routes see it); POSTs are served by
     # the fast lane in front of Flask, with the same handler.
     app.add_url_rule("/validate", "validate", endpoint.flask_view, methods=["POST"])
-    app.wsgi_app = _FastLane(app.wsgi_app, endpoint)  # type: ignore[method-assign]
+    app.wsgi_app = RequestIds(_FastLane(app.wsgi_app, endpoint))  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["validator.engine"] = engine
     STATE.ready = True
@@ -245,11 +307,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return _json({"status": "ready", "rules": len(engine.registry), "instances": len(engine.config.instances)})
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(METRICS.render(), mimetype="text/plain; version=0.0.4")
+    def metrics_view() -> Response:
+        return Response(counters.render_bytes(), content_type=metrics.CONTENT_TYPE)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        reason = _HTTP_REASONS.get(exc.code or 0)
+        if reason:
+            counters.reject(reason)
         return _error(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(Exception)
@@ -258,3 +323,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return _error(500, "internal error")
 
     return app
+
+
+_HTTP_REASONS = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _instances(engine: Engine) -> list[tuple[str, str]]:
+    """(name, level) of every configured rule instance, per-project ones included (their series start at zero)."""
+    cfg = engine.config
+    seen: dict[tuple[str, str], None] = {}
+    for inst in [*cfg.instances, *(i for group in cfg.project_instances.values() for i in group)]:
+        seen[(inst.name, inst.level)] = None
+    return list(seen)

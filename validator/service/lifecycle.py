@@ -12,8 +12,9 @@ import os
 import threading
 from dataclasses import dataclass
 
+from validator.service.settings import DEFAULT_DRAIN_SECONDS, SettingsError, _Reader
+
 log = logging.getLogger("validator.lifecycle")
-DEFAULT_DRAIN_SECONDS = 5.0
 
 
 @dataclass
@@ -26,14 +27,11 @@ STATE = State()
 
 
 def drain_seconds(environ=None) -> float:
-    env = os.environ if environ is None else environ
-    raw = env.get("VALIDATOR_DRAIN_SECONDS", str(DEFAULT_DRAIN_SECONDS))
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SystemExit(f"VALIDATOR_DRAIN_SECONDS must be a number of seconds, not {raw!r}") from None
-    if not 0 <= value <= 300:
-        raise SystemExit(f"VALIDATOR_DRAIN_SECONDS must be between 0 and 300, not {raw!r}")
+    """``VALIDATOR_DRAIN_SECONDS`` (parsed like every setting, by validator.service.settings)."""
+    r = _Reader(os.environ if environ is None else environ)
+    value = r.number("VALIDATOR_DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS, 0, 300)
+    if r.problems:
+        raise SettingsError(r.problems)
     return value
 
 

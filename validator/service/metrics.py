@@ -1,72 +1,158 @@
-"""Counters for operators, exposed at ``GET /metrics`` in the Prometheus text format.
+"""Metrics for operators at ``GET /metrics`` (Prometheus text format), for the whole instance.
 
-Counters live in the worker process (labelled with its ``pid``): a scrape through the load balancer sees one
-worker. For fleet-wide numbers, aggregate the per-validation JSON log lines (they carry the same counts).
+prometheus_client's multiprocess mode: every worker writes its counters to memory-mapped files in one directory
+(``PROMETHEUS_MULTIPROC_DIR``; gunicorn.conf.py makes a fresh one on ``/dev/shm`` at start and marks exited
+workers dead), and a scrape, whichever worker answers it, sums the files of all workers, past and present. So
+successive scrapes of an instance never go down, and a worker restart loses nothing. Without that directory
+(``validator serve``, tests in one process) the counters live in the process.
+
+Names and units are Prometheus conventions (seconds, ``_total``). Every label value that can be known in
+advance (verdicts, rejection reasons, the configured rule instances and their levels) is created at zero when the
+app starts, so ``rate()`` and alerts see a series before its first event. No ``pid`` label.
 """
 from __future__ import annotations
 
 import os
-import threading
-from collections import defaultdict
+import platform
+from typing import Iterable
 
-_BUCKETS_MS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Why a request was answered 4xx without a validation (label `reason` of validator_requests_rejected_total).
+REJECT_REASONS = ("auth", "too_large", "bad_body", "bad_content_length", "incomplete_body", "malformed_http",
+                  "read_timeout", "not_found", "method_not_allowed")
+_BASE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0)
+_RULE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+def request_buckets(time_budget_ms: float) -> tuple[float, ...]:
+    """From 0.5 ms to past the time budget: the base buckets plus the budget itself and twice it (a request that
+    ran out of budget lands above the budget bucket, not in +Inf with everything else)."""
+    budget = time_budget_ms / 1000.0
+    return tuple(sorted(set(_BASE_BUCKETS) | {round(budget, 6), round(2 * budget, 6)}))
+
+
+class _BuildInfo:
+    """``validator_build_info{version, python, gunicorn}`` = 1, added at scrape time (one series per instance)."""
+
+    def collect(self):
+        from validator import __version__
+
+        try:
+            import gunicorn
+
+            gunicorn_version = gunicorn.__version__
+        except ImportError:  # pragma: no cover - gunicorn is a dependency
+            gunicorn_version = ""
+        family = GaugeMetricFamily("validator_build_info", "Version of the running service (always 1).",
+                                   labels=["version", "python", "gunicorn"])
+        family.add_metric([__version__, platform.python_version(), gunicorn_version], 1)
+        yield family
 
 
 class Metrics:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
-        self._hist = [0] * (len(_BUCKETS_MS) + 1)
-        self._hist_sum = 0.0
-        self._hist_count = 0
+    def __init__(self, time_budget_ms: float = 800.0):
+        self.registry = CollectorRegistry(auto_describe=True)
+        reg = self.registry
+        self.validations = Counter("validator_validations", "Validated requests, by verdict.", ["verdict"],
+                                   registry=reg)
+        self.issues = Counter("validator_issues", "Issues found, by rule instance and level (shadow included).",
+                              ["level", "rule"], registry=reg)
+        self.rule_failures = Counter("validator_rule_failures", "Rule instances that raised (answered by the "
+                                     "failure policy).", ["rule"], registry=reg)
+        self.budget_exhausted = Counter("validator_budget_exhausted", "Requests whose time budget ran out before "
+                                        "every rule had run.", registry=reg)
+        self.rejected = Counter("validator_requests_rejected", "Requests answered 4xx without a validation, by "
+                                "reason.", ["reason"], registry=reg)
+        self.internal_errors = Counter("validator_internal_errors", "Bugs of ours outside any rule (answered by "
+                                       "the failure policy).", registry=reg)
+        self.duration = Histogram("validator_request_duration_seconds", "Time to answer a validation request "
+                                  "(read, parse, rules, answer).", buckets=request_buckets(time_budget_ms),
+                                  registry=reg)
+        self.rule_duration = Histogram("validator_rule_duration_seconds", "Time spent in one rule instance for "
+                                       "one request (only requests where it ran).", ["rule"],
+                                       buckets=_RULE_BUCKETS, registry=reg)
+        for verdict in ("pass", "fail"):
+            self.validations.labels(verdict=verdict)
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason=reason)
+
+    def prime(self, instances: Iterable[tuple[str, str]]) -> None:
+        """Create the series of the configured rule instances ``(name, level)`` at zero."""
+        for name, level in instances:
+            self.rule_failures.labels(rule=name)
+            self.rule_duration.labels(rule=name)
+            if level != "off":
+                self.issues.labels(level=level, rule=name)
+
+    def reject(self, reason: str) -> None:
+        self.rejected.labels(reason=reason).inc()
 
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
-        with self._lock:
-            self._counters[key] += value
+        """Compatibility with the previous counters' interface (``inc("requests_rejected", reason=...)``)."""
+        if name == "requests_rejected":
+            self.rejected.labels(**labels).inc(value)
+        elif name == "internal_errors":
+            self.internal_errors.inc(value)
+        else:
+            raise KeyError(f"unknown counter {name!r}")
 
     def observe_validation(self, result, elapsed_ms: float) -> None:
-        self.inc("validations", verdict="pass" if result.passed else "fail")
+        self.validations.labels(verdict="pass" if result.passed else "fail").inc()
         for issue in result.issues:
-            self.inc("issues", rule=issue.instance, level=issue.level)
+            self.issues.labels(level=issue.level, rule=issue.instance).inc()
         for name in result.rule_failures:
-            self.inc("rule_failures", rule=name)
+            self.rule_failures.labels(rule=name).inc()
         if result.budget_exhausted:
-            self.inc("budget_exhausted")
-        with self._lock:
-            for i, bound in enumerate(_BUCKETS_MS):
-                if elapsed_ms <= bound:
-                    self._hist[i] += 1
-                    break
-            else:
-                self._hist[-1] += 1
-            self._hist_sum += elapsed_ms
-            self._hist_count += 1
+            self.budget_exhausted.inc()
+        for stage, ms in result.stages_ms.items():
+            if stage.startswith("rule:"):
+                self.rule_duration.labels(rule=stage[5:]).observe(ms / 1000.0)
+        self.duration.observe(elapsed_ms / 1000.0)
 
     def render(self) -> str:
-        pid = str(os.getpid())
-        lines = []
-        with self._lock:
-            names = sorted({n for n, _ in self._counters})
-            for name in names:
-                lines.append(f"# TYPE validator_{name}_total counter")
-                for (n, labels), v in sorted(self._counters.items()):
-                    if n != name:
-                        continue
-                    lab = ",".join(f'{k}="{_esc(val)}"' for k, val in (*labels, ("pid", pid)))
-                    lines.append(f"validator_{name}_total{{{lab}}} {v:g}")
-            lines.append("# TYPE validator_request_duration_ms histogram")
-            cum = 0
-            for bound, count in zip((*_BUCKETS_MS, "+Inf"), self._hist):
-                cum += count
-                lines.append(f'validator_request_duration_ms_bucket{{le="{bound}",pid="{pid}"}} {cum}')
-            lines.append(f'validator_request_duration_ms_sum{{pid="{pid}"}} {self._hist_sum:g}')
-            lines.append(f'validator_request_duration_ms_count{{pid="{pid}"}} {self._hist_count}')
-        return "\n".join(lines) + "\n"
+        return self.render_bytes().decode()
+
+    def render_bytes(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV) and is_multiprocess():
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry = self.registry
+        out = generate_latest(registry)
+        return out + generate_latest(_BUILD_INFO_REGISTRY)
 
 
-def _esc(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def is_multiprocess() -> bool:
+    """Whether prometheus_client chose multiprocess values (decided when it was first imported)."""
+    from prometheus_client import values
+
+    return values.ValueClass is not values.MutexValue
 
 
-METRICS = Metrics()
+_BUILD_INFO_REGISTRY = CollectorRegistry()
+_BUILD_INFO_REGISTRY.register(_BuildInfo())
+# Created by configure() when the app starts (not at import: in multiprocess mode every histogram created writes
+# its buckets to the shared files, and two sets of buckets under one name would sum into nonsense).
+METRICS: Metrics | None = None
+
+
+def configure(time_budget_ms: float, instances: Iterable[tuple[str, str]]) -> Metrics:
+    """(Re)create the service's metrics for this config (buckets up to past its budget, its instances at zero)."""
+    global METRICS
+    METRICS = Metrics(time_budget_ms)
+    METRICS.prime(instances)
+    return METRICS
+
+
+def current() -> Metrics:
+    """The service's metrics (default buckets if the app has not configured them, e.g. in a bare worker)."""
+    global METRICS
+    if METRICS is None:
+        METRICS = Metrics()
+    return METRICS
