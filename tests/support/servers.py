@@ -61,7 +61,8 @@ class Service:
 
             body = orjson.dumps(body)
         headers.setdefault("content-type", "application/json")
-        return requests.post(self.url + "/validate", data=body, headers=headers, timeout=30, **kw)
+        kw.setdefault("timeout", 30)
+        return requests.post(self.url + "/validate", data=body, headers=headers, **kw)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")
