@@ -98,6 +98,8 @@ def start_service(tmp_dir: Path, *, keys=("live-key-0123456789", "test-key-abcde
         cfg.write_text(config_text)
         full_env["VALIDATOR_CONFIG"] = str(cfg)
     full_env.update(env or {})
+    for name in [k for k, v in full_env.items() if v is None]:  # env={"NAME": None} removes a variable
+        del full_env[name]
     log_path = tmp_dir / f"service-{port}.log"
     log_file = log_path.open("wb")
     proc = subprocess.Popen(procfile_command(port), cwd=ROOT, env=full_env, stdout=log_file,

@@ -8,7 +8,7 @@ import sys
 
 from validator import __version__
 
-COMMANDS = ("check", "rules", "selftest", "serve", "simulate")
+COMMANDS = ("check", "config", "rules", "selftest", "serve", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:
