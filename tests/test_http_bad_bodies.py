@@ -393,3 +393,19 @@ def test_mutated_examples_never_give_a_5xx(service, seed):
     new_logs = service.logs()[log_start:]
     # request content must never reach our own except-all path: that would be a bug of ours answered by policy
     assert "validation failed unexpectedly" not in new_logs, new_logs[-4000:]
+
+
+def test_a_400_quotes_at_most_a_few_dozen_characters_of_key_names(service):
+    from validator.testing import box as box_, make_body, make_task
+
+    long_key = "x" * 3000
+    task = make_task()
+    task["params"]["geometries"] = {long_key: 5}
+    r = service.post(json.dumps(make_body([box_(0, 0, 5, 5, label="car")], task=task)))
+    assert r.status_code == 400
+    message = r.json()["error"]
+    assert "task.params.geometries." in message and "x" * 41 not in message and len(message) < 200, message
+    # many keys, each short: the whole message is bounded too
+    task["params"]["geometries"] = {f"k{n:03d}-" + "y" * 30: n for n in range(500)}
+    r = service.post(json.dumps(make_body([box_(0, 0, 5, 5, label="car")], task=task)))
+    assert r.status_code == 400 and len(r.json()["error"]) <= 410, r.json()["error"][:500]

@@ -27,3 +27,32 @@ def test_values_orjson_refuses_still_give_one_json_line():
     assert "\n" not in line
     out = json.loads(line)
     assert out["keys"] == {"1": "a"}  # keys JSON cannot have are left out
+
+
+def test_colour_codes_are_removed_from_messages():
+    r = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "\x1b[33mGET /nowhere HTTP/1.1\x1b[0m 404", None, None)
+    out = json.loads(JSONFormatter().format(r))
+    assert out["msg"] == "GET /nowhere HTTP/1.1 404"
+
+
+def test_gunicorn_invalid_request_warnings_lose_the_quoted_line():
+    from validator.service.logs import _RedactingFilter
+
+    r = logging.LogRecord("gunicorn.error", logging.WARNING, __file__, 1,
+                          "Invalid request from ip=10.0.0.7: Invalid HTTP Header: 'scale-callback-auth k-secret'",
+                          None, None)
+    assert _RedactingFilter().filter(r)
+    out = json.loads(JSONFormatter().format(r))
+    assert out["msg"] == "invalid request" and out["remote"] == "10.0.0.7" and out["error"] == "Invalid HTTP Header"
+    assert "k-secret" not in json.dumps(out)
+
+
+def test_request_supplied_fields_are_clipped_and_request_id_added():
+    from validator.service.logs import REQUEST_ID
+
+    token = REQUEST_ID.set("rid-1")
+    try:
+        out = json.loads(JSONFormatter().format(record(task_id="t" * 1000, project="p" * 1000)))
+    finally:
+        REQUEST_ID.reset(token)
+    assert len(out["task_id"]) == 129 and len(out["project"]) == 129 and out["request_id"] == "rid-1"
