@@ -276,3 +276,15 @@ def test_gunicorn_starts_one_worker_per_usable_cpu_and_web_concurrency_wins(tmp_
     finally:
         one.stop()
         two.stop()
+
+
+def test_every_variable_read_by_settings_is_documented():
+    import re as re_
+
+    source = (ROOT / "validator" / "service" / "settings.py").read_text()
+    names = set(re_.findall(r'r\.(?:integer|number|choice|raw|secret)\("([A-Z_]+)"', source))
+    names |= {n + "_FILE" for n in re_.findall(r'r\.secret\("([A-Z_]+)"', source)}
+    assert {"PORT", "WEB_CONCURRENCY", "VALIDATOR_READ_TIMEOUT_SECONDS", "SCALE_CALLBACK_AUTH_KEY_FILE"} <= names
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    missing = sorted(n for n in names if f"| `{n}` |" not in doc)
+    assert missing == [], missing
