@@ -108,8 +108,12 @@ def test_serve_logs_json_without_colour_codes(tmp_path):
         assert r.status_code == 400 and r.headers["X-Request-ID"] == "dev-1"
         time.sleep(0.3)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(10)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
     text = Path(err.name).read_text()
     assert "\x1b" not in text and KEY not in text
     records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]

@@ -200,7 +200,7 @@ def test_the_shadow_counters_quoted_in_step_5(tutorial_files, validator_logs_pro
     assert result.counts()["by_rule"] == {"thin_box:shadow": 1}
     metrics = Metrics()
     metrics.observe_validation(result, 1.0)
-    assert 'validator_issues_total{level="shadow",rule="thin_box",' in metrics.render()
+    assert 'validator_issues_total{level="shadow",rule="thin_box"}' in metrics.render()
     doc = DOC.read_text()
     assert '`{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}`' in doc
     assert '`"thin_box:shadow": 1`' in doc and '`validator_issues_total{level="shadow",rule="thin_box"}`' in doc

@@ -201,6 +201,10 @@ class BufferingWorker(SyncWorker):
                 self._flow_control()
                 if not self.is_parent_alive():
                     break
+            # Stopping (after the drain, or max_requests): requests that have arrived completely are still
+            # answered; the ones still arriving are dropped, as the sync worker drops its listen queue.
+            while self.ready:
+                self._serve(self.ready.popleft())
         finally:
             for p in list(self.pending.values()):
                 self._drop(p)
