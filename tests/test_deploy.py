@@ -195,3 +195,21 @@ def test_selectors_and_targets_agree():
     hpa = kind("HorizontalPodAutoscaler")["spec"]
     assert hpa["minReplicas"] >= 2  # with the PDB's minAvailable 1, a drain never empties the service
     assert kind("PodDisruptionBudget")["spec"]["minAvailable"] < hpa["minReplicas"]
+
+
+def test_config_check_passes_with_the_manifests_environment(tmp_path):
+    """`kubectl exec ... validator config check` in the example's environment: the mounted key file and rules."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCALE_", "VALIDATOR_", "GUNICORN_"))
+           and k not in ("PORT", "WEB_CONCURRENCY")}
+    manifest_env = container_env()
+    keys = tmp_path / "callback-keys"
+    keys.write_text("k-live-0123456789,k-test-0123456789\n")
+    rules = tmp_path / "validator.toml"
+    rules.write_text('[[rule]]\nid = "box_too_small"\nlevel = "warn"\n')
+    env.update(manifest_env)
+    env.update({"SCALE_CALLBACK_AUTH_KEY_FILE": str(keys), "VALIDATOR_CONFIG": str(rules)})
+    proc = subprocess.run([sys.executable, "-m", "validator", "config", "check"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "keys:     2 callback key(s)" in proc.stdout and "bind:     0.0.0.0:8000" in proc.stdout
+    assert "k-live-0123456789" not in proc.stdout

@@ -98,11 +98,18 @@ def svc(tmp_path_factory):
 
 
 def test_trickling_clients_do_not_delay_valid_requests(svc):
-    with Tricklers(svc.url, svc.keys[0], SLOW_CLIENTS):
-        latencies = timed_requests(svc, GOOD_REQUESTS, timeout=BOUND_SECONDS * 3)
-        # the slow ones are still connected and unanswered: they were held, not dropped
-        assert requests.get(svc.url + "/readyz", timeout=BOUND_SECONDS).status_code == 200
-    assert max(latencies) < BOUND_SECONDS, latencies
+    """Up to 3 rounds of 8 requests while the 8 clients trickle (they never finish within the test): a round
+    whose every request is answered within the bound passes. Held workers would fail every round (the clients
+    hold them for the whole test, see the sync control below); a moment of load on a shared machine fails one."""
+    rounds = []
+    with Tricklers(svc.url, svc.keys[0], SLOW_CLIENTS, max_seconds=60):
+        for _ in range(3):
+            latencies = timed_requests(svc, GOOD_REQUESTS, timeout=BOUND_SECONDS * 2)
+            rounds.append([round(x, 3) for x in latencies])
+            if max(latencies) < BOUND_SECONDS:
+                break
+        assert requests.get(svc.url + "/readyz", timeout=BOUND_SECONDS * 2).status_code == 200
+    assert max(rounds[-1]) < BOUND_SECONDS, rounds
 
 
 def test_a_request_that_does_not_arrive_in_time_gets_408(tmp_path):
