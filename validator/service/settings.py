@@ -300,7 +300,7 @@ class ServerSettings:
         settings = cls(
             port=port, bind=bind, workers=workers, workers_source=workers_source,
             worker_class=r.raw("GUNICORN_WORKER_CLASS") or BUFFERING_WORKER,
-            worker_connections=r.integer("GUNICORN_WORKER_CONNECTIONS", 100, 1, 100000),
+            worker_connections=r.integer("GUNICORN_WORKER_CONNECTIONS", 500, 1, 100000),
             keepalive=r.integer("GUNICORN_KEEPALIVE", 75, 0), timeout=timeout, graceful_timeout=graceful,
             drain_seconds=drain, accesslog=accesslog,
             loglevel=r.choice("GUNICORN_LOGLEVEL", "info", ("debug", "info", "warning", "error", "critical"),

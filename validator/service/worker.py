@@ -13,7 +13,7 @@ client therefore costs a file descriptor and its bytes so far, never the worker'
 
 * a request must arrive completely within ``VALIDATOR_READ_TIMEOUT_SECONDS`` (default 15 s) of its connection;
   otherwise it is answered 408 (JSON) and closed;
-* at most ``worker_connections`` (``GUNICORN_WORKER_CONNECTIONS``, default 100) connections per worker are being
+* at most ``worker_connections`` (``GUNICORN_WORKER_CONNECTIONS``, default 500) connections per worker are being
   read at once; beyond that the worker stops accepting and new connections wait in the listen queue (or go to
   another worker);
 * buffered bytes per worker are capped (4 bodies of ``VALIDATOR_MAX_BODY_BYTES``); past that, reading pauses
@@ -160,6 +160,14 @@ class BufferingWorker(SyncWorker):
         self.header_limit = (self.cfg.limit_request_line + 4
                              + self.cfg.limit_request_fields * (self.cfg.limit_request_field_size + 2) + 4)
         self.max_pending = max(1, int(self.cfg.worker_connections))
+        try:  # never run out of file descriptors for the listeners, the heartbeat and the app's own files
+            import resource
+
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            if soft != resource.RLIM_INFINITY:
+                self.max_pending = max(1, min(self.max_pending, soft - 64))
+        except (ImportError, OSError, ValueError):
+            pass
         super().init_process()
 
     # -- the loop -------------------------------------------------------------------------------------------------
