@@ -157,13 +157,14 @@ def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
     body = make_body(30, seed=8)
     body["response"]["annotations"][0]["custom_field"] = {"kept": True}
     body["response"]["links"] = [{"from": "a", "to": "b"}]
-    from validator.scale import decode as fastdecode
     from validator.engine.engine import _LazyBody
+    from validator.scale.annotations import from_typed
+    from validator.scale.envelope import decode
 
     raw = orjson.dumps(body)
-    _, response = fastdecode.decode(raw)
+    _, response = decode(raw)
     lazy = _LazyBody(raw)
-    cols = fastdecode.columns(response.annotations, lazy.annotations)
+    cols = from_typed(response.annotations, lazy.annotations)
     assert cols.raws[0]["custom_field"] == {"kept": True}
     assert lazy.response()["links"] == [{"from": "a", "to": "b"}]
 
@@ -172,14 +173,15 @@ def test_cuboid_edges_are_a_column_on_every_path():
     import orjson
 
     from validator.engine.engine import _LazyBody
-    from validator.scale import decode as fastdecode
+    from validator.scale.annotations import from_typed
+    from validator.scale.envelope import decode
 
     body = {"task": {}, "response": {"annotations": [cuboid(10, 10, 40, 30, uuid="c"), box(0, 0, 5, 5, uuid="b")]}}
     anns = body["response"]["annotations"]
     want = anns[0]["edges"]
     raw = orjson.dumps(body)
-    _, response = fastdecode.decode(raw)
-    typed = fastdecode.columns(response.annotations, _LazyBody(raw).annotations)
+    _, response = decode(raw)
+    typed = from_typed(response.annotations, _LazyBody(raw).annotations)
     for a in (typed, extract(anns), extract(anns, careful=True)):
         assert a.cuboid_edges == {0: want}
         assert a.by_uuid["c"].edges == want and a.by_uuid["b"].edges is None
