@@ -169,11 +169,18 @@ class Engine:
                 return result
         body = jsonio.loads(raw)
         task, response = envelope.load_envelope(body)
-        listed = self._listed
         anns = response.get("annotations")
-        result = self._validate(t0, task, lambda: extract(anns, listed=listed),
-                                len(anns) if isinstance(anns, list) else 0, response,
+        read: list = []  # the careful reading, kept for its work counters
+
+        def careful():
+            read.append(extract(anns, listed=self._listed))
+            return read[0]
+
+        result = self._validate(t0, task, careful, len(anns) if isinstance(anns, list) else 0, response,
                                 response.get("global_attributes"))
+        if read:  # what the careful path cost: one-by-one conversions, explanations, malformed not listed
+            result.stats.update({f"extraction_{k}": v for k, v in read[0].work.items()})
+            result.stats["extraction_unlisted"] = sum(read[0].unlisted.values())
         result.inputs = body
         return result
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
+import re
 from collections import Counter
 from functools import cached_property
 from itertools import chain, compress, repeat
@@ -420,12 +422,24 @@ def from_typed(anns: list, reparse: Callable[[], list]) -> AnnotationSet | None:
 CHUNK = 64  # annotations converted together; a chunk that does not convert is converted one by one
 
 
-class _One(msgspec.Struct):  # (msgspec keeps the type information of a Struct; not of a bare Union or list[...])
-    a: fmt.AnyAnnotation
-
-
-class _Many(msgspec.Struct):
+class _Many(msgspec.Struct):  # (msgspec keeps the type information of a Struct, not of a bare list[...] or Union)
     a: list[fmt.AnyAnnotation]
+
+
+_AT = re.compile(r"at `\$\.a\[(\d+)\]")
+
+
+def _failed_at(exc: msgspec.ValidationError, batch: list) -> int:
+    """The position in the chunk of the first annotation that does not convert (from msgspec's error path)."""
+    found = _AT.search(str(exc))
+    if found is not None and int(found.group(1)) < len(batch):
+        return int(found.group(1))
+    for j, d in enumerate(batch):  # (not expected: msgspec always names the item) one by one
+        try:
+            msgspec.convert({"a": [d]}, _Many)
+        except msgspec.ValidationError:
+            return j
+    raise AssertionError("a chunk that does not convert has no annotation that does not convert")
 
 
 class _Listed:
@@ -471,74 +485,139 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
     explanation per *listed* malformed annotation only."""
     items = raw_annotations
     n = len(items)
-    work = Counter(one_by_one=0, explained=0)
+    work = Counter(failed=0, converted_again=0, explained=0)
     out = _Listed(listed)
-    # 1. what is not an object is malformed at once
-    is_object = np.fromiter(map(isinstance, items, repeat(dict)), dtype=bool, count=n)
-    if is_object.all():
+    # 1. what is not an object is malformed at once (C-level passes: map, count, index, compress)
+    types = list(map(type, items))
+    n_objects = types.count(dict)
+    if n_objects == n:
         idx, objs = np.arange(n), items
+    elif n_objects * 8 < n:  # mostly not objects: find the few objects by C-level scans
+        positions, at = [], -1
+        for _ in range(n_objects):
+            at = types.index(dict, at + 1)
+            positions.append(at)
+        idx, objs = np.array(positions, dtype=np.int64), [items[i] for i in positions]
+        first_bad = [i for i in range(min(n, out.limit + n_objects)) if types[i] is not dict][:out.limit]
     else:
-        not_objects = (~is_object).nonzero()[0]
-        for k, i in enumerate(not_objects.tolist()):
-            if out.full_before(i):
-                out.count("malformed", len(not_objects) - k)
-                break
+        is_object = list(map(operator.is_, types, repeat(dict)))
+        idx, objs = np.array(is_object, dtype=bool).nonzero()[0], list(compress(items, is_object))
+        first_bad, at = [], -1
+        for _ in range(min(out.limit, n - n_objects)):
+            at = is_object.index(False, at + 1)
+            first_bad.append(at)
+    if n_objects != n:  # the first ones get a record, the others are counted
+        for i in first_bad:
             out.add(i, "malformed", lambda i=i: Malformed(
                 i, None, "malformed", f"Annotation #{i + 1} is not an object ({_short(items[i])})."))
-        idx, objs = is_object.nonzero()[0], list(compress(items, is_object))
-    # 2. objects whose type is not a geometry type are malformed without a conversion
-    tags = map(dict.get, objs, repeat("type"))
-    known = np.fromiter(map(GEOMETRY_TYPES.__contains__, tags), dtype=bool, count=len(objs))  # (no hashing)
-    if not known.all():
-        unknown_idx, unknown = idx[~known], list(compress(objs, ~known))
-        idx, objs = idx[known], list(compress(objs, known))
+        out.count("malformed", n - n_objects - len(first_bad))
+    del types
+    # 2. objects whose type is not a geometry type, or without a field their type requires (absent or null), are
+    # malformed without a conversion (C-level passes over the fields the Structs of format.py require)
+    try:
+        classes = list(map(fmt.CLASS_OF_TAG.get, map(dict.get, objs, repeat("type"))))
+    except TypeError:  # a tag that is a list or an object
+        classes = [fmt.CLASS_OF_TAG.get(t) if isinstance(t, str) else None for t in map(dict.get, objs, repeat("type"))]
+    n_viable = len(classes) - classes.count(None)
+    viable = list(map(operator.is_not, classes, repeat(None))) if n_viable else []
+    for name, accepted in fmt.REQUIRED_BY_EVERY:
+        if n_viable:
+            kinds = set(types := list(map(type, map(dict.get, objs, repeat(name)))))
+            if not kinds <= accepted:
+                viable = list(map(operator.and_, viable, map(accepted.__contains__, types)))
+                n_viable = viable.count(True)
+            del types
+    # ... nor those with a field their geometry requires absent or of another type (a point without x, x: true)
+    if n_viable:
+        viable_array = np.array(viable, dtype=bool)
+        for cls in set(classes) - {None}:
+            of_cls = list(map(operator.is_, classes, repeat(cls)))
+            members = None
+            for name, accepted in fmt.REQUIRED_BY[cls]:
+                types = list(map(type, map(dict.get, compress(objs, of_cls), repeat(name))))
+                if not set(types) <= accepted:
+                    if members is None:
+                        members = np.array(of_cls, dtype=bool).nonzero()[0]
+                    viable_array[members[~np.array(list(map(accepted.__contains__, types)), dtype=bool)]] = False
+        viable = viable_array.tolist()
+        n_viable = viable.count(True)
+    del classes
+    if n_viable == 0:
+        unknown_idx, unknown, idx, objs = idx, objs, idx[:0], []
+    elif n_viable < len(objs):
+        viable_array = np.array(viable, dtype=bool)
+        unknown_idx, unknown = idx[~viable_array], list(compress(objs, map(operator.not_, viable)))
+        idx, objs = idx[viable_array], list(compress(objs, viable))
     else:
         unknown_idx, unknown = idx[:0], []
-    # 3. the others, converted with the Structs of format.py: in chunks, one by one in a chunk that does not convert
+    del viable
+    # 3. the others, converted with the Structs of format.py, in chunks. When a chunk does not convert, msgspec's
+    # error path names the first annotation that does not: the ones before it are converted again (one call), that
+    # one is set aside, and the next chunk starts after it. So each malformed annotation costs one failed
+    # conversion, and at most CHUNK - 1 well-formed ones are converted twice for it.
     good: list[Any] = []
     good_index: list[int] = []
     failed: list[int] = []  # positions in objs
     convert = msgspec.convert
     step = 1 if careful else CHUNK
-    for k in range(0, len(objs), step):
+    k, m = 0, len(objs)
+    while k < m:
         batch = objs[k:k + step]
         try:
             good.extend(convert({"a": batch}, _Many).a)
             good_index.extend(idx[k:k + step].tolist())
+            k += step
+            step = min(step * 2, 1 if careful else CHUNK)
             continue
-        except msgspec.ValidationError:
-            pass
-        for j, d in enumerate(batch, start=k):
-            work["one_by_one"] += 1
-            try:
-                good.append(convert({"a": d}, _One).a)
-                good_index.append(int(idx[j]))
-            except msgspec.ValidationError:
-                failed.append(j)
+        except msgspec.ValidationError as exc:
+            j = 0 if step == 1 else _failed_at(exc, batch)
+        step = 1 if j == 0 else step  # (malformed annotations in a row: read one at a time)
+        work["failed"] += 1
+        if j:
+            work["converted_again"] += j
+            good.extend(convert({"a": batch[:j]}, _Many).a)
+            good_index.extend(idx[k:k + j].tolist())
+        failed.append(k + j)
+        k += j + 1
     # the objects that do not convert, in request order, with their uuid when it is usable
-    bad_idx = np.concatenate([unknown_idx, idx[failed]])
-    bad_objs = unknown + [objs[j] for j in failed]
-    order = np.argsort(bad_idx, kind="stable")
-    bad_idx = bad_idx[order]
-    bad_objs = [bad_objs[k] for k in order.tolist()] if len(failed) and len(unknown) else bad_objs
-    bad_uuids = list(map(dict.get, bad_objs, repeat("uuid")))
-    named_bad: list[tuple[int, str]] = []
-    if bad_uuids.count(None) != len(bad_uuids):
-        named_bad = [(i, u) for i, u in zip(bad_idx.tolist(), bad_uuids) if isinstance(u, str) and u]
+    if failed and len(unknown_idx):
+        bad_idx = np.concatenate([unknown_idx, idx[failed]])
+        order = np.argsort(bad_idx, kind="stable")
+        bad_idx = bad_idx[order]
+        merged = unknown + [objs[j] for j in failed]
+        bad_objs = [merged[k] for k in order.tolist()]
+    elif failed:
+        bad_idx, bad_objs = idx[failed], [objs[j] for j in failed]
+    else:
+        bad_idx, bad_objs = unknown_idx, unknown
     # 4. uuids, in request order: the first annotation with a uuid keeps it, a later one is malformed
     good_uuids = [a.uuid for a in good]
-    uuid_order = dict(zip(good_uuids, good_index))
-    duplicates: set[int] = set()
-    if len(uuid_order) != len(good) or (named_bad and len(uuid_order.keys() | {u for _, u in named_bad})
-                                        != len(good) + len(named_bad)):
-        uuid_order = {}
-        for i, u in sorted(chain(zip(good_index, good_uuids), named_bad)):
-            if u in uuid_order:
-                duplicates.add(i)
-            else:
-                uuid_order[u] = i
+    first = dict(zip(reversed(good_uuids), reversed(good_index)))  # uuid -> its first index (C-level)
+    n_good_uuids = len(first)
+    # (with no well-formed annotation, only the uuids of the malformed ones that can be listed matter)
+    named = bad_objs if good else bad_objs[:max(listed, 0)]
+    bad_uuids = list(map(dict.get, named, repeat("uuid")))
+    if bad_uuids.count(None) != len(bad_uuids):
+        try:
+            bad_first = dict(zip(reversed(bad_uuids), reversed(bad_idx[:len(named)].tolist())))
+        except TypeError:  # a uuid that is a list or an object
+            bad_first = dict(zip(reversed([u if isinstance(u, str) else None for u in bad_uuids]),
+                                 reversed(bad_idx[:len(named)].tolist())))
+        clash = False
+        for u, i in bad_first.items():  # (distinct values only)
+            if isinstance(u, str) and u:
+                j = first.get(u)
+                if j is None:
+                    first[u] = i
+                else:
+                    clash = True
+                    first[u] = min(i, j)
     else:
-        uuid_order.update((u, i) for i, u in named_bad)
+        clash = False
+    uuid_order = first
+    duplicates: set[int] = set()
+    if n_good_uuids != len(good) or clash:
+        duplicates = {i for u, i in zip(good_uuids, good_index) if first[u] != i}
     taken = 0  # at most `listed` of them can be listed: the others are counted
     for k, i in enumerate(bad_idx[:max(listed, 0)].tolist()):
         if out.full_before(i):
@@ -546,7 +625,7 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
         raw = bad_objs[k]
         u = raw.get("uuid")
         u = u if isinstance(u, str) and u else None
-        if i in duplicates:
+        if u is not None and first[u] != i:
             out.add(i, "malformed", lambda i=i, u=u: _duplicate(i, u))
         else:
             out.add(i, "malformed", lambda i=i, raw=raw, u=u: _explained(i, raw, u, work))

@@ -85,6 +85,7 @@ GEOMETRIES = (Box, Polygon, Line, Point, Cuboid, Ellipse)  # in GEOMETRY_TYPES o
 CLASS_OF_TAG = {cls.__struct_config__.tag: cls for cls in GEOMETRIES}
 CODE_OF_CLASS = {cls: TYPE_CODE[cls.__struct_config__.tag] for cls in GEOMETRIES}
 NAME_OF_CLASS = {cls: cls.__struct_config__.tag for cls in GEOMETRIES}
+
 AnyAnnotation = Union[Box, Polygon, Line, Point, Cuboid, Ellipse]
 
 
@@ -227,3 +228,21 @@ def problems_in_fields(value: dict, struct: type, *, strict: bool = True, prefix
         found = first_problem(got, f.type, strict=strict, path=(*prefix, f.encode_name))
         if found is not None:
             yield found
+
+
+def _python_types(typ: Any) -> frozenset:
+    """The Python types a generically parsed value of this field type can have (bool is not a number)."""
+    base, nullable = _unwrap(typ)
+    origin = typing.get_origin(base) or base
+    found = {float: {int, float}, int: {int}, str: {str}, list: {list}, dict: {dict}}.get(origin)
+    if found is None and isinstance(base, type) and issubclass(base, msgspec.Struct):
+        found = {dict}
+    return frozenset((found or set()) | ({type(None)} if nullable else set()))
+
+
+# The fields every annotation requires, then the other fields each geometry requires, each with the Python types its
+# value can have: a value of another type (absent: None) means the annotation does not convert. The careful reading
+# tests these column by column before converting anything.
+REQUIRED_BY_EVERY = tuple((f.encode_name, _python_types(f.type)) for f in fields(AnnotationBase) if f.required)
+REQUIRED_BY = {cls: tuple((f.encode_name, _python_types(f.type)) for f in fields(cls)
+                          if f.required and f.encode_name not in dict(REQUIRED_BY_EVERY)) for cls in GEOMETRIES}
