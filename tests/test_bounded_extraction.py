@@ -174,3 +174,32 @@ def test_every_annotation_is_accounted_for_and_chunks_agree_with_one_by_one(anns
     assert not set(got.request_index) & {m.index for m in got.malformed}
     assert len(set(got.uuids)) == len(got.uuids)
     assert got.work["explained"] <= 2 * listed
+
+
+# -- one nesting limit on every parse path ------------------------------------------------------------------------------
+def _nested_body(depth: int, nan: bool) -> bytes:
+    """A well-formed body with ``depth`` levels of nesting in total, in a field no rule reads; ``nan`` adds a NaN
+    literal elsewhere (so the body takes the stdlib parser instead of orjson and the typed decode)."""
+    inner = depth - 4  # the body, "response", "annotations", the annotation
+    extra = "[" * inner + "]" * inner
+    x = "NaN" if nan else "1"
+    return (f'{{"task": {orjson.dumps(TASK).decode()}, "response": {{"annotations": [{{"uuid": "a", '
+            f'"type": "point", "label": "p", "x": {x}, "y": 1, "deep": {extra}}}]}}}}').encode()
+
+
+@pytest.mark.parametrize("depth", [100, 900, 1000, 1023, 1024, 1025, 1100, 20_000])
+def test_the_nesting_limit_is_the_same_on_every_path(engine, depth):
+    assert jsonio.depth(_nested_body(depth, False)) == depth
+    outcomes = []
+    for nan in (False, True):
+        try:
+            result = engine.validate_bytes(_nested_body(depth, nan))
+            outcomes.append("answered")
+            assert not nan or any(i.rule_id == "non_finite_coordinate" for i in result.issues)
+        except jsonio.JSONBodyError as exc:
+            assert "nesting" in str(exc)
+            outcomes.append("refused")
+    assert outcomes == (["answered"] * 2 if depth <= jsonio.MAX_DEPTH else ["refused"] * 2)
+    if depth <= jsonio.MAX_DEPTH:  # a parsed body handed to Engine.validate is read the same way
+        raw = _nested_body(depth, True)
+        assert engine.validate(jsonio.loads(raw)).answer == engine.validate_bytes(raw).answer

@@ -512,6 +512,21 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
                 i, None, "malformed", f"Annotation #{i + 1} is not an object ({_short(items[i])})."))
         out.count("malformed", n - n_objects - len(first_bad))
     del types
+    good: list[Any] = []
+    good_index: list[int] = []
+    convert = msgspec.convert
+    if not careful and objs:  # most bodies read here have no malformed annotation, or few: all at once first
+        try:
+            good = convert({"a": objs}, _Many).a
+            good_index = idx.tolist()
+            objs, idx = [], idx[:0]
+        except msgspec.ValidationError as exc:
+            j = _failed_at(exc, objs)  # the ones before the first malformed one convert: again, in one call
+            if j:
+                work["converted_again"] += j
+                good = convert({"a": objs[:j]}, _Many).a
+                good_index = idx[:j].tolist()
+                objs, idx = objs[j:], idx[j:]
     # 2. objects whose type is not a geometry type, or without a field their type requires (absent or null), are
     # malformed without a conversion (C-level passes over the fields the Structs of format.py require)
     try:
@@ -555,10 +570,7 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
     # error path names the first annotation that does not: the ones before it are converted again (one call), that
     # one is set aside, and the next chunk starts after it. So each malformed annotation costs one failed
     # conversion, and at most CHUNK - 1 well-formed ones are converted twice for it.
-    good: list[Any] = []
-    good_index: list[int] = []
     failed: list[int] = []  # positions in objs
-    convert = msgspec.convert
     step = 1 if careful else CHUNK
     k, m = 0, len(objs)
     while k < m:
@@ -638,8 +650,8 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
         kept = [(a, i) for a, i in zip(good, good_index) if i not in duplicates]
         good, good_index = [a for a, _ in kept], [i for _, i in kept]
     # 5. NaN / Infinity (only from the stdlib parser's literals): reported by non_finite_coordinate
-    result = columns(good, [items[i] for i in good_index], request_index=good_index, uuid_order=uuid_order,
-                     finite_only=False)
+    result = columns(good, items if len(good) == n else [items[i] for i in good_index], request_index=good_index,
+                     uuid_order=uuid_order, finite_only=False)
     bad = result.non_finite_positions()
     if len(bad):
         for n_done, k in enumerate(bad.tolist()):

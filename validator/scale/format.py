@@ -230,19 +230,22 @@ def problems_in_fields(value: dict, struct: type, *, strict: bool = True, prefix
             yield found
 
 
-def _python_types(typ: Any) -> frozenset:
-    """The Python types a generically parsed value of this field type can have (bool is not a number)."""
+def _python_types(typ: Any) -> frozenset | None:
+    """The Python types a generically parsed value of this field type can have (bool is not a number); None when
+    that is not a simple set (then the field is left to the conversion)."""
     base, nullable = _unwrap(typ)
     origin = typing.get_origin(base) or base
     found = {float: {int, float}, int: {int}, str: {str}, list: {list}, dict: {dict}}.get(origin)
     if found is None and isinstance(base, type) and issubclass(base, msgspec.Struct):
         found = {dict}
-    return frozenset((found or set()) | ({type(None)} if nullable else set()))
+    return None if found is None else frozenset(found | ({type(None)} if nullable else set()))
 
 
 # The fields every annotation requires, then the other fields each geometry requires, each with the Python types its
 # value can have: a value of another type (absent: None) means the annotation does not convert. The careful reading
 # tests these column by column before converting anything.
-REQUIRED_BY_EVERY = tuple((f.encode_name, _python_types(f.type)) for f in fields(AnnotationBase) if f.required)
+REQUIRED_BY_EVERY = tuple((f.encode_name, _python_types(f.type)) for f in fields(AnnotationBase)
+                          if f.required and _python_types(f.type) is not None)
 REQUIRED_BY = {cls: tuple((f.encode_name, _python_types(f.type)) for f in fields(cls)
-                          if f.required and f.encode_name not in dict(REQUIRED_BY_EVERY)) for cls in GEOMETRIES}
+                          if f.required and _python_types(f.type) is not None
+                          and f.encode_name not in dict(REQUIRED_BY_EVERY)) for cls in GEOMETRIES}
