@@ -195,3 +195,14 @@ def test_the_engines_answers_satisfy_the_contract():
         body["response"]["annotations"][0].pop("type", None)
         answer = engine.validate(body).answer
         assert answer["pass"] is False and answer_violations(answer, body) == [], (path.name, answer)
+
+
+def test_the_answer_builders_produce_the_format_the_checker_enforces():
+    from validator.scale.answer import answer_json, issue_json
+
+    answer = answer_json(False, {"uuid_1": [issue_json("e", [(1.0, 2.5)], "fix it")]},
+                         [issue_json("g"), issue_json("h", (), None)])
+    assert answer == {"pass": False, "issues": {"uuid_1": [{"errorType": "e", "locations": [{"x": 1.0, "y": 2.5}],
+                                                             "extra": "fix it"}]},
+                      "globalIssues": [{"errorType": "g"}, {"errorType": "h"}]}
+    assert answer_violations(answer, REQUEST) == []
