@@ -202,8 +202,15 @@ def first_problem(value: Any, typ: Any, *, strict: bool = True, path: tuple = ()
 
 @functools.cache
 def fields(struct: type) -> tuple:
-    """``msgspec.structs.fields``, worked out once per Struct (each call builds closures that form a cycle)."""
-    return msgspec.structs.fields(struct)
+    """``msgspec.structs.fields`` in declared order, a base class's fields first (msgspec itself moves keyword-only
+    fields last), worked out once per Struct (each call of msgspec's builds closures that form a cycle)."""
+    declared: list[str] = []
+    for cls in reversed(struct.__mro__):
+        for name in cls.__dict__.get("__annotations__", {}):
+            if name not in declared:
+                declared.append(name)
+    rank = {name: i for i, name in enumerate(declared)}
+    return tuple(sorted(msgspec.structs.fields(struct), key=lambda f: rank.get(f.name, len(rank))))
 
 
 def _unwrap(typ: Any) -> tuple[Any, bool]:
