@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from validator.engine.engine import Engine
 from validator.scale import jsonio
-from validator.scale.annotations import LISTED_DEFAULT, extract
+from validator.scale.annotations import LISTED_DEFAULT, extract, from_typed
+from validator.scale.envelope import decode
 from validator.testing import box, make_task, point, polygon
 
 MiB = 1024 * 1024
@@ -177,6 +178,17 @@ def test_every_annotation_is_accounted_for_and_chunks_agree_with_one_by_one(anns
     assert not set(got.request_index) & {m.index for m in got.malformed}
     assert len(set(got.uuids)) == len(got.uuids)
     assert got.work["explained"] <= 2 * listed
+    # and whenever the typed decode takes the same annotations, it reads them exactly as the careful reading does
+    raw = jsonio.encode_body({"task": TASK, "response": {"annotations": anns}})
+    typed = decode(raw)
+    cols = from_typed(typed[1].annotations or [], list) if typed is not None else None
+    if cols is not None:
+        assert not got.malformed and not got.unlisted
+        assert (cols.uuids, cols.type_names, cols.labels, cols.attributes) == \
+            (got.uuids, got.type_names, got.labels, got.attributes)
+        assert cols.coords.tolist() == got.coords.tolist() and cols.edges.tolist() == got.edges.tolist()
+    else:
+        assert got.malformed or got.unlisted or b"NaN" in raw or b"Infinity" in raw  # (not JSON: typed refuses)
 
 
 # -- one nesting limit on every parse path ------------------------------------------------------------------------------
