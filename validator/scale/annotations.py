@@ -13,14 +13,16 @@ builder (:func:`columns`):
 * the **typed path** (:func:`from_typed`, every well-formed request to the service): msgspec decoded the body
   straight into those Structs, checking every type on the way;
 * the **careful path** (:func:`extract`, a body the typed decode refused, parsed generically): the annotation dicts
-  are converted with the same Structs (in chunks; a chunk that does not convert, one by one), and for each one that
-  does not convert :func:`validator.scale.format.first_problem` names the first thing wrong, which becomes the
-  labeler's sentence here. Well-formed annotations come out identical on both paths (tests/test_extraction.py).
+  are converted with the same Structs (all at once, else in chunks, after C-level passes that set aside what is
+  not an object, not a geometry type, or lacks a field its type requires), and for each one that does not convert
+  :func:`validator.scale.format.first_problem` names the first thing wrong, which becomes the labeler's sentence
+  here. Well-formed annotations come out identical on both paths (tests/test_extraction.py).
 
-Bounded: at most ``listed`` malformed annotations (the first ones, in request order) are recorded with their
-message; the others are only counted (``AnnotationSet.unlisted``), and the format rules say how many more there
-are in one summary issue. Every step is a C-level pass over the list or costs in proportion to the annotations
-that are actually malformed (``AnnotationSet.work`` counts the one-by-one conversions and the explanations).
+Bounded: at most ``listed`` malformed annotations per kind (the first ones, in request order) are recorded with
+their message; the others are only counted (``AnnotationSet.unlisted``), and the format rules say how many more
+there are in one summary issue. Every step is a C-level pass over the list or costs in proportion to the
+annotations that are actually malformed (``AnnotationSet.work`` counts failed conversions, annotations converted
+again and explanations; tests/test_bounded_extraction.py).
 
 No per-annotation objects are created up front: :class:`Annotation` is a light view made on demand.
 """
@@ -480,9 +482,11 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
     ``listed``: how many malformed annotations get a record of their own (the rest are counted in ``unlisted``).
     ``careful=True`` converts every annotation on its own (tests compare it with the chunked conversion).
 
-    Cost: C-level passes over the list (object test, type tags), the conversion of the annotations whose type is a
-    geometry type (in chunks), one conversion more per annotation in a chunk that does not convert, and an
-    explanation per *listed* malformed annotation only."""
+    Cost: one conversion of all the annotation objects at once (enough when none is malformed); else, after the
+    ones before the first malformed one, C-level passes over the columns (object test, type tags, the fields each
+    type requires), the conversion of the rest in chunks with one failed conversion per malformed annotation found
+    that way (``work["failed"]``, and at most CHUNK - 1 converted again for each: ``work["converted_again"]``), and
+    an explanation per *listed* malformed annotation only (``work["explained"]``)."""
     items = raw_annotations
     n = len(items)
     work = Counter(failed=0, converted_again=0, explained=0)
@@ -669,11 +673,6 @@ def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: boo
     result.unlisted = dict(+out.unlisted)
     result.work = dict(work)
     return result
-
-
-def _usable_uuid(raw: dict) -> str | None:
-    u = raw.get("uuid")
-    return u if isinstance(u, str) and u else None
 
 
 def _duplicate(index: int, uuid: str) -> Malformed:
