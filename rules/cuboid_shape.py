@@ -75,6 +75,7 @@ class EdgeOptions(Options):
     geometries=("cuboid",),
     options=StructureOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def cuboid_structure(anns, ctx, opts):
@@ -121,6 +122,7 @@ def cuboid_structure(anns, ctx, opts):
     geometries=("cuboid",),
     options=FaceOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def cuboid_face_shape(anns, ctx, opts):
@@ -181,6 +183,7 @@ def cuboid_face_shape(anns, ctx, opts):
     geometries=("cuboid",),
     options=EdgeOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def cuboid_edge_mismatch(anns, ctx, opts):

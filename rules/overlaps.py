@@ -225,6 +225,7 @@ class DuplicateOptions(Options):
     level="error",
     options=DuplicateOptions,
     per="task",
+    cost="pairwise",
 )
 def duplicate_annotation(anns, ctx, opts):
     i, j = _candidate_pairs(ctx, anns.positions)
@@ -295,6 +296,7 @@ class ForbiddenOptions(Options):
     level="off",
     options=ForbiddenOptions,
     per="task",
+    cost="pairwise",
 )
 def forbidden_overlap(anns, ctx, opts):
     if not opts["pairs"]:
@@ -353,6 +355,7 @@ class ContainedOptions(Options):
     level="off",
     options=ContainedOptions,
     per="task",
+    cost="pairwise",
 )
 def contained_annotation(anns, ctx, opts):
     i, j = _candidate_pairs(ctx, anns.positions)
