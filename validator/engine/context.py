@@ -225,9 +225,10 @@ class Selection(Sequence[Annotation]):
         side): the candidates to compare exactly, found without building any geometry.
 
         ``sel.pairs()``: pairs within this selection, each once, ``first`` before ``second`` in request order.
-        ``sel.pairs(other)``: ``first`` from this selection, ``second`` from ``other`` (an annotation never pairs
-        with itself; one in both selections can appear on either side). Only annotations that have a shape take
-        part (a polygon with 2 vertices has none)."""
+        ``sel.pairs(other)``: ``first`` from this selection, ``second`` from ``other``, sorted by ``first`` then
+        ``second`` (an annotation never pairs with itself; one in both selections can appear on either side). Only
+        annotations that have a shape take part (a polygon with 2 vertices has none). The work grows with the
+        annotations and the pairs found; beyond MAX_CANDIDATES pairs it raises WorkLimitExceeded."""
         geo = self.annotations.geometry
         mine = self.positions[geo.exists[self.positions]]
         if other is None:
@@ -237,19 +238,24 @@ class Selection(Sequence[Annotation]):
         theirs = other.positions[geo.exists[other.positions]]
         if not len(mine) or not len(theirs):
             return Pairs(_NO_POSITIONS, _NO_POSITIONS)
-        both = np.union1d(mine, theirs)
-        i, j = geo.envelope_pairs(both, grow)
-        n = len(self.annotations)
-        in_mine = np.zeros(n, dtype=bool)
-        in_mine[mine] = True
-        in_theirs = np.zeros(n, dtype=bool)
-        in_theirs[theirs] = True
-        forward = in_mine[i] & in_theirs[j]
-        backward = in_mine[j] & in_theirs[i]
-        first = np.concatenate([i[forward], j[backward]])
-        second = np.concatenate([j[forward], i[backward]])
+        grown = np.array([-grow, -grow, grow, grow]) if grow else 0.0
+        tree = shapely.STRtree(shapely.box(*(geo.envelopes[theirs] + grown).T))
+        queries = shapely.box(*(geo.envelopes[mine] + grown).T)
+        step = max(1, _CHUNK_CANDIDATES // len(theirs))  # each query's output is bounded (memory)
+        firsts, seconds = [], []
+        left = MAX_CANDIDATES
+        for start in range(0, len(mine), step):
+            qi, qj = tree.query(queries[start:start + step])
+            left -= len(qi)
+            if left < 0:
+                raise WorkLimitExceeded("pair candidates")
+            firsts.append(mine[start + qi])
+            seconds.append(theirs[qj])
+        first, second = np.concatenate(firsts), np.concatenate(seconds)
+        distinct = first != second
+        first, second = first[distinct], second[distinct]
         order = np.lexsort((second, first))
-        geo.stats["pair_candidates"] = geo.stats.get("pair_candidates", 0) + len(i)
+        geo.stats["pair_candidates"] = geo.stats.get("pair_candidates", 0) + len(first)
         return Pairs(first[order], second[order])
 
     def inside(self, shapes: "Selection") -> np.ndarray:
