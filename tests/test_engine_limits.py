@@ -292,3 +292,15 @@ def test_http_budget_exhaustion_is_never_a_pass(service):
     assert incomplete["errorType"] == INCOMPLETE and "t_slow_pairs" in incomplete["extra"]
     # the service is fine afterwards
     assert service.post(make_body([box(10, 10, 20, 20, label="car")], task)).json()["pass"] is True
+
+
+def test_the_documented_defaults_are_the_real_ones():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    block = re.search(r"^\[limits\][^\n]*\n((?:max_\w+ = \d+[^\n]*\n)+)", doc, re.M).group(1)
+    assert Limits(**tomllib.loads(block)) == Limits()
+    table = dict(re.findall(r"^\| `(max_\w+)` \| `(\d+)` \|", doc, re.M))
+    assert {k: int(v) for k, v in table.items()} == Limits().__dict__
