@@ -1,15 +1,24 @@
-"""The engine: runs the configured rule instances on one ``{task, response}`` body, each one guarded.
+"""The engine: runs the configured rule instances on one ``{task, response}`` body; it owns cost, scope, limits and
+the verdict.
 
-* Everything rules need is built once per request (:class:`validator.context.Context`).
-* Each instance runs isolated: an exception is caught, logged server-side with its traceback, counted in the
-  result, and its partial issues are discarded. The configured ``failure_policy`` decides the verdict: ``open``
-  (default) skips the instance, ``closed`` adds the global issue ``validation_incomplete`` (no internals) so the
-  task fails -- for an instance at level ``error`` only: a warn or shadow instance can never block a task, so
-  neither can its failure.
+* Everything rules need is built once per request (:class:`validator.engine.context.Context`).
+* ``[limits]`` first: more annotations than ``max_annotations`` or an annotation with more than ``max_vertices``
+  vertices is an issue a labeler can act on (``annotation_limit``, ``vertex_limit``), and then no pairwise rule runs
+  (the task already fails for a reason).
+* Cheapest first: every ``linear`` instance before any ``pairwise`` one, error before warn before shadow within a
+  class, so the cheap checks (format, taxonomy, geometry type, bounds, sizes, attributes) always run.
+* An instance's scope (labels, geometry types, projects) chooses what it judges; every annotation stays visible as
+  context (``ctx.annotations``). Numeric warnings are suppressed around every rule.
 * A request-level time budget bounds all rules together. Where the engine runs in the main thread (gunicorn sync
   workers, the CLI), a running rule is interrupted with ``SIGALRM`` when the budget runs out; elsewhere the budget
-  is checked between rules. Rules not run because the budget is spent are handled by the same policy.
-* Output is deterministic: annotations in request order, issues sorted by error type, instance and location.
+  is checked between rules. Work cut short (the budget, a helper's ``WorkLimitExceeded``) is never a pass: every
+  unfinished error-level instance is named in one neutral global issue ``validation_incomplete``.
+* A rule that raises is isolated: logged server-side with its traceback, counted, its partial issues discarded.
+  The configured ``failure_policy`` decides the verdict: ``open`` (default) skips the instance, ``closed`` adds
+  ``validation_incomplete`` (no internals) so the task fails -- for an instance at level ``error`` only.
+* Output is bounded and deterministic: issues capped per instance and per task (with a summary issue saying how
+  many more), texts and locations bounded, the answer under ``max_answer_bytes``; annotations in request order,
+  issues sorted by error type, instance and location.
 """
 from __future__ import annotations
 
@@ -471,5 +480,5 @@ def _not_checked_text(instances: list[RuleInstance]) -> str:
     ids = list(dict.fromkeys(i.rule.id for i in instances))
     shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
     return (f"Some automatic checks could not be completed for this task, so it cannot be accepted yet: {shown}. "
-            "Look for annotations drawn many times over or outlines with very many points, fix them, and submit "
-            "again.")
+            "Please submit again; if this message comes back, look for annotations drawn many times over or "
+            "outlines with very many points.")
