@@ -52,6 +52,12 @@ def test_selection_arrays_and_narrowing():
     assert [a.uuid for a in boxes] == ["u0", "u1", "u4"] and boxes[1].label == "car"
     with pytest.raises(ValueError, match="mask"):
         boxes.where([True])
+    assert boxes.box[:, :4].tolist() == [[0, 0, 10, 10], [5, 5, 10, 10], [10, 0, 5, 5]]
+    shapes = ctx.select(labels="car")
+    xy, starts, counts = shapes.vertices
+    assert counts.tolist() == [4, 4, 3] and starts.tolist() == [0, 4, 8]
+    assert xy[8:].tolist() == [[20, 20], [30, 20], [25, 30]] and xy[:4].tolist() == [[0, 0], [10, 0], [10, 10], [0, 10]]
+    assert shapes.vertices is shapes.vertices  # gathered once
 
 
 def test_report_one_issue_per_annotation():

@@ -5,7 +5,7 @@ The public helpers rules are written with (see docs/writing-rules.md, "The rule 
 * :class:`Selection`: a set of annotations of the request. ``anns`` (what an instance *judges*: its scope) is one;
   ``ctx.annotations.select(type=..., labels=...)`` (or ``ctx.select``) gives others, from *every* annotation of the
   request (the context a rule may look at, whatever its scope). A selection has per-annotation arrays
-  (``positions``, ``labels``, ``uuids``, ``bounds``, ``anchors``), narrows (``select``, ``where``), meets others
+  (``positions``, ``labels``, ``uuids``, ``bounds``, ``anchors``, ``box``, ``vertices``), narrows (``select``, ``where``), meets others
   (``pairs``, ``inside``) and reports (``report``: one issue per annotation, vectorised).
 * :func:`analysis`: a function of the request computed once and shared by every rule that calls it.
 * :class:`WorkLimitExceeded`: raised by a helper whose bounded work ran out; the engine reports the instance as not
@@ -125,6 +125,15 @@ class Pairs(NamedTuple):
         return len(self.first)
 
 
+class Vertices(NamedTuple):
+    """The vertices of a selection's annotations, one after the other: ``xy`` ``(R, 2)``; annotation ``k``'s are
+    rows ``starts[k]`` to ``starts[k] + counts[k]`` (in order: a polygon's outline, a box's corners TL, TR, BR, BL)."""
+
+    xy: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+
+
 class Selection(Sequence[Annotation]):
     """A set of annotations of one request, in request order: what an instance judges (``anns``), or any other set
     a rule looks at (``ctx.annotations.select(...)``).
@@ -133,13 +142,14 @@ class Selection(Sequence[Annotation]):
     into ``ctx.annotations`` columns and ``ctx.geometry`` arrays), ``labels``, ``uuids``, ``bounds``, ``anchors``.
     """
 
-    __slots__ = ("annotations", "positions", "_items", "_key")
+    __slots__ = ("annotations", "positions", "_items", "_key", "_vertices")
 
     def __init__(self, annotations: AnnotationSet, positions: np.ndarray):
         self.annotations = annotations
         self.positions = positions
         self._items: list[Annotation] | None = None
         self._key: bytes | None = None
+        self._vertices: Vertices | None = None
 
     # -- as a sequence of annotations --------------------------------------------------------------------------
     @property
@@ -183,6 +193,22 @@ class Selection(Sequence[Annotation]):
     def bounds(self) -> np.ndarray:
         """``(m, 4)``: ``xmin, ymin, xmax, ymax`` of each annotation's vertices."""
         return self.annotations.geometry.bounds[self.positions]
+
+    @property
+    def box(self) -> np.ndarray:
+        """``(m, 5)``: ``left, top, width, height, rotation`` of boxes (NaN rows for other annotations)."""
+        return self.annotations.box[self.positions]
+
+    @property
+    def vertices(self) -> Vertices:
+        """Every vertex of the selection's annotations in one array (:class:`Vertices`), gathered once per selection
+        (the engine shares one selection among the instances of the same scope). Read-only."""
+        if self._vertices is None:
+            a = self.annotations
+            counts = a.counts[self.positions]
+            starts = counts.cumsum() - counts
+            self._vertices = Vertices(a.coords[a.rows_of(self.positions)], starts, counts)
+        return self._vertices
 
     @property
     def anchors(self) -> np.ndarray:
