@@ -21,6 +21,9 @@ from validator.engine.issues import ANSWER_TRUNCATED, MAX_ANSWER_BYTES
 from validator.testing import box, make_body, make_task, point, polygon
 
 PLUGIN = "tests.plugins.engine_rules"
+# hypothesis (loaded by other tests) runs Python in a gc callback; a budget alarm landing there cannot interrupt
+# the rule (which then finishes and counts as finished) and pytest reports the lost exception as "unraisable"
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 SLOW = "tests.plugins.slow_rules"  # t_slow_pairs: pairs compared in plain Python
 TASK = make_task(width=1000, height=800, geometries={"box": {"objects_to_annotate": ["car", "pedestrian"]}})
 PLAIN_DEFECTS = [box(10, 10, 50, 50, label="bicycle", uuid="wrong-label"),        # not in the taxonomy
@@ -321,9 +324,6 @@ _shape = st.one_of(
 _flood = st.tuples(_shape, st.integers(1, 150))  # one shape, repeated: identical copies
 
 
-# hypothesis runs Python in a gc callback; an alarm landing there cannot interrupt the rule (the rule then finishes
-# and counts as finished, which is correct) and pytest reports the lost exception as "unraisable"
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(_flood, min_size=1, max_size=4), st.sampled_from([5, 50]))
 def test_no_body_passes_with_an_unfinished_error_level_rule(tmp_path_factory, floods, budget_ms):
