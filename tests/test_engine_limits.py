@@ -342,3 +342,12 @@ def test_no_body_passes_with_an_unfinished_error_level_rule(tmp_path_factory, fl
         assert not (unfinished & error_level) and not result.rule_failures
     assert len(orjson.dumps(answer)) <= MAX_ANSWER_BYTES
 
+
+
+def test_a_rule_reporting_a_flood_is_held_in_bounded_memory_and_counted(tmp_path):
+    eng = configured(tmp_path, '[[rule]]\nid = "t_copies"\noptions = { copies = 400 }\n')
+    result, answer = run(eng, [box(k * 20, 0, 12, 12) for k in range(50)])
+    assert sum(len(v) for v in answer["issues"].values()) == 100
+    assert result.suppressed == {"t_copies": 20_000 - 100}  # all counted, only the first 1,000 held
+    [summary] = answer["globalIssues"]
+    assert summary["errorType"] == "t_copies" and summary["extra"].startswith("19,900 more issues")

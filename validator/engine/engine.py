@@ -22,6 +22,7 @@ the verdict.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import signal
@@ -51,6 +52,10 @@ VERTEX_LIMIT = "vertex_limit"
 COST_RANK = {c: n for n, c in enumerate(COSTS)}
 LEVEL_RANK = {"error": 0, "warn": 1, "shadow": 2, "off": 3}
 SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
+# Issues of one instance held in memory (then sorted; the first max_issues_per_rule are listed): the larger of
+# HOLD_FACTOR times the cap and HOLD_MIN. Beyond it a rule's issues are only counted.
+HOLD_FACTOR = 10
+HOLD_MIN = 1_000
 
 
 class BudgetExceeded(BaseException):
@@ -289,6 +294,7 @@ class Engine:
         image_size_known = ctx.task.image_size_known
         plans = self._plans
         per_rule = cfg.limits.max_issues_per_rule
+        hold = max(HOLD_FACTOR * per_rule, HOLD_MIN)  # issues kept in memory per instance (the rest only counted)
         perf_counter = time.perf_counter
         for n, inst in enumerate(instances):
             plan = plans[id(inst)]
@@ -320,9 +326,9 @@ class Engine:
                 budget.in_rule = True
                 if plan.per_task:
                     found = plan.func(selection, ctx, plan.options)
-                    found = [] if found is None else list(found)
+                    found, unheld = ([], 0) if found is None else _hold(found, hold)
                 else:
-                    found = self._run_per_annotation(plan, ctx, selection)
+                    found, unheld = self._run_per_annotation(plan, ctx, selection, hold)
                 budget.in_rule = False
                 stamped = self._stamp(inst, found, ctx) if found else found
             except BudgetExceeded:
@@ -346,8 +352,8 @@ class Engine:
                 crashed_blocking |= inst.level == "error"
                 continue
             stages[plan.stage] = (perf_counter() - started) * 1000
-            if len(stamped) > per_rule:
-                stamped = self._cap(inst, stamped, per_rule, ctx, result)
+            if len(stamped) > per_rule or unheld:
+                stamped = self._cap(inst, stamped, per_rule, unheld, ctx, result)
             issues.extend(stamped)
         # Work cut short (the budget, a work limit) must never let an error-level check pass unrun: a neutral
         # global issue names what could not be checked, whatever the failure policy.
@@ -382,14 +388,16 @@ class Engine:
         return out
 
     @staticmethod
-    def _cap(inst: RuleInstance, stamped: list[ReportedIssue], limit: int, ctx: Context, result: Result
-             ) -> list[ReportedIssue]:
-        """The first ``limit`` issues of an instance (in answer order), then one summary issue saying how many more."""
+    def _cap(inst: RuleInstance, stamped: list[ReportedIssue], limit: int, unheld: int, ctx: Context,
+             result: Result) -> list[ReportedIssue]:
+        """The first ``limit`` issues of an instance (in answer order), then one summary issue saying how many more
+        (``unheld``: issues beyond those held, counted but never kept in memory)."""
         ordered = order_issues(stamped, ctx.annotations.uuid_order)
-        more = len(ordered) - limit
+        more = len(ordered) - limit + unheld
         result.suppressed[inst.name] = result.suppressed.get(inst.name, 0) + more
         kept = ordered[:limit]
-        kept.append(_summary(kept[-1], more))
+        kept.append(ReportedIssue(rule_id=inst.id, instance=inst.name, level=inst.level, uuid=None,
+                                  error_type=inst.id, extra=_more_text(more), locations=()))
         return kept
 
     @staticmethod
@@ -435,14 +443,19 @@ class Engine:
         return Selection(anns, positions)
 
     @staticmethod
-    def _run_per_annotation(plan: "_Plan", ctx: Context, selection: Selection) -> list[Issue]:
+    def _run_per_annotation(plan: "_Plan", ctx: Context, selection: Selection, hold: int
+                            ) -> tuple[list[Issue], int]:
         func, opts, items = plan.func, plan.options, ctx.annotations.items
         found: list[Issue] = []
+        unheld = 0
         for p in selection.positions.tolist():
             out = func(items[p], ctx, opts)
             if out is not None:
-                found.extend(out)
-        return found
+                if len(found) < hold:
+                    found.extend(out)
+                else:
+                    unheld += _hold(out, 0)[1]
+        return found, unheld
 
     @staticmethod
     def _stamp(inst: RuleInstance, found: Iterable[Any], ctx: Context) -> list[ReportedIssue]:
@@ -468,11 +481,27 @@ class Engine:
 def _summary(last: ReportedIssue, more: int) -> ReportedIssue:
     """The issue standing for ``more`` issues of an instance not listed (after ``last``, the last one listed)."""
     return ReportedIssue(rule_id=last.rule_id, instance=last.instance, level=last.level, uuid=None,
-                         error_type=last.error_type,
-                         extra=(f"{more:,} more issue{'s' if more != 1 else ''} of this kind "
-                                f"{'are' if more != 1 else 'is'} not listed. Fix the ones shown, then submit again "
-                                "to see the rest."),
-                         locations=())
+                         error_type=last.error_type, extra=_more_text(more), locations=())
+
+
+def _more_text(more: int) -> str:
+    return (f"{more:,} more issue{'s' if more != 1 else ''} of this kind {'are' if more != 1 else 'is'} not listed. "
+            "Fix the ones shown, then submit again to see the rest.")
+
+
+def _hold(found: Iterable[Any], hold: int) -> tuple[list[Any], int]:
+    """What a rule reported: the first ``hold`` items as a list, and how many more (counted, type-checked, not
+    kept: a rule's output in memory is bounded whatever it yields)."""
+    if isinstance(found, list) and len(found) <= hold:
+        return found, 0
+    it = iter(found)
+    held = list(itertools.islice(it, hold))
+    more = 0
+    for issue in it:
+        if not isinstance(issue, Issue):
+            raise TypeError(f"a rule yielded {type(issue).__name__}, not an Issue")
+        more += 1
+    return held, more
 
 
 def _not_checked_text(instances: list[RuleInstance]) -> str:
