@@ -390,12 +390,17 @@ class Engine:
     @staticmethod
     def _cap(inst: RuleInstance, stamped: list[ReportedIssue], limit: int, unheld: int, ctx: Context,
              result: Result) -> list[ReportedIssue]:
-        """The first ``limit`` issues of an instance (in answer order), then one summary issue saying how many more
-        (``unheld``: issues beyond those held, counted but never kept in memory)."""
-        ordered = order_issues(stamped, ctx.annotations.uuid_order)
-        more = len(ordered) - limit + unheld
+        """At most ``limit`` issues of an instance on annotations (the first in answer order) and ``limit`` global
+        ones, then one summary issue saying how many more (``unheld``: issues beyond those held, counted but never
+        kept). Apart, so that a rule's own global summary ("and 1,234 more") is never the one cut."""
+        ordered = order_issues(stamped, ctx.annotations.uuid_order)  # issues on annotations first, globals last
+        on_annotations = [i for i in ordered if i.uuid is not None]
+        global_ = ordered[len(on_annotations):]
+        more = max(len(on_annotations) - limit, 0) + max(len(global_) - limit, 0) + unheld
+        if not more:
+            return stamped
         result.suppressed[inst.name] = result.suppressed.get(inst.name, 0) + more
-        kept = ordered[:limit]
+        kept = on_annotations[:limit] + global_[:limit]
         kept.append(ReportedIssue(rule_id=inst.id, instance=inst.name, level=inst.level, uuid=None,
                                   error_type=inst.id, extra=_more_text(more), locations=()))
         return kept
