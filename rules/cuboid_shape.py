@@ -14,6 +14,7 @@ from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_
 
 from ._shape_support import px, quiet, selected as _selected, view
 from ._support import cuboid_groups
+from ._options import Float
 
 _V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
 _E = {d: i for i, d in enumerate(CUBOID_EDGE_DESCRIPTIONS)}
@@ -55,7 +56,7 @@ class FaceOptions(Options):
 
 
 class EdgeOptions(Options):
-    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "How far (px) an edge's end may be from the corner it connects."})
 
 

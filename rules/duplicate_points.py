@@ -4,15 +4,16 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
 from ._shape_support import px, quiet, view
+from ._options import Float
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class DuplicatePointOptions(Options):
-    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "Two points of the same label at most this far apart (px) are duplicates."})
 
 

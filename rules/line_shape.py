@@ -4,15 +4,16 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
 from ._shape_support import gather_vertices, px, quiet, view
+from ._options import Float
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class LineLengthOptions(Options):
-    tolerance = fields.Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
         "description": "A line at most this long (px, summed over its segments) is reported."})
 
 
