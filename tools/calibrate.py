@@ -149,6 +149,8 @@ def load_verdicts(path: Path) -> dict[tuple, dict]:
             if not line.strip():
                 continue
             d = json.loads(line)
+            if d.get("verdict") in (None, ""):
+                continue  # a line of --unjudged output nobody has filled in yet
             if d.get("verdict") not in VERDICTS:
                 raise SystemExit(f"calibrate: {path}:{n}: verdict must be one of {', '.join(VERDICTS)}, "
                                  f"not {d.get('verdict')!r}")
@@ -342,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", help="rule configuration (TOML); default: built-in defaults")
     p.add_argument("--verdicts", type=Path, help="verdicts JSON Lines; default: verdicts.jsonl of the corpus")
     p.add_argument("--out", type=Path, help="write the page there instead of printing it")
+    p.add_argument("--unjudged", type=Path, metavar="FILE",
+                   help="write the flags no verdict covers to FILE (JSON Lines, verdict left empty): judge each, "
+                        "then append the lines to the verdicts file")
     p.add_argument("--check", type=Path, metavar="PAGE",
                    help="exit 1 when PAGE differs from what would be written (ignoring the run time)")
     a = p.parse_args(argv)
@@ -379,7 +384,28 @@ def main(argv: list[str] | None = None) -> int:
     f = findings(r, verdicts)
     for fl in f.unjudged_errors:
         print(f"calibrate: not judged yet: {describe(fl, r)}", file=sys.stderr)
+    if a.unjudged:
+        write_unjudged(a.unjudged, r, [*f.unjudged_errors, *f.unjudged_other])
+        print(f"calibrate: wrote {a.unjudged} ({len(f.unjudged_errors) + len(f.unjudged_other)} flags to judge)",
+              file=sys.stderr)
     return 0
+
+
+def write_unjudged(path: Path, r: Run, flags: list) -> None:
+    """One line per flag to judge, in the verdicts format with ``verdict`` empty, plus what it said and the shape."""
+    seen = set()
+    with open(path, "w", encoding="utf-8") as fh:
+        for fl in flags:
+            if fl.key in seen:
+                continue
+            seen.add(fl.key)
+            ann = r.vertices.get((fl.source, fl.image, fl.uuid), {})
+            fh.write(json.dumps({
+                "source": fl.source, "image": fl.image, "uuid": fl.uuid, "label": fl.label, "type": fl.type,
+                "rule": JUDGED_AS.get(fl.rule, fl.rule), "verdict": "", "why": "",
+                "level": fl.level, "message": fl.extra, "locations": [list(p) for p in fl.locations],
+                "shape": {k: v for k, v in ann.items() if k not in ("uuid", "label", "type")},
+            }) + "\n")
 
 
 def _stable(page: str) -> str:
