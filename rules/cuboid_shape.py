@@ -6,11 +6,12 @@ import operator
 from itertools import chain
 
 import numpy as np
-import shapely
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS, TYPE_CODE
+
+from validator.geometry.cuboids import FACE as _FACE, edge_ends, edge_offsets, flat_and_simple
 
 from ._shape_support import px, quiet, selected as _selected, view
 from ._support import cuboid_groups
@@ -18,29 +19,11 @@ from ._options import Float
 
 _V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
 _E = {d: i for i, d in enumerate(CUBOID_EDGE_DESCRIPTIONS)}
-_FACE = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")  # around the front face
 _NUMS = (int, float)
 _NUM_TYPES = frozenset(_NUMS)
 _CUBOID = TYPE_CODE["cuboid"]
 _SHOWN = 3  # problems named per issue
-_MIN_FACE_AREA = 1.0  # px²: a front face smaller than one pixel has no area
 
-
-def _edge_ends(side_right: bool) -> dict[str, tuple[str, str]]:
-    """The two vertices each edge connects; the side edges leave the front face on the side face's side."""
-    s = "right" if side_right else "left"
-    return {
-        "face-top": ("face-topleft", "face-topright"),
-        "face-right": ("face-topright", "face-bottomright"),
-        "face-bottom": ("face-bottomleft", "face-bottomright"),
-        "face-left": ("face-topleft", "face-bottomleft"),
-        "side-top": (f"face-top{s}", "side-topcorner"),
-        "side-bottom": (f"face-bottom{s}", "side-bottomcorner"),
-    }
-
-# Per side of the side face (right: True): the vertex index each edge starts / ends at, in edge order.
-_FIRST_END = {r: np.array([_V[_edge_ends(r)[e][0]] for e in CUBOID_EDGE_DESCRIPTIONS]) for r in (True, False)}
-_SECOND_END = {r: np.array([_V[_edge_ends(r)[e][1]] for e in CUBOID_EDGE_DESCRIPTIONS]) for r in (True, False)}
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -140,7 +123,7 @@ def cuboid_face_shape(anns, ctx, opts):
         (br[:, 1] <= tr[:, 1], "The cuboid's face-bottomright corner is not below its face-topright corner.",
          ("face-topright", "face-bottomright")),
     ]
-    flat, simple = _flat_and_simple(np.stack([tl, tr, br, bl], axis=1))
+    flat, simple = flat_and_simple(np.stack([tl, tr, br, bl], axis=1))
     swapped = np.zeros(len(pos), dtype=bool)
     for mask, _, _ in checks:
         swapped |= mask
@@ -189,21 +172,9 @@ def cuboid_edge_mismatch(anns, ctx, opts):
     if not len(pos):
         return
     tol = max(float(opts["tolerance"]), 0.0)
-    face_x = V[:, [_V[d] for d in _FACE], 0].mean(axis=1)
-    side_x = V[:, [_V["side-topcorner"], _V["side-bottomcorner"]], 0].mean(axis=1)
-    right = side_x >= face_x
-    m = len(pos)
-    ends_r, ends_l = _edge_ends(True), _edge_ends(False)
-    a_idx = np.where(right[:, None], _FIRST_END[True], _FIRST_END[False])  # (m, 6): the vertex each edge starts at
-    b_idx = np.where(right[:, None], _SECOND_END[True], _SECOND_END[False])
-    rows = np.arange(m)[:, None]
-    A, B = V[rows, a_idx], V[rows, b_idx]  # (m, 6, 2): where each edge should start / end
+    right, swapped, off_p, off_q = edge_offsets(V, E)
     P, Q = E[:, :, 0:2], E[:, :, 2:4]
-    da, db = np.hypot(*(P - A).transpose(2, 0, 1)), np.hypot(*(Q - B).transpose(2, 0, 1))
-    sa, sb = np.hypot(*(P - B).transpose(2, 0, 1)), np.hypot(*(Q - A).transpose(2, 0, 1))
-    swapped = np.maximum(sa, sb) < np.maximum(da, db)
-    off_p = np.where(swapped, sa, da)  # distance of the edge's first end from the vertex it should be on
-    off_q = np.where(swapped, sb, db)
+    ends_r, ends_l = edge_ends(True), edge_ends(False)
     bad = (off_p > tol) | (off_q > tol)
     for i in np.flatnonzero(bad.any(axis=1)).tolist():
         ann = view(ctx, pos[i])
@@ -225,38 +196,6 @@ def cuboid_edge_mismatch(anns, ctx, opts):
             texts = texts[:_SHOWN] + [f"({len(texts) - _SHOWN} more edges do not match.)"]
         yield Issue.on(ann, " ".join(texts) + " Move a corner of the cuboid so that its edges are redrawn.",
                        at=at[:10])
-
-
-def _flat_and_simple(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For quadrilaterals (m, 4, 2): whether each encloses less than _MIN_FACE_AREA, and whether its outline is
-    simple, as shapely answers (``shapely.area``, ``shapely.is_simple``). With numpy where the answer is certain: a
-    strictly convex outline (every corner turns the same way, far from straight) is simple, and its area (half
-    the cross product of its diagonals) decides when it is far from the threshold (rounding is ~1e-15 of the
-    squared coordinates, the margin 1e-9). Shapely decides the others (crossed, nearly flat or nearly straight
-    faces, huge coordinates), and all of them when there are few (numpy's fixed cost is then the larger)."""
-    m = len(quads)
-    flat = np.zeros(m, dtype=bool)
-    simple = np.ones(m, dtype=bool)
-    unsure = np.arange(m)
-    if m >= 32:
-        edge = quads[:, _NEXT] - quads
-        turn = edge[:, _NEXT]
-        cross = edge[..., 0] * turn[..., 1] - edge[..., 1] * turn[..., 0]  # (m, 4): how each corner turns
-        d1, d2 = quads[:, 2] - quads[:, 0], quads[:, 3] - quads[:, 1]
-        area = np.abs(d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]) / 2
-        scale = float(np.abs(quads).max()) + 1.0
-        margin = 1e-9 * scale * scale  # inf for absurd coordinates: shapely decides them all
-        convex = (cross > margin).all(axis=1) | (cross < -margin).all(axis=1)
-        flat = area < _MIN_FACE_AREA
-        unsure = np.flatnonzero(~(convex & (np.abs(area - _MIN_FACE_AREA) > margin)))
-    if len(unsure):
-        polygons = shapely.polygons(quads[unsure])
-        flat[unsure] = shapely.area(polygons) < _MIN_FACE_AREA
-        simple[unsure] = shapely.is_simple(polygons)
-    return flat, simple
-
-
-_NEXT = [1, 2, 3, 0]
 
 
 # -- reading a cuboid ---------------------------------------------------------------------------------------------

@@ -20,14 +20,14 @@ polygons expects both on the same car. By default a shape is therefore compared 
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
-import shapely
 from marshmallow import ValidationError, validate, validates_schema
 
 from validator import Issue, Options, fields, rule
+from validator.geometry.boxes import box_overlaps
+from validator.geometry.pairs import overlap_point, shape_overlaps
 
 AREA_TYPES = ("box", "polygon", "ellipse", "cuboid")
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -65,8 +65,6 @@ class _Overlaps:
 
     def __init__(self, ctx, i: np.ndarray, j: np.ndarray):
         geo = ctx.geometry
-        self.ctx = ctx
-        self.i, self.j = i, j
         k = len(i)
         geo.stats["exact_comparisons"] = geo.stats.get("exact_comparisons", 0) + k
         self.inter = np.zeros(k)
@@ -81,59 +79,21 @@ class _Overlaps:
             return
         b = geo.bounds
         if self.boxes.any():
-            bi, bj = b[i[self.boxes]], b[j[self.boxes]]
-            lo = np.maximum(bi[:, :2], bj[:, :2])
-            hi = np.minimum(bi[:, 2:], bj[:, 2:])
-            wh = np.maximum(hi - lo, 0.0)
-            self.inter[self.boxes] = wh[:, 0] * wh[:, 1]
-            self.area_i[self.boxes] = (bi[:, 2] - bi[:, 0]) * (bi[:, 3] - bi[:, 1])
-            self.area_j[self.boxes] = (bj[:, 2] - bj[:, 0]) * (bj[:, 3] - bj[:, 1])
-            self.rect[self.boxes] = np.hstack([lo, hi])
+            ov, rect = box_overlaps(b[i[self.boxes]], b[j[self.boxes]])
+            self.inter[self.boxes], self.area_i[self.boxes], self.area_j[self.boxes] = ov
+            self.rect[self.boxes] = rect
         other = (~self.boxes).nonzero()[0]
         if len(other):
-            gi, gj = self._usable(i[other], j[other])
-            self.area_i[other] = shapely.area(gi)
-            self.area_j[other] = shapely.area(gj)
-            shapes = _intersections(gi, gj)
-            self.inter[other] = shapely.area(shapes)
+            ov, shapes = shape_overlaps(geo.geoms_of(i[other]), geo.geoms_of(j[other]))
+            self.inter[other], self.area_i[other], self.area_j[other] = ov
             self.shapes = dict(zip(other.tolist(), shapes))
-
-    def _usable(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The pairs' geometries; invalid ones (a bow-tie polygon) repaired, so the areas mean something."""
-        geo = self.ctx.geometry
-        gi, gj = geo.geoms_of(i), geo.geoms_of(j)
-        for g in (gi, gj):
-            bad = ~shapely.is_valid(g)
-            if bad.any():
-                g[bad] = shapely.make_valid(g[bad])
-        return gi, gj
 
     def location(self, k: int) -> tuple[float, float] | None:
         """The centroid of pair ``k``'s overlap (a point inside it when the centroid falls outside)."""
         if self.boxes[k]:
             x0, y0, x1, y1 = self.rect[k].tolist()  # Python floats: Issue locations take them as they are
             return ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
-        shape = self.shapes.get(k)
-        if shape is None or shapely.is_empty(shape):
-            return None
-        c = shapely.centroid(shape)
-        if not shapely.intersects(shape, c):
-            c = shapely.point_on_surface(shape)
-        x, y = shapely.get_x(c), shapely.get_y(c)
-        return (float(x), float(y)) if math.isfinite(x) and math.isfinite(y) else None
-
-
-def _intersections(gi: np.ndarray, gj: np.ndarray) -> np.ndarray:
-    try:
-        return shapely.intersection(gi, gj)
-    except shapely.errors.GEOSException:  # a robustness failure on one pair must not lose the others
-        out = np.empty(len(gi), dtype=object)
-        for k, (a, b) in enumerate(zip(gi, gj)):
-            try:
-                out[k] = shapely.intersection(a, b)
-            except shapely.errors.GEOSException:
-                out[k] = shapely.Polygon()
-        return out
+        return overlap_point(self.shapes.get(k))
 
 
 def _order(i: np.ndarray, j: np.ndarray, keep: np.ndarray) -> list[int]:

@@ -26,9 +26,11 @@ import shapely
 
 from validator.scale.annotations import TYPE_CODE, AnnotationSet
 
+from .pairs import meeting_envelopes
+
+__all__ = ["GeometryIndex", "meeting_envelopes"]
+
 ELLIPSE_SEGMENTS = 64
-_ALL_PAIRS_UP_TO = 96  # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting;
-# measured: all pairs 30 us vs sweep 40 us at 83 envelopes, even at ~100)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -187,11 +189,8 @@ class GeometryIndex:
         (grown by ``grow`` on every side) meet, touching included: what a query of an STRtree of these envelopes
         returns, found with numpy alone (no geometry built).
 
-        Small sets compare every pair. Larger ones are cut into horizontal strips about two envelopes high: each
-        envelope goes into every strip it spans, and in each strip a sweep along x (sorted left edges, binary
-        search of each right edge) gives the pairs that meet in x; those that also meet in y are kept, each in
-        the one strip holding the top of their common part. The work grows with the number of envelopes and of
-        pairs near each other (meeting in x within a strip), not with the number of all pairs."""
+        The work grows with the number of envelopes and of pairs near each other, not with the number of all
+        pairs (see :func:`validator.geometry.pairs.meeting_envelopes`)."""
         positions = np.asarray(positions, dtype=np.int64)
         if len(positions) < 2:
             return _NO_PAIRS, _NO_PAIRS
@@ -216,55 +215,3 @@ class GeometryIndex:
             out[ok] = shapely.area(g[ok])
         return out
 
-
-def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of rows ``(i, j)``, ``i < j``, of an ``(m, 4)`` array of finite envelopes (``xmin, ymin, xmax, ymax``)
-    that meet, touching included: what an STRtree query of these envelopes returns (see ``envelope_pairs``)."""
-    m = len(env)
-    if m < 2:
-        return _NO_PAIRS, _NO_PAIRS
-    x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
-    if m <= _ALL_PAIRS_UP_TO:
-        left_of = x0[:, None] <= x1  # [a, b]: a starts before b ends
-        i, j = np.nonzero(left_of & left_of.T)  # meet in x (a few percent of all pairs); then y, on those only
-        upper = i < j
-        i, j = i[upper], j[upper]
-        meet = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
-        return i[meet], j[meet]
-    top = float(y0.min())
-    height = 2.0 * float((y1 - y0).sum()) / m
-    span = float(y1.max()) - top
-    if not (height > 0 and np.isfinite(span) and span / height < 4 * m):
-        height = max(span, 1.0) / (4 * m) if np.isfinite(span) and span > 0 else np.inf
-    if np.isfinite(height):
-        first = np.floor((y0 - top) / height).astype(np.int64)
-        last = np.floor((y1 - top) / height).astype(np.int64)
-    else:  # absurd coordinates: one strip (still exact, only slower)
-        first = last = np.zeros(m, dtype=np.int64)
-    spans = last - first + 1
-    # one entry per (envelope, strip it spans)
-    who = np.arange(m).repeat(spans)
-    strip = (first - spans.cumsum() + spans).repeat(spans) + np.arange(int(spans.sum()))
-    # rank of every left edge among all left edges; right edges as "how many left edges are <= it"
-    order = np.argsort(x0)
-    rank = np.empty(m, dtype=np.int64)
-    rank[order] = np.arange(m)
-    by_right = np.argsort(x1)  # binary searches in sorted order: several times faster
-    reach = np.empty(m, dtype=np.int64)
-    reach[by_right] = np.searchsorted(x0[order], x1[by_right], side="right")
-    key = strip * (m + 1) + rank[who]
-    sort = np.argsort(key)  # keys are distinct
-    key, who, strip = key[sort], who[sort], strip[sort]
-    # entries after e in its strip whose left edge is <= e's right edge
-    upto = np.searchsorted(key, strip * (m + 1) + reach[who], side="left")
-    count = upto - np.arange(len(key)) - 1
-    a = np.arange(len(key)).repeat(count)
-    b = a + 1 + np.arange(int(count.sum())) - (count.cumsum() - count).repeat(count)
-    i, j, s = who[a], who[b], strip[a]
-    both = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
-    low = np.maximum(y0[i], y0[j])
-    home = np.floor((low - top) / height).astype(np.int64) if np.isfinite(height) else np.zeros(len(i), np.int64)
-    keep = both & (home == s)
-    i, j = i[keep], j[keep]
-    i, j = np.minimum(i, j), np.maximum(i, j)
-    return i, j

@@ -26,6 +26,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from validator.geometry.boxes import box_corners
+
 GEOMETRY_TYPES = ("box", "polygon", "line", "point", "cuboid", "ellipse")
 TYPE_CODE = {t: i for i, t in enumerate(GEOMETRY_TYPES)}
 CUBOID_VERTEX_DESCRIPTIONS = (
@@ -384,40 +386,6 @@ def cuboid_descriptions(vertices: list, get) -> tuple[str | None, ...]:
         d = get(v, "description")
         out.append(d if isinstance(d, str) else None)
     return tuple(out)
-
-
-def box_corners(ltwhr: np.ndarray) -> np.ndarray:
-    """Corners TL, TR, BR, BL of boxes ``(m, 5)`` = left, top, width, height, rotation (radians, clockwise about
-    the centre, y axis down). Returns ``(m, 4, 2)``."""
-    with np.errstate(invalid="ignore", over="ignore"):  # non-finite input gives non-finite corners, reported
-        return _box_corners(ltwhr)
-
-
-def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
-    left, top, w, h, rot = (ltwhr[:, i] for i in range(5))
-    right, bottom = left + w, top + h
-    out = np.empty((len(ltwhr), 4, 2))
-    # axis-aligned first, exactly (no cos/sin rounding): TL, TR, BR, BL
-    out[:, 0, 0] = left
-    out[:, 0, 1] = top
-    out[:, 1, 0] = right
-    out[:, 1, 1] = top
-    out[:, 2, 0] = right
-    out[:, 2, 1] = bottom
-    out[:, 3, 0] = left
-    out[:, 3, 1] = bottom
-    rotated = (rot != 0.0).nonzero()[0]
-    if len(rotated):
-        l, t, ww, hh, r = left[rotated], top[rotated], w[rotated], h[rotated], rot[rotated]
-        dx = np.stack([-ww / 2, ww / 2, ww / 2, -ww / 2], axis=1)
-        dy = np.stack([-hh / 2, -hh / 2, hh / 2, hh / 2], axis=1)
-        cx = (l + ww / 2)[:, None]
-        cy = (t + hh / 2)[:, None]
-        c = np.cos(r)[:, None]
-        sn = np.sin(r)[:, None]
-        out[rotated, :, 0] = cx + dx * c - dy * sn
-        out[rotated, :, 1] = cy + dx * sn + dy * c
-    return out
 
 
 # -- the careful path ------------------------------------------------------------------------------------------------
