@@ -29,6 +29,8 @@ from validator import Issue, Options, fields, rule
 from validator.geometry.boxes import box_overlaps
 from validator.geometry.pairs import overlap_point, shape_overlaps
 
+from ._options import Float
+
 AREA_TYPES = ("box", "polygon", "ellipse", "cuboid")
 _EMPTY = np.zeros(0, dtype=np.int64)
 
@@ -139,19 +141,20 @@ class PairThreshold(Options):
     labels = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
                          validate=validate.Length(equal=2),
                          metadata={"description": "Two labels, e.g. [\"car\", \"car\"] or [\"car\", \"truck\"]."})
-    min_iou = fields.Float(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False),
+    min_iou = Float(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False),
                            metadata={"description": "Overlap (intersection over union) from which the pair is a "
                                                     "duplicate."})
 
 
 class DuplicateOptions(Options):
-    min_iou = fields.Float(
+    min_iou = Float(
         load_default=0.9, validate=validate.Range(min=0, max=1, min_inclusive=False),
         metadata={"description": "Two shapes of the same label whose overlap (intersection over union, 0-1) is at "
                                  "least this are duplicates."})
     thresholds = fields.List(
         fields.Nested(PairThreshold), load_default=list,
-        metadata={"description": "Per label pair overrides, e.g. [{labels = [\"car\", \"car\"], min_iou = 0.8}]. "
+        metadata={"description": "Per label pair overrides, e.g. [{labels = [\"car\", \"car\"], min_iou = 0.8}] "
+                                 "(each min_iou > 0 and <= 1). "
                                  "A pair of one label twice changes that label's threshold; a pair of two "
                                  "different labels also reports shapes of those two labels covering the same "
                                  "object."})
@@ -226,7 +229,7 @@ class ForbiddenOptions(Options):
         metadata={"description": "Label pairs whose shapes must not overlap, e.g. [[\"car\", \"pedestrian\"], "
                                  "[\"road\", \"road\"]]. Empty: the rule checks nothing. For a different fraction "
                                  "per pair, configure one instance (with its own `name`) per fraction."})
-    min_fraction = fields.Float(
+    min_fraction = Float(
         load_default=0.1, validate=validate.Range(min=0, max=1, min_inclusive=False),
         metadata={"description": "Reported when the shared area is at least this fraction (0-1) of the smaller "
                                  "shape's area."})
@@ -285,7 +288,7 @@ def forbidden_overlap(anns, ctx, opts):
 
 # -- contained_annotation ---------------------------------------------------------------------------------------------
 class ContainedOptions(Options):
-    min_fraction = fields.Float(
+    min_fraction = Float(
         load_default=0.99, validate=validate.Range(min=0, max=1, min_inclusive=False),
         metadata={"description": "A shape counts as inside another of the same label when at least this fraction "
                                  "(0-1) of its area is covered by the other."})
