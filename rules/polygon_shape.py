@@ -5,7 +5,7 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
-from validator.geometry.loops import self_loops
+from validator.geometry.loops import MAX_FACES, self_loops
 from validator.geometry.polygons import FLOAT_EPS, Outlines, flatness, self_crossings
 
 from ._options import Float, Integer
@@ -136,10 +136,9 @@ def polygon_self_intersection(anns, ctx, opts):
         (see `polygon_self_intersection`, whose options this rule shares: give both the same values). On real
         annotations every such flag was judged a harmless imperfection (docs/calibration.md).
 
-        Example: the outline (0, 0), (10, 0), (10, 10), (5, 0.001), (0, 10) touches... crosses itself at one
-        place in a loop of 0.0025 px²: "The polygon's outline crosses itself at 1 place, in loops of less than 10
-        px² (0 px² in all); harmless to its area, but some tools reject such outlines: move the vertices apart if
-        you can."
+        Example: the small bow-tie (0, 0), (4, 4), (4, 0), (0, 4) gives "The polygon's outline crosses itself at 1
+        place, in loops of less than 10 px² (4 px² in all); harmless to its area, but some tools reject such
+        outlines: move the vertices apart if you can." at (2, 2).
     """,
     geometries=("polygon",),
     level="warn",
@@ -179,6 +178,9 @@ def _self_meetings(ctx, positions: np.ndarray, opts) -> list[tuple]:
             if is_flat:
                 continue
             pos = int(positions[k])
+            if len(points) > MAX_FACES:  # an outline crossing itself that often is broken whatever its loops are
+                out.append((pos, points, touches, "unmeasured", 0.0))
+                continue
             kind, wrong = _loop_kind(view(ctx, pos).xy, min_area, allow, width)
             out.append((pos, points, touches, kind, wrong))
         return out

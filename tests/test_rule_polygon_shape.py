@@ -359,3 +359,19 @@ def test_nearly_parallel_edges_cross_where_exact_arithmetic_says():
     issues = meeting.engine().validate(make_body([polygon(outline)])).issues
     assert abs(exact[0] - 0.848) < 1e-12 and abs(exact[1] - 3.744) < 1e-12  # where GEOS puts it, too
     assert any(abs(x - exact[0]) < 1e-12 and abs(y - exact[1]) < 1e-12 for x, y in issues[0].locations)
+
+
+def test_an_outline_crossing_itself_hundreds_of_times_is_blocked_without_measuring_its_loops():
+    """Beyond MAX_FACES meetings the loops are not measured (a bounded cost): such an outline is broken anyway."""
+    import random
+
+    from validator.geometry.loops import MAX_FACES
+    from validator.testing import make_body
+
+    rng = random.Random(3)
+    scribble = [(rng.uniform(0, 1000), rng.uniform(0, 1000)) for _ in range(100)]
+    (issue,) = crossing.engine().validate(make_body([polygon(scribble)])).issues
+    count = int(issue.extra.split(" at ")[1].split(" ")[0])
+    assert count > MAX_FACES
+    assert issue.extra.endswith(f"itself at {count} places; move its vertices so that no two edges cross or touch.")
+    assert not touching.engine().validate(make_body([polygon(scribble)])).issues
