@@ -106,3 +106,17 @@ def test_simple_outlines_are_one_face_and_areas_match_shapely(xy):
     loops = self_loops(xy)
     assert len(loops.area) == 1 and loops.wrong_area == 0 and loops.hole_area == 0
     assert loops.area[0] == pytest.approx(poly.area)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_outline, st.integers(0, 11), st.tuples(st.integers(-500, 500), st.integers(-500, 500)))
+def test_the_loops_do_not_depend_on_where_the_outline_starts_its_direction_or_its_place(xy, start, offset):
+    if abs(_shoelace(xy)) == 0 and shapely.Polygon(xy).length == 0:
+        return
+    base = self_loops(xy)
+    k = start % len(xy)
+    moved = [(x + offset[0], y + offset[1]) for x, y in xy[k:] + xy[:k]]
+    for other in (self_loops(moved), self_loops(xy[::-1])):
+        assert other.wrong_area == pytest.approx(base.wrong_area, abs=1e-6)
+        assert other.hole_area == pytest.approx(base.hole_area, abs=1e-6)
+        assert sorted(other.area.round(6).tolist()) == pytest.approx(sorted(base.area.round(6).tolist()), abs=1e-5)
