@@ -27,6 +27,9 @@ class DuplicatePointOptions(Options):
         corner), and so are same-label points further apart than `tolerance` px. A duplicate is reported once, on the
         later point in the request (three points on one spot: on the second and on the third).
 
+        On real keypoints (docs/calibration.md) its every flag was a keypoint copied from another person: a real
+        mistake.
+
         Example: two "head" points at (100, 200) and (100.5, 200) give, on the second, "Another head point is only
         0.5 px away; delete one of them." at (100.5, 200).
     """,

@@ -26,6 +26,9 @@ class LineLengthOptions(Options):
         that sample points along it. Lines up to `tolerance` px long (sub-pixel) count as having no length. A line
         that crosses itself is fine (a curb drawn around a roundabout can), and so is a short but real line.
 
+        On real lane annotations (docs/calibration.md) its every flag was a lane of a single point: a real
+        mistake.
+
         Example: the line (40, 50), (40, 50) gives "All 2 vertices of the line are at the same spot, so it has no
         length." at (40, 50).
     """,

@@ -181,6 +181,11 @@ class DuplicateOptions(Options):
         pair thresholds (`thresholds`) can lower or raise the bar for a label, or add a pair of different labels
         that must not cover the same object.
 
+        On real annotations (docs/calibration.md: 28,663 of them) no two distinct objects of one label come near
+        0.9 (the closest: two sheep at 0.806), so the default blocks copies without blocking anyone there. In
+        crowded scenes people one behind the other can overlap more than 0.9: raise that label's threshold and add
+        a warning instance below it (docs/configuration.md, "Crowded scenes").
+
         Example: two car boxes at (100, 100, 50 x 40) and (101, 101, 50 x 40) overlap by 91%: the second one gets
         "This car box is a near-copy of another car box (91% overlap); delete one of them."
     """,
