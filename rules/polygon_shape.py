@@ -103,7 +103,7 @@ def polygon_degenerate(anns, ctx, opts):
 @quiet
 def polygon_self_intersection(anns, ctx, opts):
     cap = max(int(opts["max_locations"]), 0)
-    for pos, points, touches, kind, wrong in _self_meetings(ctx, anns.positions, opts):
+    for pos, points, touches, kind, wrong, complete in _self_meetings(ctx, anns.positions, opts):
         if kind not in ("wrong", "unmeasured", "keyhole_refused"):
             continue
         ann = view(ctx, pos)
@@ -112,7 +112,8 @@ def polygon_self_intersection(anns, ctx, opts):
                                 "edges cross or touch.", at=ann.xy[:1])
             continue
         verb = "crosses or touches" if touches else "crosses"
-        where = f"The polygon's outline {verb} itself at {plural(len(points), 'place')}"
+        places = plural(len(points), "place") if complete else f"{len(points):,} places at least (too many to find all)"
+        where = f"The polygon's outline {verb} itself at {places}"
         if kind == "wrong":
             text = (f"{where}, turning {px(wrong)} px² of it inside out or covering it twice; move its vertices so "
                     "that no two edges cross or touch.")
@@ -148,7 +149,7 @@ def polygon_self_intersection(anns, ctx, opts):
 @quiet
 def polygon_self_touch(anns, ctx, opts):
     cap = max(int(opts["max_locations"]), 0)
-    for pos, points, touches, kind, wrong in _self_meetings(ctx, anns.positions, opts):
+    for pos, points, touches, kind, wrong, _ in _self_meetings(ctx, anns.positions, opts):
         if kind != "minor":
             continue
         ann = view(ctx, pos)
@@ -162,7 +163,7 @@ def polygon_self_touch(anns, ctx, opts):
 
 def _self_meetings(ctx, positions: np.ndarray, opts) -> list[tuple]:
     """The polygons among ``positions`` whose outline meets itself (flat ones left out: polygon_degenerate says it
-    better): ``(position, meeting points, touches, kind, wrong area)``, kind one of ``wrong`` (at least
+    better): ``(position, meeting points, touches, kind, wrong area, complete)``, kind one of ``wrong`` (at least
     ``min_loop_area`` px² inside out or covered twice), ``unmeasured`` (too many loops to measure: broken
     whatever they are), ``keyhole`` (accepted), ``keyhole_refused`` (a keyhole, ``allow_keyholes`` false) or
     ``minor``. Once per request, options and set of polygons (both rules ask for the same)."""
@@ -174,15 +175,17 @@ def _self_meetings(ctx, positions: np.ndarray, opts) -> list[tuple]:
         found = self_crossings(outlines)
         flat = outlines.flat([f.outline for f in found]).tolist()
         out = []
-        for (k, points, touches), is_flat in zip(found, flat):
+        for f, is_flat in zip(found, flat):
             if is_flat:
                 continue
-            pos = int(positions[k])
-            if len(points) > MAX_FACES:  # an outline crossing itself that often is broken whatever its loops are
-                out.append((pos, points, touches, "unmeasured", 0.0))
+            pos, points, touches = int(positions[f.outline]), f.points, f.touches
+            complete = getattr(f, "complete", True)  # False: the search for meetings stopped at its bound
+            # an outline crossing itself that often is broken whatever its loops are
+            if len(points) > MAX_FACES or not complete:
+                out.append((pos, points, touches, "unmeasured", 0.0, complete))
                 continue
             kind, wrong = _loop_kind(view(ctx, pos).xy, min_area, allow, width)
-            out.append((pos, points, touches, kind, wrong))
+            out.append((pos, points, touches, kind, wrong, True))
         return out
 
     return memo_for(ctx, ("polygon_self_meetings", min_area, allow, width), positions, build)
