@@ -97,3 +97,36 @@ def test_calibration_page_is_up_to_date(defaults_run, verdicts):
     shipped = (ROOT / "docs" / "calibration.md").read_text(encoding="utf-8")
     assert calibrate._stable(shipped) == calibrate._stable(page), \
         "docs/calibration.md is out of date: run .venv/bin/python tools/calibrate.py --out docs/calibration.md"
+
+
+def test_the_measured_margins_quoted_in_the_docs(defaults_run, verdicts):
+    """The figures docs/calibration.md and the rule docs give for polygon loops, measured on the judged shapes:
+    TPs get 10.5 px² or more wrong, harmless jitter 9.9 px² or less (min_loop_area 10 between them), and keyhole
+    slivers are at most 1.05 px wide (keyhole_max_width 2)."""
+    import gzip
+    import json
+
+    from validator.geometry.loops import self_loops
+
+    judged = {(v["image"], v["uuid"]): v["verdict"] for v in verdicts.values()
+              if v["rule"] == "polygon_self_intersection"}
+    wrong: dict[str, list] = {"TP": [], "TP-minor": [], "FP-protocol": []}
+    slivers = []
+    for source in ("coco", "taco"):
+        with gzip.open(DATA / f"{source}.jsonl.gz", "rb") as fh:
+            for line in fh:
+                if b"poly" not in line:
+                    continue
+                body = json.loads(line)
+                image = body["task"]["metadata"]["source_image"]
+                for a in body["response"]["annotations"]:
+                    verdict = judged.get((image, a["uuid"]))
+                    if verdict in wrong:
+                        loops = self_loops([(v["x"], v["y"]) for v in a["vertices"]])
+                        wrong[verdict].append(loops.wrong_area)
+                        if verdict == "FP-protocol":
+                            slivers.append(loops.widest(loops.wrong))
+    assert [len(wrong[v]) for v in ("TP", "TP-minor", "FP-protocol")] == [17, 58, 22]
+    assert round(min(wrong["TP"]), 1) == 10.5 and round(max(wrong["TP"])) == 6508
+    assert round(max(wrong["TP-minor"]), 1) == 9.9
+    assert round(max(slivers), 2) == 1.05 and max(wrong["FP-protocol"]) < 10
