@@ -112,25 +112,21 @@ def run(engine: Engine, files: Iterable[Path], keep_annotations: bool = True) ->
     out = Run()
     t0 = time.perf_counter()
     for path in files:
-        default_source = path.name.split(".")[0]
+        source = path.name.split(".")[0]  # the file's name: coco.jsonl.gz holds the source "coco"
         for raw in read_bodies(path):
             result = engine.validate_bytes(raw)
-            task = json.loads(raw)["task"] if result.issues else None
-            meta = (task or {}).get("metadata") or {}
-            source = meta.get("source", default_source) if task else default_source
-            if task is None:  # no issue: the source and image are only needed for counting
-                out.tasks[default_source] += 1
-                out.annotations[default_source] += result.annotation_count
-                continue
-            image = str(meta.get("source_image", result.task_id))
             out.tasks[source] += 1
             out.annotations[source] += result.annotation_count
+            if not (result.issues or result.rule_failures):
+                continue  # nothing to join: the body need not be read again
+            body = json.loads(raw)
+            meta = body["task"].get("metadata") or {}
+            image = str(meta.get("source_image", result.task_id))
             for name in result.rule_failures:
                 out.failures.append((source, image, name))
             if not result.passed:
                 out.blocked[source].add(image)
-            anns = {a.get("uuid"): a for a in (json.loads(raw)["response"].get("annotations") or [])
-                    if isinstance(a, dict)}
+            anns = {a.get("uuid"): a for a in (body["response"].get("annotations") or []) if isinstance(a, dict)}
             for i in result.issues:
                 ann = anns.get(i.uuid, {})
                 out.flags.append(Flag(source, image, result.task_id, i.uuid, ann.get("label"), ann.get("type"),
