@@ -23,36 +23,105 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import shapely
 from marshmallow import ValidationError, validate, validates_schema
 
 from validator import Issue, Options, fields, rule
 from validator.geometry.boxes import box_overlaps
-from validator.geometry.pairs import overlap_point, shape_overlaps
+from validator.geometry.pairs import overlap_point, pair_limit, shape_overlaps
 
 AREA_TYPES = ("box", "polygon", "ellipse", "cuboid")
-_EMPTY = np.zeros(0, dtype=np.int64)
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 # -- shared machinery -------------------------------------------------------------------------------------------------
-def _candidate_pairs(ctx, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)``, ``i < j``, of the given positions whose envelopes meet (numpy only, no geometry built)."""
+class _Candidates(NamedTuple):
+    """Pairs ``(i, j)`` of shapes to measure; ``copies``: groups of exact copies, each ``(first, others)`` (found
+    only when the pairs are too many: a pile of copies is then one group, not a quadratic number of pairs);
+    ``pile``: when even the distinct shapes meet in more pairs than are compared, ``(a shape in the densest pile,
+    how many others it meets)``, and no pairs."""
+
+    i: np.ndarray
+    j: np.ndarray
+    copies: list[tuple[int, np.ndarray]]
+    pile: tuple[int, int] | None
+    limit: int
+
+
+def _candidate_pairs(ctx, positions: np.ndarray) -> _Candidates:
+    """The pairs ``(i, j)``, ``i < j``, of the given positions whose envelopes meet (numpy only, no geometry built),
+    at most ``pair_limit`` of them."""
     geo = ctx.geometry
-    if len(positions) < 2:
-        return _EMPTY, _EMPTY
     positions = positions[geo.exists[positions]]  # shapes that cannot exist are not compared
-    return geo.envelope_pairs(positions)
+    limit = pair_limit(len(positions))
+    found = geo.meeting_pairs(positions, limit=limit)
+    if found.complete:
+        return _Candidates(found.i, found.j, [], None, limit)
+    first = geo.first_copies(positions)
+    copied = (first != positions).nonzero()[0]
+    copies = []
+    if len(copied):
+        order = copied[np.argsort(first[copied], kind="stable")]
+        reps, starts = np.unique(first[order], return_index=True)
+        copies = list(zip(reps.tolist(), np.split(positions[order], starts[1:])))
+        found = geo.meeting_pairs(positions[first == positions], limit=limit)
+    if found.complete:
+        return _Candidates(found.i, found.j, copies, None, limit)
+    # still too many: one issue for the pile (_crowded), no pair measured (each would be an issue of its own)
+    return _Candidates(_NONE, _NONE, copies, (found.busiest, found.crowd), limit)
+
+
+def _crowded(ctx, found: _Candidates, checking: str):
+    """The issue for a pile of shapes too crowded to compare every pair."""
+    if found.pile is None:
+        return
+    pos, crowd = found.pile
+    shape = _shape(ctx, pos)
+    yield Issue.on(shape.uuid, f"This {_what(shape)} is one of {crowd + 1:,} shapes piled on top of each other "
+                               f"here: too many overlapping shapes to {checking} (at most {found.limit:,} "
+                               "overlapping pairs are compared); delete the shapes that do not belong.",
+                   at=_where(ctx, pos))
+
+
+def _copies(ctx, found: _Candidates, decide):
+    """One issue per group of exact copies, on the first: ``decide(label)`` gives the text's ending, or None when
+    copies of that label are not this rule's business. Copies of a shape without area overlap nothing."""
+    for pos, others in found.copies:
+        shape = _shape(ctx, pos)
+        ending = decide(shape.label)
+        if ending is None or not _has_area(ctx, pos):
+            continue
+        n = len(others)
+        what = _what(shape) if n == 1 else f"{_what(shape)}{'es' if shape.type == 'box' else 's'}"
+        are = "is an exact copy" if n == 1 else "are exact copies"
+        yield Issue.on(shape.uuid, f"{n:,} other {what} {are} of this one (the same shape at exactly the same "
+                                   f"place); {ending}", at=_where(ctx, pos))
+
+
+def _tangled(ctx, ov: "_Overlaps"):
+    """One issue per polygon whose outline is too tangled to measure (it was compared with nothing)."""
+    for pos in ov.tangled:
+        shape = _shape(ctx, pos)
+        yield Issue.on(shape.uuid, f"This {_what(shape)} crosses itself at so many places that its area cannot be "
+                                   "measured, so it cannot be compared with the shapes it overlaps; redraw its "
+                                   "outline.", at=ctx.annotations.coords[ctx.annotations.offsets[pos]][None])
+
+
+def _has_area(ctx, pos: int) -> bool:
+    return bool(shapely.area(ctx.geometry.geoms_of(np.array([pos]))[0]) > 0)
+
+
+def _where(ctx, pos: int) -> tuple[float, float] | None:
+    return overlap_point(ctx.geometry.geoms_of(np.array([pos]))[0])
 
 
 def _pair_codes(ctx, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Integer label codes of both sides of the candidate pairs, and the label -> code mapping.
-
-    Only the candidates' labels are looked at (a handful per shape at most), never the whole task's.
-    """
-    labels = ctx.annotations.labels
-    index: dict[str, int] = {}
-    ci = np.fromiter((index.setdefault(labels[k], len(index)) for k in i.tolist()), dtype=np.int64, count=len(i))
-    cj = np.fromiter((index.setdefault(labels[k], len(index)) for k in j.tolist()), dtype=np.int64, count=len(j))
-    return ci, cj, index
+    """Small integer label codes of both sides of the candidate pairs, and the label -> code mapping (only the
+    labels the candidates have)."""
+    vocab, ids = ctx.annotations.label_ids
+    present, local = np.unique(np.concatenate([ids[i], ids[j]]), return_inverse=True)
+    names = list(vocab)
+    return local[:len(i)], local[len(i):], {names[k]: c for c, k in enumerate(present.tolist())}
 
 
 def _same_type(ctx, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -75,6 +144,7 @@ class _Overlaps:
         aligned[geo.axis_aligned_boxes] = True
         self.boxes = aligned[i] & aligned[j]
         self.shapes: dict[int, object] = {}  # pair index -> intersection geometry (non-box pairs)
+        self.tangled: list[int] = []  # positions of polygons too tangled to measure
         if not k:
             return
         b = geo.bounds
@@ -84,7 +154,12 @@ class _Overlaps:
             self.rect[self.boxes] = rect
         other = (~self.boxes).nonzero()[0]
         if len(other):
-            ov, shapes = shape_overlaps(geo.geoms_of(i[other]), geo.geoms_of(j[other]))
+            gi, gj = geo.measurable_geoms_of(i[other]), geo.measurable_geoms_of(j[other])
+            ok = (gi != None) & (gj != None)  # noqa: E711  (elementwise on object arrays)
+            if not ok.all():  # too tangled to measure: compared with nothing, reported (_tangled)
+                self.tangled = sorted({int(p) for p, g in zip(np.r_[i[other], j[other]], np.r_[gi, gj]) if g is None})
+                other, gi, gj = other[ok], gi[ok], gj[ok]
+            ov, shapes = shape_overlaps(gi, gj, repair=False)
             self.inter[other], self.area_i[other], self.area_j[other] = ov
             self.shapes = dict(zip(other.tolist(), shapes))
 
@@ -187,7 +262,10 @@ class DuplicateOptions(Options):
     per="task",
 )
 def duplicate_annotation(anns, ctx, opts):
-    i, j = _candidate_pairs(ctx, anns.positions)
+    found = _candidate_pairs(ctx, anns.positions)
+    yield from _crowded(ctx, found, "check them for near-copies")
+    yield from _copies(ctx, found, lambda label: "delete the copies.")
+    i, j = found.i, found.j
     if not len(i):
         return
     ci, cj, index = _pair_codes(ctx, i, j)
@@ -204,6 +282,7 @@ def duplicate_annotation(anns, ctx, opts):
         keep &= _same_type(ctx, i, j)
     i, j, need = i[keep], j[keep], need[keep]
     ov = _Overlaps(ctx, i, j)
+    yield from _tangled(ctx, ov)
     union = ov.area_i + ov.area_j - ov.inter
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(union > 0, ov.inter / union, 0.0)
@@ -259,7 +338,12 @@ class ForbiddenOptions(Options):
 def forbidden_overlap(anns, ctx, opts):
     if not opts["pairs"]:
         return
-    i, j = _candidate_pairs(ctx, anns.positions)
+    found = _candidate_pairs(ctx, anns.positions)
+    yield from _crowded(ctx, found, "check their overlaps")
+    alone = {a for a, b in opts["pairs"] if a == b}
+    yield from _copies(ctx, found, lambda label: f"{label} shapes must not overlap each other." if label in alone
+                       else None)
+    i, j = found.i, found.j
     if not len(i):
         return
     ci, cj, index = _pair_codes(ctx, i, j)
@@ -270,6 +354,7 @@ def forbidden_overlap(anns, ctx, opts):
     keep = forbidden[ci, cj]
     i, j = i[keep], j[keep]
     ov = _Overlaps(ctx, i, j)
+    yield from _tangled(ctx, ov)
     smaller = np.minimum(ov.area_i, ov.area_j)
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(smaller > 0, ov.inter / smaller, 0.0)
@@ -315,7 +400,10 @@ class ContainedOptions(Options):
     per="task",
 )
 def contained_annotation(anns, ctx, opts):
-    i, j = _candidate_pairs(ctx, anns.positions)
+    found = _candidate_pairs(ctx, anns.positions)
+    yield from _crowded(ctx, found, "check which lie inside another")
+    yield from _copies(ctx, found, lambda label: f"if they mark the same {label}, delete them.")
+    i, j = found.i, found.j
     if not len(i):
         return
     ci, cj, _ = _pair_codes(ctx, i, j)
@@ -324,6 +412,7 @@ def contained_annotation(anns, ctx, opts):
         keep &= _same_type(ctx, i, j)
     i, j = i[keep], j[keep]
     ov = _Overlaps(ctx, i, j)
+    yield from _tangled(ctx, ov)
     smaller = np.minimum(ov.area_i, ov.area_j)
     with np.errstate(divide="ignore", invalid="ignore"):
         frac = np.where(smaller > 0, ov.inter / smaller, 0.0)

@@ -74,11 +74,11 @@ def polygon_degenerate(anns, ctx, opts):
 @quiet
 def polygon_self_intersection(anns, ctx, opts):
     outlines, positions = _outlines(ctx, anns.positions)
-    found = self_crossings(outlines)
+    found = self_crossings(outlines, ctx.geometry.stats)
     # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
     flat = outlines.flat([f.outline for f in found]).tolist()
     cap = max(int(opts["max_locations"]), 0)
-    for (k, points, touches), is_flat in zip(found, flat):
+    for (k, points, touches, complete), is_flat in zip(found, flat):
         if is_flat:
             continue
         ann = view(ctx, positions[k])
@@ -87,8 +87,9 @@ def polygon_self_intersection(anns, ctx, opts):
                                 "edges cross or touch.", at=ann.xy[:1])
             continue
         verb = "crosses or touches" if touches else "crosses"
-        yield Issue.on(ann, f"The polygon's outline {verb} itself at {plural(len(points), 'place')}; move its "
-                            f"vertices so that no two edges cross or touch.", at=points[:cap])
+        where = plural(len(points), "place") if complete else f"{len(points):,} places at least (too many to find all)"
+        yield Issue.on(ann, f"The polygon's outline {verb} itself at {where}; move its vertices so that no two "
+                            "edges cross or touch.", at=points[:cap])
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
