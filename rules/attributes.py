@@ -71,6 +71,7 @@ class Finding:
         the choices; choose one of 0%, 25%, 50%, 75%."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_not_in_choices(anns, ctx, opts):
     yield from _report(anns, ctx, (CHOICE,))
@@ -90,6 +91,7 @@ def attribute_not_in_choices(anns, ctx, opts):
         is 9.", and 2.5 gives "num_occupants is 2.5; it goes in steps of 1 from 0."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_invalid_number(anns, ctx, opts):
     yield from _report(anns, ctx, (NUMBER,))
@@ -109,6 +111,7 @@ def attribute_invalid_number(anns, ctx, opts):
         text ('3')."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_wrong_type(anns, ctx, opts):
     yield from _report(anns, ctx, (TYPE,))
@@ -144,6 +147,7 @@ class NotApplicableOptions(Options):
     """,
     options=NotApplicableOptions,
     per="task",
+    cost="linear",
 )
 def attribute_not_applicable(anns, ctx, opts):
     kinds = (NOT_APPLICABLE, UNDECLARED) if opts["report_undeclared"] else (NOT_APPLICABLE,)
@@ -174,6 +178,7 @@ class MissingOptions(Options):
     """,
     options=MissingOptions,
     per="task",
+    cost="linear",
 )
 def attribute_missing(anns, ctx, opts):
     yield from _report(anns, ctx, (MISSING, UNSET) if opts["require_all"] else (MISSING,))
@@ -193,6 +198,7 @@ def attribute_missing(anns, ctx, opts):
         it points to a pedestrian."
     """,
     per="task",
+    cost="linear",
 )
 def linked_attribute_invalid(anns, ctx, opts):
     yield from _report(anns, ctx, (LINKED,))

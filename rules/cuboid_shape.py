@@ -58,6 +58,7 @@ class EdgeOptions(Options):
     geometries=("cuboid",),
     options=StructureOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def cuboid_structure(anns, ctx, opts):
@@ -104,6 +105,7 @@ def cuboid_structure(anns, ctx, opts):
     geometries=("cuboid",),
     options=FaceOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def cuboid_face_shape(anns, ctx, opts):
@@ -164,6 +166,7 @@ def cuboid_face_shape(anns, ctx, opts):
     geometries=("cuboid",),
     options=EdgeOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def cuboid_edge_mismatch(anns, ctx, opts):

@@ -33,6 +33,7 @@ class DuplicatePointOptions(Options):
     geometries=("point",),
     options=DuplicatePointOptions,
     per="task",
+    cost="pairwise",
 )
 @quiet
 def duplicate_point(anns, ctx, opts):

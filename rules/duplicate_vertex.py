@@ -43,6 +43,7 @@ class DuplicateVertexOptions(Options):
     geometries=("polygon", "line"),
     options=DuplicateVertexOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def duplicate_vertex(anns, ctx, opts):

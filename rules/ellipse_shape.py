@@ -46,6 +46,7 @@ class DegenerateOptions(Options):
     geometries=("ellipse",),
     options=VertexCountOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def ellipse_vertex_count(anns, ctx, opts):
@@ -78,6 +79,7 @@ def ellipse_vertex_count(anns, ctx, opts):
     geometries=("ellipse",),
     options=ConsistencyOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def ellipse_inconsistent(anns, ctx, opts):
@@ -122,6 +124,7 @@ def ellipse_inconsistent(anns, ctx, opts):
     geometries=("ellipse",),
     options=DegenerateOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def ellipse_degenerate(anns, ctx, opts):

@@ -37,6 +37,7 @@ class InsideImageOptions(Options):
         polygon is 15 px outside the image (the image is 1920 by 1080 px)." at that vertex.
     """,
     per="task",
+    cost="linear",
     needs_image_size=True,
     options=InsideImageOptions,
 )

@@ -31,6 +31,7 @@ class LineLengthOptions(Options):
     geometries=("line",),
     options=LineLengthOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def line_zero_length(anns, ctx, opts):

@@ -260,6 +260,7 @@ class DuplicateOptions(Options):
     level="error",
     options=DuplicateOptions,
     per="task",
+    cost="pairwise",
 )
 def duplicate_annotation(anns, ctx, opts):
     found = _candidate_pairs(ctx, anns.positions)
@@ -334,6 +335,7 @@ class ForbiddenOptions(Options):
     level="off",
     options=ForbiddenOptions,
     per="task",
+    cost="pairwise",
 )
 def forbidden_overlap(anns, ctx, opts):
     if not opts["pairs"]:
@@ -398,6 +400,7 @@ class ContainedOptions(Options):
     level="off",
     options=ContainedOptions,
     per="task",
+    cost="pairwise",
 )
 def contained_annotation(anns, ctx, opts):
     found = _candidate_pairs(ctx, anns.positions)

@@ -39,6 +39,7 @@ class SelfIntersectionOptions(Options):
     geometries=("polygon",),
     options=DegenerateOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def polygon_degenerate(anns, ctx, opts):
@@ -70,6 +71,7 @@ def polygon_degenerate(anns, ctx, opts):
     geometries=("polygon",),
     options=SelfIntersectionOptions,
     per="task",
+    cost="pairwise",
 )
 @quiet
 def polygon_self_intersection(anns, ctx, opts):

@@ -40,6 +40,7 @@ class RotatedBoxOptions(Options):
     geometries=("box",),
     options=RotatedBoxOptions,
     per="task",
+    cost="linear",
 )
 @quiet
 def rotated_box_inconsistent(anns, ctx, opts):
