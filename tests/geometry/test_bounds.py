@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from validator.engine.config import load_config
 from validator.engine.engine import Engine
 from validator.geometry import pairs
 from validator.geometry.pairs import envelope_pairs_upto, first_copies, pair_limit, pairs_within_groups
@@ -143,8 +144,12 @@ def test_a_long_outline_with_a_few_crossings_is_searched_completely_in_linear_wo
 
 # -- adversarial bodies through the engine --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def engine():
-    return Engine.from_config_file(None)
+def engine(tmp_path_factory):
+    """The default rules without the engine's caps on annotations and vertices: the kernels' own bounds must hold
+    whatever the caps are set to (with the default caps such bodies never reach a pairwise rule)."""
+    path = tmp_path_factory.mktemp("bounds") / "config.toml"
+    path.write_text("[limits]\nmax_annotations = 1000000\nmax_vertices = 10000000\n")
+    return Engine(load_config(path))
 
 
 def _run(engine, body):
@@ -211,3 +216,9 @@ def test_small_piles_keep_their_pair_by_pair_issues(engine):
     result = _run(engine, adversarial.identical_boxes(3))  # 3 pairs: far below the limit, each copy named
     texts = [i.extra for i in _errors(result, "duplicate_annotation")]
     assert len(texts) == 3 and all("is a near-copy of another car box (100% overlap)" in t for t in texts)
+
+
+def test_with_the_default_caps_a_flood_fails_before_any_pairwise_rule():
+    result = Engine.from_config_file(None).validate(adversarial.identical_points(40_000))
+    assert not result.passed and "annotation_limit" in {i.error_type for i in result.issues if i.level == "error"}
+    assert "duplicate_point" not in {i.rule_id for i in result.issues}
