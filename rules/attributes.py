@@ -26,7 +26,7 @@ from operator import le, not_
 from typing import Any
 
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, analysis, fields, rule
 from validator.scale.annotations import Annotation
 from validator.scale.task import parents
 
@@ -234,9 +234,10 @@ def _anchor(a, pos: int | None) -> tuple[float, float] | None:
 
 
 # -- the shared analysis ---------------------------------------------------------------------------------------------
+@analysis
 def _analysis(ctx) -> "_Analysis":
-    """The request's analysis, computed once and shared by the family (ctx.memo: dropped with the request)."""
-    return ctx.memo("rules.attributes", lambda: _Analysis(ctx).run())
+    """The request's analysis, computed once and shared by the family (dropped with the request)."""
+    return _Analysis(ctx).run()
 
 
 def _freeze(value: Any) -> Any:

@@ -13,7 +13,7 @@ from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_
 
 from validator.geometry.cuboids import FACE as _FACE, edge_ends, edge_offsets, flat_and_simple
 
-from ._shape_support import px, quiet, selected as _selected, view
+from ._shape_support import px, selected as _selected, view
 from ._support import cuboid_groups
 
 _V = {d: i for i, d in enumerate(CUBOID_VERTEX_DESCRIPTIONS)}
@@ -60,7 +60,6 @@ class EdgeOptions(Options):
     per="task",
     cost="linear",
 )
-@quiet
 def cuboid_structure(anns, ctx, opts):
     a = ctx.annotations
     unreadable = np.zeros(len(a), dtype=bool)  # cuboids whose six edges are not all there and readable
@@ -107,7 +106,6 @@ def cuboid_structure(anns, ctx, opts):
     per="task",
     cost="linear",
 )
-@quiet
 def cuboid_face_shape(anns, ctx, opts):
     pos, V = _canonical(anns, ctx)
     if not len(pos):
@@ -168,7 +166,6 @@ def cuboid_face_shape(anns, ctx, opts):
     per="task",
     cost="linear",
 )
-@quiet
 def cuboid_edge_mismatch(anns, ctx, opts):
     pos, V, E = _canonical(anns, ctx, with_edges=True)
     if not len(pos):

@@ -7,7 +7,7 @@ from marshmallow import validate
 from validator import Issue, Options, fields, rule
 from validator.geometry.pairs import pair_limit
 
-from ._shape_support import px, quiet, view
+from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -35,7 +35,6 @@ class DuplicatePointOptions(Options):
     per="task",
     cost="pairwise",
 )
-@quiet
 def duplicate_point(anns, ctx, opts):
     positions = anns.positions
     if len(positions) < 2:

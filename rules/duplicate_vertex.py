@@ -7,7 +7,7 @@ from marshmallow import validate
 from validator import Issue, Options, fields, rule
 from validator.scale.annotations import TYPE_CODE
 
-from ._shape_support import plural, px, quiet, row_owners, selected, view
+from ._shape_support import plural, px, row_owners, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -45,7 +45,6 @@ class DuplicateVertexOptions(Options):
     per="task",
     cost="linear",
 )
-@quiet
 def duplicate_vertex(anns, ctx, opts):
     if not len(anns):
         return

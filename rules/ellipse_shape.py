@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import px, quiet, view
+from ._shape_support import px, view
 
 _ELLIPSE_HOW = ("An ellipse is given by 4 points: the two ends of one axis (points 1 and 3) and the two ends of the "
                 "other (points 2 and 4), e.g. top, right, bottom, left.")
@@ -48,7 +48,6 @@ class DegenerateOptions(Options):
     per="task",
     cost="linear",
 )
-@quiet
 def ellipse_vertex_count(anns, ctx, opts):
     positions = anns.positions
     bad = positions[ctx.geometry.counts[positions] != 4]
@@ -81,7 +80,6 @@ def ellipse_vertex_count(anns, ctx, opts):
     per="task",
     cost="linear",
 )
-@quiet
 def ellipse_inconsistent(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):
@@ -126,7 +124,6 @@ def ellipse_inconsistent(anns, ctx, opts):
     per="task",
     cost="linear",
 )
-@quiet
 def ellipse_degenerate(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):

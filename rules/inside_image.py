@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import plural, px, quiet, row_owners, selected, view
+from ._shape_support import plural, px, row_owners, selected, view
 
 _EPS = 1e-6  # float noise of rotated corners (cos(pi/2) is 6e-17, not 0) is not "outside"
 _BOX_CORNERS = ("top-left", "top-right", "bottom-right", "bottom-left")
@@ -41,7 +41,6 @@ class InsideImageOptions(Options):
     needs_image_size=True,
     options=InsideImageOptions,
 )
-@quiet
 def outside_image(anns, ctx, opts):
     if not len(anns):
         return

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, Selection, analysis, fields, rule
 from validator.geometry.polygons import FLOAT_EPS, Outlines, flatness, self_crossings
 
-from ._shape_support import memo_for, plural, px, quiet, shared_vertices, view
+from ._shape_support import plural, px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -41,12 +41,11 @@ class SelfIntersectionOptions(Options):
     per="task",
     cost="linear",
 )
-@quiet
 def polygon_degenerate(anns, ctx, opts):
     tol = max(float(opts["tolerance"]), FLOAT_EPS)
     positions = anns.positions
     counts = ctx.annotations.counts[positions]
-    outlines, rest = _outlines(ctx, positions)
+    outlines, rest = _outlines(ctx, anns)
     candidates = np.sort(np.concatenate([positions[counts < 3], rest[outlines.thin(tol)]]))
     for pos in candidates.tolist():
         ann = view(ctx, pos)
@@ -73,9 +72,8 @@ def polygon_degenerate(anns, ctx, opts):
     per="task",
     cost="pairwise",
 )
-@quiet
 def polygon_self_intersection(anns, ctx, opts):
-    outlines, positions = _outlines(ctx, anns.positions)
+    outlines, positions = _outlines(ctx, anns)
     found = self_crossings(outlines, ctx.geometry.stats)
     # a flat polygon "crosses itself" everywhere: polygon_degenerate says it better
     flat = outlines.flat([f.outline for f in found]).tolist()
@@ -95,16 +93,17 @@ def polygon_self_intersection(anns, ctx, opts):
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
-def _outlines(ctx, positions: np.ndarray) -> tuple[Outlines, np.ndarray]:
-    """The outlines of the polygons of at least 3 vertices among ``positions``, and their positions: one
-    :class:`Outlines` per request and set of polygons, shared by both polygon rules."""
-    positions = positions[ctx.annotations.counts[positions] >= 3]
+def _outlines(ctx, anns) -> tuple[Outlines, np.ndarray]:
+    """The outlines of the selection's polygons of at least 3 vertices, and their positions (shared by both
+    polygon rules: one analysis per request and set of polygons)."""
+    polygons = anns.where(ctx.annotations.counts[anns.positions] >= 3)
+    return polygon_outlines(ctx, polygons), polygons.positions
 
-    def build(positions):
-        xy, _, _, counts = shared_vertices(ctx, positions)
-        return Outlines(xy, counts)
 
-    return memo_for(ctx, "polygon_outlines", positions, build), positions
+@analysis
+def polygon_outlines(ctx, polygons: Selection) -> Outlines:
+    xy, _, counts = polygons.vertices
+    return Outlines(xy, counts)
 
 
 def _degenerate(xy: np.ndarray, tol: float) -> str | None:

@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
-from ._shape_support import plural, px, quiet, selected, view
+from ._shape_support import plural, px, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -42,7 +42,6 @@ class RotatedBoxOptions(Options):
     per="task",
     cost="linear",
 )
-@quiet
 def rotated_box_inconsistent(anns, ctx, opts):
     given = ctx.annotations.given_vertices
     if not given:
