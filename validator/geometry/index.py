@@ -30,6 +30,7 @@ import shapely
 
 from validator.scale.annotations import TYPE_CODE, AnnotationSet
 
+from .overlaps import Candidates, PairOverlaps, overlap_candidates
 from .polygons import Outlines, self_crossings
 from .pairs import EnvelopePairs, envelope_pairs_upto, first_copies, meeting_envelopes, pair_limit
 
@@ -260,6 +261,14 @@ class GeometryIndex:
             if found and (not found[0].complete or len(found[0].points) > MAX_REPAIRED_CROSSINGS):
                 return None
         return shapely.make_valid(geom)
+
+    def overlap_candidates(self, positions: np.ndarray) -> "Candidates":
+        """Candidate pairs for overlap rules, bounded (see :mod:`validator.geometry.overlaps`)."""
+        return overlap_candidates(self, np.asarray(positions, dtype=np.int64))
+
+    def overlaps(self, i: np.ndarray, j: np.ndarray) -> PairOverlaps:
+        """Exact overlap areas of pairs of positions (see :class:`validator.geometry.overlaps.PairOverlaps`)."""
+        return PairOverlaps(self, i, j)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
