@@ -20,6 +20,7 @@ from validator import Issue, rule
         gives "The box's top is missing."
     """,
     per="task",
+    cost="linear",
 )
 def malformed_annotation(anns, ctx, opts):
     for m in ctx.annotations.malformed:
@@ -39,6 +40,7 @@ def malformed_annotation(anns, ctx, opts):
         coordinate that is not a finite number." at vertex 2.
     """,
     per="task",
+    cost="linear",
 )
 def non_finite_coordinate(anns, ctx, opts):
     for m in ctx.annotations.malformed:

@@ -26,7 +26,7 @@ from operator import le, not_
 from typing import Any
 
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, analysis, fields, rule
 from validator.scale.annotations import Annotation
 from validator.scale.task import parents
 
@@ -71,6 +71,7 @@ class Finding:
         the choices; choose one of 0%, 25%, 50%, 75%."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_not_in_choices(anns, ctx, opts):
     yield from _report(anns, ctx, (CHOICE,))
@@ -90,6 +91,7 @@ def attribute_not_in_choices(anns, ctx, opts):
         is 9.", and 2.5 gives "num_occupants is 2.5; it goes in steps of 1 from 0."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_invalid_number(anns, ctx, opts):
     yield from _report(anns, ctx, (NUMBER,))
@@ -109,6 +111,7 @@ def attribute_invalid_number(anns, ctx, opts):
         text ('3')."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_wrong_type(anns, ctx, opts):
     yield from _report(anns, ctx, (TYPE,))
@@ -144,6 +147,7 @@ class NotApplicableOptions(Options):
     """,
     options=NotApplicableOptions,
     per="task",
+    cost="linear",
 )
 def attribute_not_applicable(anns, ctx, opts):
     kinds = (NOT_APPLICABLE, UNDECLARED) if opts["report_undeclared"] else (NOT_APPLICABLE,)
@@ -174,6 +178,7 @@ class MissingOptions(Options):
     """,
     options=MissingOptions,
     per="task",
+    cost="linear",
 )
 def attribute_missing(anns, ctx, opts):
     yield from _report(anns, ctx, (MISSING, UNSET) if opts["require_all"] else (MISSING,))
@@ -193,6 +198,7 @@ def attribute_missing(anns, ctx, opts):
         it points to a pedestrian."
     """,
     per="task",
+    cost="linear",
 )
 def linked_attribute_invalid(anns, ctx, opts):
     yield from _report(anns, ctx, (LINKED,))
@@ -228,9 +234,10 @@ def _anchor(a, pos: int | None) -> tuple[float, float] | None:
 
 
 # -- the shared analysis ---------------------------------------------------------------------------------------------
+@analysis
 def _analysis(ctx) -> "_Analysis":
-    """The request's analysis, computed once and shared by the family (ctx.memo: dropped with the request)."""
-    return ctx.memo("rules.attributes", lambda: _Analysis(ctx).run())
+    """The request's analysis, computed once and shared by the family (dropped with the request)."""
+    return _Analysis(ctx).run()
 
 
 def _freeze(value: Any) -> Any:

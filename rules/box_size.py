@@ -44,6 +44,7 @@ class BoxSizeOptions(Options):
     geometries=("box", "cuboid"),
     options=BoxSizeOptions,
     per="task",
+    cost="linear",
 )
 def box_too_small(anns, ctx, opts):
     a = ctx.annotations

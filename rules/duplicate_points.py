@@ -5,9 +5,10 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, rule
+from validator.geometry.pairs import pair_limit
 
-from ._shape_support import px, quiet, view
 from ._options import Float
+from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -36,17 +37,38 @@ class DuplicatePointOptions(Options):
     geometries=("point",),
     options=DuplicatePointOptions,
     per="task",
+    cost="pairwise",
 )
-@quiet
 def duplicate_point(anns, ctx, opts):
     positions = anns.positions
     if len(positions) < 2:
         return
     tol = max(float(opts["tolerance"]), 0.0)
     a = ctx.annotations
+    geo = ctx.geometry
     # Candidate pairs (earlier, later) within the tolerance in x and in y, numpy only; then the exact distance for
-    # those of the same label.
-    other, later = ctx.geometry.envelope_pairs(positions, grow=tol)
+    # those of the same label. Too many pairs (a flood of points on one spot): exact copies are grouped by sorting
+    # (one issue per group), and the distinct points searched again.
+    limit = pair_limit(len(positions))
+    found = geo.meeting_pairs(positions, grow=tol, limit=limit)
+    if not found.complete:
+        first = geo.first_copies(positions)
+        copied = first != positions
+        if copied.any():
+            reps, counts = np.unique(first[copied], return_counts=True)
+            for pos, n in zip(reps.tolist(), counts.tolist()):
+                ann = view(ctx, pos)
+                are = "is" if n == 1 else "are"
+                yield Issue.on(ann, f"{n:,} other {ann.label} point{'s' if n > 1 else ''} {are} at exactly this "
+                                    "spot; delete them.", at=ann.xy[:1])
+            found = geo.meeting_pairs(positions[~copied], grow=tol, limit=limit)
+        if not found.complete:
+            ann = view(ctx, found.busiest)
+            yield Issue.on(ann, f"This {ann.label} point is one of {found.crowd + 1:,} points within {px(tol)} px of "
+                                f"each other here: too many to check them all for duplicates (at most {limit:,} "
+                                "pairs are compared); delete the points that do not belong.", at=ann.xy[:1])
+            return  # no pair measured: each would be an issue of its own
+    other, later = found.i, found.j
     labels = a.label_array
     same = labels[other] == labels[later]
     other, later = other[same], later[same]

@@ -8,7 +8,7 @@ from validator import Issue, Options, fields, rule
 from validator.scale.annotations import TYPE_CODE
 
 from ._options import Float, Integer
-from ._shape_support import plural, px, quiet, row_owners, selected, view
+from ._shape_support import plural, px, row_owners, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -49,8 +49,8 @@ class DuplicateVertexOptions(Options):
     level="warn",  # calibrated: every flag on real data is a harmless double click (docs/calibration.md)
     options=DuplicateVertexOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def duplicate_vertex(anns, ctx, opts):
     if not len(anns):
         return

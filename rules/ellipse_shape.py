@@ -6,8 +6,8 @@ from marshmallow import validate
 
 from validator import Issue, Options, rule
 
-from ._shape_support import px, quiet, view
 from ._options import Float, Integer
+from ._shape_support import px, view
 
 _ELLIPSE_HOW = ("An ellipse is given by 4 points: the two ends of one axis (points 1 and 3) and the two ends of the "
                 "other (points 2 and 4), e.g. top, right, bottom, left.")
@@ -47,8 +47,8 @@ class DegenerateOptions(Options):
     geometries=("ellipse",),
     options=VertexCountOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def ellipse_vertex_count(anns, ctx, opts):
     positions = anns.positions
     bad = positions[ctx.geometry.counts[positions] != 4]
@@ -79,8 +79,8 @@ def ellipse_vertex_count(anns, ctx, opts):
     geometries=("ellipse",),
     options=ConsistencyOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def ellipse_inconsistent(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):
@@ -123,8 +123,8 @@ def ellipse_inconsistent(anns, ctx, opts):
     geometries=("ellipse",),
     options=DegenerateOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def ellipse_degenerate(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):

@@ -6,8 +6,8 @@ from marshmallow import validate
 
 from validator import Issue, Options, rule
 
-from ._shape_support import gather_vertices, px, quiet, view
 from ._options import Float
+from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -35,14 +35,14 @@ class LineLengthOptions(Options):
     geometries=("line",),
     options=LineLengthOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def line_zero_length(anns, ctx, opts):
     if not len(anns):
         return
     tol = max(float(opts["tolerance"]), 0.0)
     positions = anns.positions
-    xy, _, _, counts = gather_vertices(ctx, positions)  # the selected lines' vertices only
+    xy, _, counts = anns.vertices  # the selected lines' vertices only
     d = xy[1:] - xy[:-1]
     seg = np.hypot(d[:, 0], d[:, 1])
     owner = np.arange(len(positions)).repeat(counts)  # index into positions of each vertex's line

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, Selection, analysis, fields, rule
 from validator.geometry.loops import MAX_FACES, self_loops
 from validator.geometry.polygons import FLOAT_EPS, Outlines, flatness, self_crossings
 
 from ._options import Float, Integer
-from ._shape_support import memo_for, plural, px, quiet, shared_vertices, view
+from ._shape_support import plural, px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -59,13 +59,13 @@ class SelfIntersectionOptions(Options):
     geometries=("polygon",),
     options=DegenerateOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def polygon_degenerate(anns, ctx, opts):
     tol = max(float(opts["tolerance"]), FLOAT_EPS)
     positions = anns.positions
     counts = ctx.annotations.counts[positions]
-    outlines, rest = _outlines(ctx, positions)
+    outlines, rest = _outlines(ctx, anns)
     candidates = np.sort(np.concatenate([positions[counts < 3], rest[outlines.thin(tol)]]))
     for pos in candidates.tolist():
         ann = view(ctx, pos)
@@ -99,11 +99,11 @@ def polygon_degenerate(anns, ctx, opts):
     geometries=("polygon",),
     options=SelfIntersectionOptions,
     per="task",
+    cost="pairwise",
 )
-@quiet
 def polygon_self_intersection(anns, ctx, opts):
     cap = max(int(opts["max_locations"]), 0)
-    for pos, points, touches, kind, wrong, complete in _self_meetings(ctx, anns.positions, opts):
+    for pos, points, touches, kind, wrong, complete in _meetings_of(ctx, anns, opts):
         if kind not in ("wrong", "unmeasured", "keyhole_refused"):
             continue
         ann = view(ctx, pos)
@@ -146,10 +146,9 @@ def polygon_self_intersection(anns, ctx, opts):
     options=SelfIntersectionOptions,
     per="task",
 )
-@quiet
 def polygon_self_touch(anns, ctx, opts):
     cap = max(int(opts["max_locations"]), 0)
-    for pos, points, touches, kind, wrong, _ in _self_meetings(ctx, anns.positions, opts):
+    for pos, points, touches, kind, wrong, _ in _meetings_of(ctx, anns, opts):
         if kind != "minor":
             continue
         ann = view(ctx, pos)
@@ -161,34 +160,33 @@ def polygon_self_touch(anns, ctx, opts):
                             "vertices apart if you can.", at=points[:cap] if points else ann.xy[:1])
 
 
-def _self_meetings(ctx, positions: np.ndarray, opts) -> list[tuple]:
-    """The polygons among ``positions`` whose outline meets itself (flat ones left out: polygon_degenerate says it
+def _meetings_of(ctx, anns: Selection, opts) -> list[tuple]:
+    return self_meetings(ctx, anns, float(opts["min_loop_area"]), bool(opts["allow_keyholes"]),
+                         float(opts["keyhole_max_width"]))
+
+
+@analysis
+def self_meetings(ctx, anns: Selection, min_area: float, allow: bool, width: float) -> list[tuple]:
+    """The selection's polygons whose outline meets itself (flat ones left out: polygon_degenerate says it
     better): ``(position, meeting points, touches, kind, wrong area, complete)``, kind one of ``wrong`` (at least
-    ``min_loop_area`` px² inside out or covered twice), ``unmeasured`` (too many loops to measure: broken
-    whatever they are), ``keyhole`` (accepted), ``keyhole_refused`` (a keyhole, ``allow_keyholes`` false) or
-    ``minor``. Once per request, options and set of polygons (both rules ask for the same)."""
-    min_area = float(opts["min_loop_area"])
-    allow, width = bool(opts["allow_keyholes"]), float(opts["keyhole_max_width"])
-
-    def build(positions):
-        outlines, positions = _outlines(ctx, positions)
-        found = self_crossings(outlines)
-        flat = outlines.flat([f.outline for f in found]).tolist()
-        out = []
-        for f, is_flat in zip(found, flat):
-            if is_flat:
-                continue
-            pos, points, touches = int(positions[f.outline]), f.points, f.touches
-            complete = getattr(f, "complete", True)  # False: the search for meetings stopped at its bound
-            # an outline crossing itself that often is broken whatever its loops are
-            if len(points) > MAX_FACES or not complete:
-                out.append((pos, points, touches, "unmeasured", 0.0, complete))
-                continue
-            kind, wrong = _loop_kind(view(ctx, pos).xy, min_area, allow, width)
-            out.append((pos, points, touches, kind, wrong, True))
-        return out
-
-    return memo_for(ctx, ("polygon_self_meetings", min_area, allow, width), positions, build)
+    ``min_area`` px² inside out or covered twice), ``unmeasured`` (too many meetings to measure the loops, or more
+    than the search looks for: broken whatever they are), ``keyhole`` (accepted), ``keyhole_refused`` (a keyhole,
+    ``allow`` false) or ``minor``. Shared by both rules (one analysis per request, selection and options)."""
+    outlines, positions = _outlines(ctx, anns)
+    found = self_crossings(outlines, ctx.geometry.stats)
+    flat = outlines.flat([f.outline for f in found]).tolist()
+    out = []
+    for f, is_flat in zip(found, flat):
+        if is_flat:
+            continue
+        pos, points, touches, complete = int(positions[f.outline]), f.points, f.touches, f.complete
+        # an outline crossing itself that often (or more than the search looks for) is broken whatever its loops are
+        if len(points) > MAX_FACES or not complete:
+            out.append((pos, points, touches, "unmeasured", 0.0, complete))
+            continue
+        kind, wrong = _loop_kind(view(ctx, pos).xy, min_area, allow, width)
+        out.append((pos, points, touches, kind, wrong, True))
+    return out
 
 
 def _loop_kind(xy: np.ndarray, min_area: float, allow_keyholes: bool, keyhole_width: float) -> tuple[str, float]:
@@ -206,16 +204,17 @@ def _loop_kind(xy: np.ndarray, min_area: float, allow_keyholes: bool, keyhole_wi
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
-def _outlines(ctx, positions: np.ndarray) -> tuple[Outlines, np.ndarray]:
-    """The outlines of the polygons of at least 3 vertices among ``positions``, and their positions: one
-    :class:`Outlines` per request and set of polygons, shared by both polygon rules."""
-    positions = positions[ctx.annotations.counts[positions] >= 3]
+def _outlines(ctx, anns) -> tuple[Outlines, np.ndarray]:
+    """The outlines of the selection's polygons of at least 3 vertices, and their positions (shared by both
+    polygon rules: one analysis per request and set of polygons)."""
+    polygons = anns.where(ctx.annotations.counts[anns.positions] >= 3)
+    return polygon_outlines(ctx, polygons), polygons.positions
 
-    def build(positions):
-        xy, _, _, counts = shared_vertices(ctx, positions)
-        return Outlines(xy, counts)
 
-    return memo_for(ctx, "polygon_outlines", positions, build), positions
+@analysis
+def polygon_outlines(ctx, polygons: Selection) -> Outlines:
+    xy, _, counts = polygons.vertices
+    return Outlines(xy, counts)
 
 
 def _degenerate(xy: np.ndarray, tol: float) -> str | None:

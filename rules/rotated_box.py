@@ -6,8 +6,8 @@ from marshmallow import validate
 
 from validator import Issue, Options, rule
 
-from ._shape_support import plural, px, quiet, selected, view
 from ._options import Float
+from ._shape_support import plural, px, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
@@ -41,8 +41,8 @@ class RotatedBoxOptions(Options):
     geometries=("box",),
     options=RotatedBoxOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def rotated_box_inconsistent(anns, ctx, opts):
     given = ctx.annotations.given_vertices
     if not given:

@@ -55,6 +55,7 @@ class MaxVertices(Options):
     geometries=("polygon", "line"),
     options=MinVertices,
     per="task",
+    cost="linear",
 )
 def too_few_vertices(anns, ctx, opts):
     yield from _check(anns, ctx, opts, "min_vertices", low=True)
@@ -74,6 +75,7 @@ def too_few_vertices(anns, ctx, opts):
     geometries=("polygon", "line"),
     options=MaxVertices,
     per="task",
+    cost="linear",
 )
 def too_many_vertices(anns, ctx, opts):
     yield from _check(anns, ctx, opts, "max_vertices", low=False)

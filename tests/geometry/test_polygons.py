@@ -160,3 +160,17 @@ def test_crossing_of_nearly_collinear_edges_in_underflow_is_exact():
     (found,) = self_crossings(outlines_of(poly))
     ((x, y),) = found.points
     assert y == pytest.approx(1 / 3, rel=1e-15) and x == pytest.approx(2 * eps / 3, rel=1e-12)
+
+
+@KERNEL
+@given(st.lists(points(min_size=3, max_size=30), min_size=1, max_size=6), st.integers(0, 8))
+def test_max_places_only_says_whether_there_are_more(polys, most):
+    o = outlines_of(*polys)
+    full = {c.outline: c for c in self_crossings(o)}
+    short = {c.outline: c for c in self_crossings(o, max_places=most)}
+    assert short.keys() == full.keys()
+    for k, c in short.items():
+        if c.complete:
+            assert c == full[k]
+        else:
+            assert len(full[k].points) > 0 and (not full[k].complete or len(full[k].points) > 0)

@@ -22,20 +22,26 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 
-from .pairs import meeting_envelopes
+from .pairs import pairs_within_groups
 
 FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
 _FEW_VERTICES = 64  # at most this many vertices in all: plain Python beats numpy and shapely's fixed cost
+EDGE_PAIRS_FLOOR = 2_000  # pairs of edges near each other searched per outline: this many ...
+EDGE_PAIRS_PER_EDGE = 8  # ... plus this many per edge (a real outline has two or three per edge)
+_SHAPELY_CHUNK = 1 << 15  # pairs per shapely call
 
 
 class SelfCrossing(NamedTuple):
     """Where outline ``outline`` (its index) meets itself: ``points`` in outline order (each place once: a crossing
     point, a vertex on another edge, the middle of a stretch two edges share; empty when shapely says the outline
-    is not simple without naming a place), and ``touches``: whether any is not a clean crossing."""
+    is not simple without naming a place), ``touches``: whether any is not a clean crossing, and ``complete``:
+    whether these are all the places (false when the outline has so many edges near each other that the search
+    stopped at its bound: then there are more)."""
 
     outline: int
     points: list[tuple[float, float]]
     touches: bool
+    complete: bool = True
 
 
 class Outlines:
@@ -181,25 +187,33 @@ def _hull_width(h: np.ndarray) -> float:
     return float(best)
 
 
-def self_crossings(outlines: Outlines) -> list[SelfCrossing]:
+def self_crossings(outlines: Outlines, stats: dict | None = None, max_places: int | None = None) -> list[SelfCrossing]:
     """The outlines that are not simple (two edges meet other than neighbours at their shared vertex: what
     ``shapely.is_simple`` decides), each with where it meets itself, in outline order.
 
     Most outlines are proven simple with numpy alone (:meth:`Outlines.star_shaped`); the others are searched edge
     pair by edge pair: a handful of vertices in plain Python with exact orientation tests, more with one search
-    of all their edges for envelopes that meet and vectorised shapely predicates."""
+    of all their edges for envelopes that meet and vectorised shapely predicates, at most
+    ``EDGE_PAIRS_FLOOR + EDGE_PAIRS_PER_EDGE * edges`` pairs of edges per outline (``complete`` says whether
+    that bound was reached). ``stats``: a work-counter dict; ``edge_pairs`` counts the pairs of edges looked at.
+    ``max_places``: outlines whose edges meet in more pairs than this are returned incomplete and without points
+    (for callers that only need to know whether an outline meets itself a few times)."""
     if not len(outlines):
         return []
     unproven = (~outlines.star_shaped()).nonzero()[0]
     if not len(unproven):
         return []
     if int(outlines.counts[unproven].sum()) <= _FEW_VERTICES:
+        if stats is not None:  # every pair of edges, at most _FEW_VERTICES² / 2 in all
+            c = outlines.counts[unproven]
+            stats["edge_pairs"] = stats.get("edge_pairs", 0) + int((c * (c - 1) // 2).sum())
         found = [_few_crossings(outlines.outline(int(k)).tolist()) for k in unproven.tolist()]
-        return [SelfCrossing(k, points, touches) for k, (points, touches) in zip(unproven.tolist(), found) if points]
+        return [SelfCrossing(k, points, touches, max_places is None or len(points) <= max_places)
+                for k, (points, touches) in zip(unproven.tolist(), found) if points]
     rings = shapely.linearrings(outlines.xy[_rows(outlines, unproven)],
                                 indices=np.arange(len(unproven)).repeat(outlines.counts[unproven]))
     bad = unproven[~shapely.is_simple(shapely.polygons(rings))]
-    return [SelfCrossing(k, points, touches) for k, (points, touches) in zip(bad.tolist(), _crossings(outlines, bad))]
+    return [SelfCrossing(k, *found) for k, found in zip(bad.tolist(), _crossings(outlines, bad, stats, max_places))]
 
 
 def _rows(outlines: Outlines, which: np.ndarray) -> np.ndarray:
@@ -224,13 +238,14 @@ def _simplified(outlines: Outlines, which: np.ndarray) -> tuple[np.ndarray, np.n
     return xy[keep], kept - closing
 
 
-def _crossings(outlines: Outlines, which: np.ndarray) -> list[tuple[list[tuple[float, float]], bool]]:
-    """Where each outline at ``which`` meets itself, in outline order, and whether any of them is not a clean
-    crossing (a vertex on another edge, or edges running along each other). All at once: one search of all their
-    edges for pairs whose envelopes meet, one shapely call per step."""
+def _crossings(outlines: Outlines, which: np.ndarray, stats: dict | None, max_places: int | None) -> list[tuple[list[tuple[float, float]], bool, bool]]:
+    """Where each outline at ``which`` meets itself, in outline order, whether any of them is not a clean crossing
+    (a vertex on another edge, or edges running along each other), and whether that is all of them (the search
+    of an outline stops at ``EDGE_PAIRS_FLOOR + EDGE_PAIRS_PER_EDGE * edges`` pairs of edges near each other).
+    All at once: one search of all their edges for pairs whose envelopes meet, shapely calls in bounded chunks."""
     pts, k = _simplified(outlines, which)
     m = len(k)
-    out: list[tuple[list[tuple[float, float]], bool]] = [([], False)] * m
+    out: list[tuple[list[tuple[float, float]], bool, bool]] = [([], False, True)] * m
     if not m:
         return out
     starts = k.cumsum() - k
@@ -238,29 +253,46 @@ def _crossings(outlines: Outlines, which: np.ndarray) -> list[tuple[list[tuple[f
     nxt = np.arange(1, len(pts) + 1)
     nxt[starts[k > 0] + k[k > 0] - 1] = starts[k > 0]
     ends = np.stack([pts, pts[nxt]], axis=1)  # (S, 2, 2): the edge from each vertex to the next
-    # edges whose envelopes meet (as an STRtree query would give them), in one outline of 3+ corners
+    # edges whose envelopes meet (as an STRtree query would give them), in one outline of 3+ corners, at most
+    # EDGE_PAIRS_PER_OUTLINE... of them per outline
     edges = (k[owner] >= 3).nonzero()[0]  # fewer than 3 distinct corners: flat, not crossing
-    qi, qj = meeting_envelopes(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]))
-    ci, cj = edges[qi], edges[qj]
-    same = owner[ci] == owner[cj]
-    ci, cj = ci[same], cj[same]
-    lines = shapely.linestrings(ends)
-    shapely.prepare(lines)
-    hit = shapely.intersects(lines[ci], lines[cj])
-    i, j = ci[hit], cj[hit]
+    limits = EDGE_PAIRS_FLOOR + EDGE_PAIRS_PER_EDGE * k
+    qi, qj, complete, work = pairs_within_groups(np.hstack([ends[edges].min(axis=1), ends[edges].max(axis=1)]),
+                                              owner[edges], limits)
+    if stats is not None:
+        stats["edge_pairs"] = stats.get("edge_pairs", 0) + work
+    if not complete.all():  # an outline with more places than can be listed: a few of them are enough to show
+        g = owner[edges[qi]]  # group after group
+        rank = np.arange(len(g)) - np.searchsorted(g, g)
+        shown = complete[g] | (rank < EDGE_PAIRS_FLOOR)
+        qi, qj = qi[shown], qj[shown]
+    i, j = edges[qi], edges[qj]
     order = np.lexsort((j, i))  # outline order, outline after outline
     i, j = i[order], j[order]
     poly = owner[i]
     a, b, kk = i - starts[poly], j - starts[poly], k[poly]
     adjacent = (b == a + 1) | ((a == 0) & (b == kk - 1))
     # adjacent edges meet at their shared vertex; unless they run along each other (clearly not collinear, well
-    # beyond float rounding), that is all: no need to compute it
+    # beyond float rounding), that is all: no need to compute it. Other pairs whose ends lie on one side of the
+    # other's line (certainly: beyond the orientation's rounding error) do not meet: no need to ask GEOS.
     u, v = ends[i, 1] - ends[i, 0], ends[j, 1] - ends[j, 0]
     with np.errstate(all="ignore"):
         turn = np.abs(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0])
         plain = adjacent & (turn > 1e-9 * np.hypot(u[:, 0], u[:, 1]) * np.hypot(v[:, 0], v[:, 1]))
-    i, j, poly, adjacent = i[~plain], j[~plain], poly[~plain], adjacent[~plain]
-    inter = shapely.intersection(lines[i], lines[j])
+        apart = ~adjacent & (_one_side(ends[i], ends[j]) | _one_side(ends[j], ends[i]))
+    keep = ~(plain | apart)
+    i, j, poly, adjacent = i[keep], j[keep], poly[keep], adjacent[keep]
+    lines = np.empty(len(ends), dtype=object)  # segments of the edges still in question only
+    needed = np.unique(np.concatenate([i, j]))
+    lines[needed] = shapely.linestrings(ends[needed])
+    hit = _chunked(shapely.intersects, lines[i], lines[j])
+    i, j, poly, adjacent = i[hit], j[hit], poly[hit], adjacent[hit]
+    if max_places is not None:  # outlines meeting themselves more often: not located (incomplete, no points)
+        many = (np.bincount(poly, minlength=m) > max_places) | ~complete
+        complete = complete & ~many
+        keep = ~many[poly]
+        i, j, poly, adjacent = i[keep], j[keep], poly[keep], adjacent[keep]
+    inter = _chunked(shapely.intersection, lines[i], lines[j])
     overlap = shapely.length(inter) > 0
     problem = ~adjacent | overlap
     i, j, poly, overlap, inter = i[problem], j[problem], poly[problem], overlap[problem], inter[problem]
@@ -286,8 +318,31 @@ def _crossings(outlines: Outlines, which: np.ndarray) -> list[tuple[list[tuple[f
         if key not in seen:
             seen.add(key)
             found.append((x, y))
-        out[p] = (found, touches)
-    return out
+        out[p] = (found, touches, True)
+    return [(f, t, bool(c)) for (f, t, _), c in zip(out, complete)]
+
+
+def _one_side(e: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """For edges ``e`` and ``f`` ``(k, 2, 2)``: whether both ends of ``f`` lie strictly on one side of ``e``'s
+    line, certainly (each orientation beyond its float rounding bound, as in :func:`orientation`)."""
+    (ax, ay), (bx, by) = e[:, 0].T, e[:, 1].T
+    sides = []
+    for c in (f[:, 0], f[:, 1]):
+        cx, cy = c[:, 0], c[:, 1]
+        left, right = (ax - cx) * (by - cy), (ay - cy) * (bx - cx)
+        det = left - right
+        bound = _ORIENT_BOUND * (np.abs(left) + np.abs(right))
+        sides.append(np.where(det > bound, 1, np.where(-det > bound, -1, 0)))
+    return (sides[0] == sides[1]) & (sides[0] != 0)
+
+
+def _chunked(fn, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``fn(a, b)`` of a vectorised shapely function, a bounded chunk at a time (a long C call cannot be interrupted
+    by the time budget; between chunks it can)."""
+    if len(a) <= _SHAPELY_CHUNK:
+        return fn(a, b)
+    return np.concatenate([fn(a[s:s + _SHAPELY_CHUNK], b[s:s + _SHAPELY_CHUNK])
+                           for s in range(0, len(a), _SHAPELY_CHUNK)])
 
 
 def _few_crossings(raw: list[list[float]]) -> tuple[list[tuple[float, float]], bool]:

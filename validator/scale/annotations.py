@@ -265,6 +265,12 @@ class AnnotationSet(Sequence[Annotation]):
     def positions_of_type(self, *types: str) -> np.ndarray:
         return self.positions_of_types([TYPE_CODE[t] for t in types])
 
+    def select(self, type=None, labels=None):
+        """The annotations of these geometry types and labels, as a rule's Selection (validator.engine.context)."""
+        from validator.engine.context import select  # the engine's helper (this layer does not import it)
+
+        return select(self, type=type, labels=labels)
+
 
 # -- the fast path ---------------------------------------------------------------------------------------------------
 _GEOMETRY_SET = frozenset(GEOMETRY_TYPES)

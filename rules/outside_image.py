@@ -7,7 +7,7 @@ from marshmallow import validate
 from validator import Issue, Options, rule
 
 from ._options import Float, Integer
-from ._shape_support import plural, px, quiet, row_owners, selected, view
+from ._shape_support import plural, px, row_owners, selected, view
 
 # px, always added to the tolerance: float noise is not "outside" (rotated corners: cos(pi/2) is 6e-17, not 0; exports
 # through float32 leave -5.96e-06 for 0, and float32 rounds coordinates up to 8000 px by up to 5e-4)
@@ -47,10 +47,10 @@ class InsideImageOptions(Options):
         polygon is 15 px outside the image (the image is 1920 by 1080 px)." at that vertex.
     """,
     per="task",
+    cost="linear",
     needs_image_size=True,
     options=InsideImageOptions,
 )
-@quiet
 def outside_image(anns, ctx, opts):
     if not len(anns):
         return
