@@ -262,9 +262,9 @@ class GeometryIndex:
                 return None
         return shapely.make_valid(geom)
 
-    def overlap_candidates(self, positions: np.ndarray) -> "Candidates":
+    def overlap_candidates(self, positions: np.ndarray, grow: float = 0.0) -> "Candidates":
         """Candidate pairs for overlap rules, bounded (see :mod:`validator.geometry.overlaps`)."""
-        return overlap_candidates(self, np.asarray(positions, dtype=np.int64))
+        return overlap_candidates(self, np.asarray(positions, dtype=np.int64), grow)
 
     def overlaps(self, i: np.ndarray, j: np.ndarray) -> PairOverlaps:
         """Exact overlap areas of pairs of positions (see :class:`validator.geometry.overlaps.PairOverlaps`)."""

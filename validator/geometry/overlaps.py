@@ -42,11 +42,12 @@ class Candidates(NamedTuple):
     limit: int
 
 
-def overlap_candidates(geo: "GeometryIndex", positions: np.ndarray) -> Candidates:
-    """The candidate pairs of the shapes at ``positions`` (those that have a geometry), bounded (see above)."""
+def overlap_candidates(geo: "GeometryIndex", positions: np.ndarray, grow: float = 0.0) -> Candidates:
+    """The candidate pairs of the shapes at ``positions`` (those that have a geometry; envelopes grown by
+    ``grow`` px), bounded (see above)."""
     positions = positions[geo.exists[positions]]  # shapes that cannot exist are not compared
     limit = pair_limit(len(positions))
-    found = geo.meeting_pairs(positions, limit=limit)
+    found = geo.meeting_pairs(positions, grow, limit=limit)
     if found.complete:
         return Candidates(found.i, found.j, [], None, limit)
     first = geo.first_copies(positions)
@@ -56,7 +57,7 @@ def overlap_candidates(geo: "GeometryIndex", positions: np.ndarray) -> Candidate
         order = copied[np.argsort(first[copied], kind="stable")]
         reps, starts = np.unique(first[order], return_index=True)
         copies = list(zip(reps.tolist(), np.split(positions[order], starts[1:])))
-        found = geo.meeting_pairs(positions[first == positions], limit=limit)
+        found = geo.meeting_pairs(positions[first == positions], grow, limit=limit)
     if found.complete:
         return Candidates(found.i, found.j, copies, None, limit)
     return Candidates(_NONE, _NONE, copies, (found.busiest, found.crowd), limit)

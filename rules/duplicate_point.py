@@ -5,7 +5,6 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, rule
-from validator.geometry.pairs import pair_limit
 
 from ._options import Float
 from ._shape_support import px, view
@@ -45,29 +44,18 @@ def duplicate_point(anns, ctx, opts):
         return
     tol = max(float(opts["tolerance"]), 0.0)
     a = ctx.annotations
-    geo = ctx.geometry
-    # Candidate pairs (earlier, later) within the tolerance in x and in y, numpy only; then the exact distance for
-    # those of the same label. Too many pairs (a flood of points on one spot): exact copies are grouped by sorting
-    # (one issue per group), and the distinct points searched again.
-    limit = pair_limit(len(positions))
-    found = geo.meeting_pairs(positions, grow=tol, limit=limit)
-    if not found.complete:
-        first = geo.first_copies(positions)
-        copied = first != positions
-        if copied.any():
-            reps, counts = np.unique(first[copied], return_counts=True)
-            for pos, n in zip(reps.tolist(), counts.tolist()):
-                ann = view(ctx, pos)
-                are = "is" if n == 1 else "are"
-                yield Issue.on(ann, f"{n:,} other {ann.label} point{'s' if n > 1 else ''} {are} at exactly this "
-                                    "spot; delete them.", at=ann.xy[:1])
-            found = geo.meeting_pairs(positions[~copied], grow=tol, limit=limit)
-        if not found.complete:
-            ann = view(ctx, found.busiest)
-            yield Issue.on(ann, f"This {ann.label} point is one of {found.crowd + 1:,} points within {px(tol)} px of "
-                                f"each other here: too many to check them all for duplicates (at most {limit:,} "
-                                "pairs are compared); delete the points that do not belong.", at=ann.xy[:1])
-            return  # no pair measured: each would be an issue of its own
+    # Candidate pairs within the tolerance in x and in y (numpy only; past the limit, exact copies grouped by
+    # sorting and a pile too dense named: validator/geometry/overlaps.py), then the exact distance.
+    found = ctx.geometry.overlap_candidates(positions, grow=tol)
+    for pos, others in found.copies:
+        ann, n = view(ctx, pos), len(others)
+        yield Issue.on(ann, f"{n:,} other {ann.label} point{'s are' if n > 1 else ' is'} at exactly this spot; "
+                            "delete them.", at=ann.xy[:1])
+    if found.pile is not None:
+        ann, crowd = view(ctx, found.pile[0]), found.pile[1]
+        yield Issue.on(ann, f"This {ann.label} point is one of {crowd + 1:,} points within {px(tol)} px of each "
+                            f"other here: too many to check them all for duplicates (at most {found.limit:,} pairs "
+                            "are compared); delete the points that do not belong.", at=ann.xy[:1])
     other, later = found.i, found.j
     labels = a.label_array
     same = labels[other] == labels[later]
