@@ -234,8 +234,8 @@ class GeometryIndex:
     def measurable_geoms_of(self, positions: np.ndarray) -> np.ndarray:
         """:meth:`geoms_of`, with invalid shapes repaired (``shapely.make_valid``: a bow-tie becomes its two
         triangles) so that areas and overlaps mean something; None for a polygon too tangled to repair at a bounded
-        cost (more than ``MAX_REPAIRED_CROSSINGS`` places where its outline meets itself: GEOS's repair grows much
-        faster than the crossings, seconds for a random 300-vertex polygon, in one call nothing can interrupt).
+        cost (more than ``MAX_REPAIRED_CROSSINGS`` places where its outline meets itself: the cost of GEOS's repair
+        grows much faster than the number of crossings, in one C call that nothing can interrupt).
         Validity and repairs are worked out once per annotation per request, whatever the number of pairs."""
         positions = np.asarray(positions, dtype=np.int64)
         if self._measurable is None:
