@@ -258,9 +258,11 @@ class Selection(Sequence[Annotation]):
         geo = self.annotations.geometry
         mine = self.positions[geo.exists[self.positions]]
         if other is None:
-            i, j = geo.envelope_pairs(mine, grow)
-            geo.stats["pair_candidates"] = geo.stats.get("pair_candidates", 0) + len(i)
-            return Pairs(i, j)
+            found = geo.meeting_pairs(mine, grow, limit=MAX_CANDIDATES)  # bounded sweep (validator/geometry/pairs.py)
+            if not found.complete:
+                raise WorkLimitExceeded("pair candidates")
+            geo.stats["pair_candidates"] = geo.stats.get("pair_candidates", 0) + len(found.i)
+            return Pairs(found.i, found.j)
         theirs = other.positions[geo.exists[other.positions]]
         if not len(mine) or not len(theirs):
             return Pairs(_NO_POSITIONS, _NO_POSITIONS)
