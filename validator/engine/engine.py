@@ -317,9 +317,6 @@ class Engine:
                     missing_size_logged = True
                 result.skipped.append(f"{inst.name}: image size unknown")
                 continue
-            if plan.pairwise and not pairwise:
-                result.skipped.append(f"{inst.name}: not run, the task is over a limit")
-                continue
             if budget.spent():
                 unfinished.extend(self._budget_spent(ctx, result, instances[n:], pairwise))
                 break
@@ -327,6 +324,9 @@ class Engine:
             # A rule that declares geometry types is not called when the task has nothing of them in the
             # instance's scope (a rule with geometries=None always runs, even on an empty selection).
             if plan.declares_geometries and present.isdisjoint(codes):
+                continue
+            if plan.pairwise and not pairwise:
+                result.skipped.append(f"{inst.name}: not run, the task is over a limit")
                 continue
             selection = selections.get(plan.scope)
             if selection is None:
