@@ -7,13 +7,15 @@ issue of their own, one global issue counts the others (extraction keeps a recor
 """
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
+
+from ._options import Integer
 
 _LISTED = validate.Range(min=1, max=10_000)
 
 
 class FormatOptions(Options):
-    max_listed = fields.Integer(load_default=100, validate=_LISTED, metadata={
+    max_listed = Integer(load_default=100, validate=_LISTED, metadata={
         "description": "At most this many annotations get an issue of their own (the first ones, in request "
                        "order); one more, global issue says how many others there are."})
 

@@ -5,11 +5,12 @@ from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 
+from ._options import Float
 from ._overlaps import AREA_TYPES, candidates, label_codes, measure, ordered, pct, same_type, shape, what
 
 
 class ContainedOptions(Options):
-    min_fraction = fields.Float(
+    min_fraction = Float(
         load_default=0.99, validate=validate.Range(min=0, max=1, min_inclusive=False),
         metadata={"description": "A shape counts as inside another of the same label when at least this fraction "
                                  "(0-1) of its area is covered by the other."})

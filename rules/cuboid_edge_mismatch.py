@@ -4,18 +4,19 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 from validator.geometry.cuboids import edge_ends, edge_offsets
 from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS
 
 from ._cuboids import SHOWN, canonical
+from ._options import Float
 from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class EdgeOptions(Options):
-    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "How far (px) an edge's end may be from the corner it connects."})
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
+from ._options import Float
 from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class DuplicatePointOptions(Options):
-    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "Two points of the same label at most this far apart (px) are duplicates."})
 
 
@@ -25,6 +26,9 @@ class DuplicatePointOptions(Options):
         wrong. Points of different labels at the same spot are fine (a hand touching a head, a pole base on a lane
         corner), and so are same-label points further apart than `tolerance` px. A duplicate is reported once, on the
         later point in the request (three points on one spot: on the second and on the third).
+
+        On real keypoints (docs/calibration.md) its every flag was a keypoint copied from another person: a real
+        mistake.
 
         Example: two "head" points at (100, 200) and (100.5, 200) give, on the second, "Another head point is only
         0.5 px away; delete one of them." at (100.5, 200).

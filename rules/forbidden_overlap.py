@@ -6,6 +6,7 @@ from marshmallow import validate, validates_schema
 
 from validator import Issue, Options, fields, rule
 
+from ._options import Float
 from ._overlaps import AREA_TYPES, LABEL_PAIR, candidates, label_codes, measure, ordered, pct, shape, unique_pairs, what
 
 
@@ -15,7 +16,7 @@ class ForbiddenOptions(Options):
         metadata={"description": "Label pairs whose shapes must not overlap, e.g. [[\"car\", \"pedestrian\"], "
                                  "[\"road\", \"road\"]]. Empty: the rule checks nothing. For a different fraction "
                                  "per pair, configure one instance (with its own `name`) per fraction."})
-    min_fraction = fields.Float(
+    min_fraction = Float(
         load_default=0.1, validate=validate.Range(min=0, max=1, min_inclusive=False),
         metadata={"description": "Reported when the shared area is at least this fraction (0-1) of the smaller "
                                  "shape's area."})

@@ -4,15 +4,16 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
+from ._options import Float
 from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class LineLengthOptions(Options):
-    tolerance = fields.Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
         "description": "A line at most this long (px, summed over its segments) is reported."})
 
 
@@ -24,6 +25,9 @@ class LineLengthOptions(Options):
         all at the same place (a double click), has no length and no direction; it marks nothing and breaks tools
         that sample points along it. Lines up to `tolerance` px long (sub-pixel) count as having no length. A line
         that crosses itself is fine (a curb drawn around a roundabout can), and so is a short but real line.
+
+        On real lane annotations (docs/calibration.md) its every flag was a lane of a single point: a real
+        mistake.
 
         Example: the line (40, 50), (40, 50) gives "All 2 vertices of the line are at the same spot, so it has no
         length." at (40, 50).
