@@ -1,5 +1,5 @@
 import sys, time, gc, orjson
-sys.path.insert(0, '/work/main')
+sys.path.insert(0, __import__('os').path.dirname(__import__('os').path.dirname(__import__('os').path.abspath(__file__))))
 from validator.testing.payloads import make_body
 from validator.engine.engine import Engine
 e = Engine.from_config_file(None)
