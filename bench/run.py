@@ -378,6 +378,9 @@ def answer_summary(status: int, data: bytes) -> str:
 
 
 def payload(n: int, args) -> bytes:
+    """The body of ``n`` annotations: ``--scene``'s when given (bench/scenes.py), else ``make_body``'s."""
+    if getattr(args, "scene", None):
+        return scenes.scene_bytes(args.scene, n, seed=args.seed)
     return orjson.dumps(make_body(n, seed=args.seed, mix=args.mix, defect_rate=args.defect_rate))
 
 
@@ -630,7 +633,7 @@ def run_stages(args) -> list[dict]:
     includes it; the row "geometry (separately)" builds the same GeometryIndex (geoms, bounds, STRtree) on its own
     to show how much of it that is.
     """
-    from validator import jsonio  # noqa: PLC0415
+    from validator.scale import jsonio  # noqa: PLC0415
 
     try:
         from validator.engine.engine import Engine  # noqa: PLC0415
@@ -1118,6 +1121,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mix", choices=("realistic", "boxes"), default="realistic")
     p.add_argument("--defect-rate", type=float, default=0.03)
+    p.add_argument("--scene", choices=tuple(scenes.SCENES), default=None,
+                   help="latency, load, stages: the bodies of this scene (bench/scenes.py) instead of --mix")
     p.add_argument("--connections", type=int, default=16, help="load mode")
     p.add_argument("--duration", type=float, default=10.0, help="load mode: seconds per server")
     p.add_argument("--load-size", type=int, default=100, help="load mode: annotations per request")
