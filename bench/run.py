@@ -994,6 +994,10 @@ def _memory_line(name: str, mem: dict) -> str:
 
 
 def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
+    deadline = time.monotonic() + 10  # every worker forked (the readiness answer needs only one)
+    while time.monotonic() < deadline and min(len(svc.worker_pids()), len(bare.worker_pids())) < args.workers:
+        time.sleep(0.1)
+    time.sleep(0.5)
     out: dict = {"startup_s": {"service": svc.ready_seconds, "bare": bare.ready_seconds},
                  "memory_at_start": {"service": svc.memory(), "bare": bare.memory()}, "scenes": {}}
     print(f"\nStart-up (process start to first 200 on the readiness path): service {svc.ready_seconds:.2f} s, "
@@ -1055,6 +1059,8 @@ def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
     if "load" in out:
         rows.append([f"load 100, {args.connections} conns (req/s ratio)", f"{out['load']['ratio']:.2f}"]
                     + [""] * (len(sizes) - 1))
+    if not rows:
+        return out
     print()
     print(table(["scene", *[f"{n:,}" for n in sizes]], rows,
                 title=f"Summary: service/bare median latency ratio (target <= {SCENE_TARGET:g}x, goal "
