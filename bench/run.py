@@ -1054,7 +1054,8 @@ def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
           + _memory_line("bare", out["memory_at_end"]["bare"]))
     # the summary: one line per scene, one column per size (the table)
     sizes = list(args.sizes)
-    out["summary"] = {"latency_ratio": matrix, "cpu_ratio": cpu_matrix}
+    out["summary"] = {kind: {scene: {("all" if n == 0 else str(n)): v for n, v in by.items()} for scene, by in m.items()}
+                      for kind, m in (("latency_ratio", matrix), ("cpu_ratio", cpu_matrix))}
     rows = []
     for scene, by in matrix.items():
         cpu = cpu_matrix.get(scene, {})
