@@ -1007,13 +1007,13 @@ def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
     sc, bc = Client(svc.port), Client(bare.port)
     # The first requests after start-up, before any warm-up: each worker's first request pays whatever is done
     # lazily after the fork (imports on first use, caches), again after every worker restart.
-    cold_raw = scenes.scene_bytes("mix", 100, seed=args.seed)
+    cold_raw = scenes.scene_bytes("street", 100, seed=args.seed)  # boxes, polygons, the exact overlap path
     cold = {"service": [], "bare": []}
     for _ in range(2 * args.workers):
         cold["service"].append(sc.post(cold_raw)[2] * 1e3)
         cold["bare"].append(bc.post(cold_raw)[2] * 1e3)
     out["first_requests_ms"] = cold
-    print(f"First {2 * args.workers} requests after start-up (mix, 100 annotations; cold workers), ms: service "
+    print(f"First {2 * args.workers} requests after start-up (street, 100 annotations; cold workers), ms: service "
           f"{', '.join(f'{x:.1f}' for x in cold['service'])}; bare {', '.join(f'{x:.1f}' for x in cold['bare'])}")
     matrix: dict[str, dict[int, float]] = {}
     cpu_matrix: dict[str, dict[int, float]] = {}  # service/bare CPU seconds per request (/proc): load-independent
