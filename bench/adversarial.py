@@ -5,9 +5,11 @@
 The bodies a hostile (or unlucky) labeler can send under the 16 MiB limit: piles of identical or nearly identical
 shapes, floods of identical points, long and self-crossing outlines. Each row: the body's size, the wall time of
 ``Engine.validate_bytes`` (decode, extraction, rules; best of ``--repeat``), the process's peak memory (RSS, fresh
-process per body), the verdict and why (the error-level rules that failed the task), and whether the time budget
-ran out or a rule failed. The table is for a person; tests/test_geometry_bounds.py guards the same bodies with work
-counters (no timing). The builders are importable: ``load(name)`` / ``BODIES``.
+process per body), the verdict and why (the errorTypes of the error-level issues), and whether the time budget
+ran out or a rule failed. Default configuration (the engine's ``[limits]`` included: bodies over its caps fail on
+``annotation_limit`` / ``vertex_limit`` before any pairwise rule runs). The table is for a person;
+tests/geometry/test_bounds.py guards the same bodies with work counters (no timing). The builders are importable:
+``load(name)`` / ``BODIES``.
 """
 from __future__ import annotations
 
@@ -115,7 +117,7 @@ def _measure(name: str, repeat: int, limit_mb: int) -> dict:
         t = time.perf_counter()
         result = engine.validate_bytes(raw)
         best = min(best, time.perf_counter() - t)
-    errors = sorted({i.rule_id for i in result.issues if i.level == "error"})
+    errors = sorted({i.error_type for i in result.issues if i.level == "error"})
     return {"name": name, "kb": len(raw) / 1024, "ms": best * 1000,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "verdict": "pass" if result.passed else "fail", "why": errors,
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_measure(args.child, args.repeat, args.limit_mb)))
         return 0
     names = [n for n in BODIES if not args.only or any(o.lower() in n.lower() for o in args.only)]
-    print(f"{'body':40} {'KB':>8} {'ms':>9} {'peak MB':>8}  verdict (error rules) / notes")
+    print(f"{'body':40} {'KB':>8} {'ms':>9} {'peak MB':>8}  verdict (errorTypes of the errors) / notes")
     for name in names:
         proc = subprocess.run([sys.executable, __file__, "--child", name, "--repeat", str(args.repeat),
                                "--limit-mb", str(args.limit_mb)],

@@ -222,3 +222,16 @@ def test_with_the_default_caps_a_flood_fails_before_any_pairwise_rule():
     result = Engine.from_config_file(None).validate(adversarial.identical_points(40_000))
     assert not result.passed and "annotation_limit" in {i.error_type for i in result.issues if i.level == "error"}
     assert "duplicate_point" not in {i.rule_id for i in result.issues}
+
+
+def test_groups_on_top_of_each_other_cost_no_work_across_groups():
+    """50 copies of one 200-edge outline on one spot: searched together, the work is that of each alone (each group
+    in a band of its own), not 50² times one outline's pairs; a group with no rows changes nothing."""
+    rng = np.random.default_rng(3)
+    one = rng.uniform(0, 100, (200, 2))
+    env = np.hstack([np.minimum(one, np.roll(one, -1, axis=0)), np.maximum(one, np.roll(one, -1, axis=0))])
+    alone = pairs_within_groups(env, np.zeros(200, dtype=np.int64), np.array([10**6]))
+    together = pairs_within_groups(np.tile(env, (50, 1)), np.arange(51).repeat([200] * 25 + [0] + [200] * 25),
+                                   np.full(51, 10**6))
+    assert together[2].all() and len(together[0]) == 50 * len(alone[0])
+    assert together[3] <= 50 * alone[3] * 1.2 + 50 * 200

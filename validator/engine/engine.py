@@ -22,7 +22,7 @@ the verdict.
 """
 from __future__ import annotations
 
-import itertools
+from itertools import islice
 import logging
 import math
 import signal
@@ -278,7 +278,8 @@ class Engine:
                 locations=()))
         anns = ctx.annotations
         counts = anns.counts
-        if len(counts) and int(counts.max()) > limits.max_vertices:
+        # (no annotation can be over the limit when all of them together are not: one comparison, usually)
+        if len(anns.coords) > limits.max_vertices and int(counts.max()) > limits.max_vertices:
             over = (counts > limits.max_vertices).nonzero()[0]
             for p in over[:limits.max_issues_per_rule].tolist():
                 x, y = anns.coords[anns.offsets[p]].tolist()
@@ -316,9 +317,6 @@ class Engine:
                     missing_size_logged = True
                 result.skipped.append(f"{inst.name}: image size unknown")
                 continue
-            if plan.pairwise and not pairwise:
-                result.skipped.append(f"{inst.name}: not run, the task is over a limit")
-                continue
             if budget.spent():
                 unfinished.extend(self._budget_spent(ctx, result, instances[n:], pairwise))
                 break
@@ -326,6 +324,9 @@ class Engine:
             # A rule that declares geometry types is not called when the task has nothing of them in the
             # instance's scope (a rule with geometries=None always runs, even on an empty selection).
             if plan.declares_geometries and present.isdisjoint(codes):
+                continue
+            if plan.pairwise and not pairwise:
+                result.skipped.append(f"{inst.name}: not run, the task is over a limit")
                 continue
             selection = selections.get(plan.scope)
             if selection is None:
@@ -337,7 +338,14 @@ class Engine:
                 budget.in_rule = True
                 if plan.per_task:
                     found = plan.func(selection, ctx, plan.options)
-                    found, unheld = ([], 0) if found is None else _hold(found, hold)
+                    if found is None:
+                        found, unheld = [], 0
+                    elif found.__class__ is list:
+                        unheld = 0 if len(found) <= hold else _unheld(found, hold)
+                    else:  # a generator (or any iterable): hold the first ones, count the rest
+                        rest = iter(found)
+                        found = list(islice(rest, hold))
+                        unheld = 0 if len(found) < hold else _unheld(rest, 0)
                 else:
                     found, unheld = self._run_per_annotation(plan, ctx, selection, hold)
                 budget.in_rule = False
@@ -366,6 +374,8 @@ class Engine:
             if len(stamped) > per_rule or unheld:
                 stamped = self._cap(inst, stamped, per_rule, unheld, ctx, result)
             issues.extend(stamped)
+        if budget.spent():  # the deadline passed while the last rule ran, and the rule still finished (the
+            result.budget_exhausted = True  # alarm came after it, or in a gc callback that cannot interrupt)
         # Work cut short (the budget, a work limit) must never let an error-level check pass unrun: a neutral
         # global issue names what could not be checked, whatever the failure policy.
         not_checked = [i for i in unfinished if i.level == "error"]
@@ -383,6 +393,8 @@ class Engine:
         """At most ``max_issues_per_task`` returned issues (errors kept first, in answer order), then one summary
         issue for the rest, at level error if an error is among them (the verdict never changes)."""
         limit = self.config.limits.max_issues_per_task
+        if len(ordered) <= limit:
+            return ordered
         returned = [i for i in ordered if i.level in RETURNED_LEVELS]
         if len(returned) <= limit:
             return ordered
@@ -470,7 +482,7 @@ class Engine:
                 if len(found) < hold:
                     found.extend(out)
                 else:
-                    unheld += _hold(out, 0)[1]
+                    unheld += _unheld(out, 0)
         return found, unheld
 
     @staticmethod
@@ -505,19 +517,22 @@ def _more_text(more: int) -> str:
             "Fix the ones shown, then submit again to see the rest.")
 
 
-def _hold(found: Iterable[Any], hold: int) -> tuple[list[Any], int]:
-    """What a rule reported: the first ``hold`` items as a list, and how many more (counted, type-checked, not
-    kept: a rule's output in memory is bounded whatever it yields)."""
-    if isinstance(found, list) and len(found) <= hold:
-        return found, 0
-    it = iter(found)
-    held = list(itertools.islice(it, hold))
-    more = 0
-    for issue in it:
+def _unheld(found: Any, hold: int) -> int:
+    """How many of a rule's issues are beyond the first ``hold`` (``found``: the rule's output, a list, or an
+    iterator of which ``hold`` were taken already); counted and type-checked, never kept, so that a rule's output
+    in memory is bounded whatever it yields. Trims a list to ``hold`` in place."""
+    if found.__class__ is list:
+        more = found[hold:]
+        del found[hold:]
+        rest: Iterable[Any] = more
+    else:
+        rest = found
+    count = 0
+    for issue in rest:
         if not isinstance(issue, Issue):
             raise TypeError(f"a rule yielded {type(issue).__name__}, not an Issue")
-        more += 1
-    return held, more
+        count += 1
+    return count
 
 
 def _not_checked_text(instances: list[RuleInstance]) -> str:

@@ -115,8 +115,15 @@ def _apart(env: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     within a group kept: rounding may only make envelopes touch that nearly did, never part ones that met)."""
     lo = np.full(n_groups, np.inf)
     hi = np.full(n_groups, -np.inf)
-    np.minimum.at(lo, groups, env[:, 1])
-    np.maximum.at(hi, groups, env[:, 3])
+    if len(groups) > 1 and (groups[1:] >= groups[:-1]).all():  # the usual case: rows group after group
+        present, starts = np.unique(groups, return_index=True)
+        lo[present] = np.minimum.reduceat(env[:, 1], starts)
+        hi[present] = np.maximum.reduceat(env[:, 3], starts)
+    else:
+        np.minimum.at(lo, groups, env[:, 1])
+        np.maximum.at(hi, groups, env[:, 3])
+    lo[~np.isfinite(lo)] = 0.0  # groups without rows
+    hi[~np.isfinite(hi)] = 0.0
     height = float((env[:, 3] - env[:, 1]).max())
     span = hi - lo
     gap = 4.0 * height + 1.0
