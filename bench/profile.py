@@ -52,9 +52,9 @@ def _area(frames: list[tuple[str, str]]) -> str:
     files = [file for _, file in names]
     funcs = [func for func, _ in names]
     has = lambda s: any(s in x for x in files)  # noqa: E731
-    if any(f.endswith("geometry.py") for f in files):
-        return "geometry (validator/geometry/index.py, outside rules)"
-    if any(f.endswith("fastdecode.py") for f in files):
+    if any("validator/geometry/" in f for f in files):
+        return "geometry (validator/geometry/, outside rules)"
+    if any(f.endswith("decode.py") for f in files):
         return "decode + extraction (msgspec fast path, validator/scale/decode.py)"
     if any(f.endswith("annotations.py") for f in files):
         return "extraction (validator/scale/annotations.py)"
@@ -141,28 +141,37 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mix", default="realistic")
     p.add_argument("--defect-rate", type=float, default=0.03)
+    p.add_argument("--scene", default=None, help="a scene of bench/scenes.py, or 'realdata' (every real body in "
+                                                 "turn; --sizes is then ignored)")
     p.add_argument("--keep", default=None, help="directory for the raw py-spy files and server logs")
     a = p.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         raise SystemExit("bench/profile.py needs py-spy: .venv/bin/pip install py-spy")
+    extra = ["--scene", a.scene] if a.scene and a.scene != "realdata" else []
     args = run.parse_args(["--mode", "latency", "--seed", str(a.seed), "--mix", a.mix,
-                           "--defect-rate", str(a.defect_rate)])
+                           "--defect-rate", str(a.defect_rate), *extra])
     sizes = [int(s) for s in a.sizes.split(",") if s.strip()]
+    real = None
+    if a.scene == "realdata":
+        real = [raw for _, raw in (run.scenes.realdata_bodies() or [])]
+        if not real:
+            raise SystemExit("bench/profile.py: no real corpus found (../shared/realdata)")
+        sizes = [0]
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         work = Path(a.keep) if a.keep else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         try:
             with run.servers(args, work) as (svc, _bare, _info):
                 for n in sizes:
-                    raw = run.payload(n, args)
+                    bodies = real or [run.payload(n, args)]
                     stop = time.monotonic() + a.seconds + 3
                     done = [0]
 
                     def drive():
                         c = run.Client(svc.port)
                         while time.monotonic() < stop:
-                            c.post(raw)
+                            c.post(bodies[done[0] % len(bodies)])
                             done[0] += 1
                         c.close()
 

@@ -57,6 +57,8 @@ import orjson  # noqa: E402
 
 from validator.testing.payloads import make_body  # noqa: E402
 
+from bench import scenes  # noqa: E402
+
 AUTH_KEY = "bench-key"
 AUTH_HEADER = "scale-callback-auth"
 BARE_APP = "bench.bare_app:app"
@@ -148,9 +150,12 @@ class Server:
         self.name, self.argv, self.env, self.port, self.ready_path = name, argv, env, port, ready_path
         self.log_path = logdir / f"{name}.log"
         self.proc: subprocess.Popen | None = None
+        self.started = math.nan
+        self.ready_seconds = math.nan
 
     def start(self) -> "Server":
         self._log = open(self.log_path, "wb")
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         _SERVERS.append(self)
@@ -163,6 +168,7 @@ class Server:
             return ""
 
     def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait for the readiness path to answer 200; ``ready_seconds`` = time from ``start()`` to that answer."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -176,6 +182,7 @@ class Server:
                 r.read()
                 c.close()
                 if r.status == 200:
+                    self.ready_seconds = time.monotonic() - self.started
                     return
                 last = f"HTTP {r.status}"
             except OSError as e:
@@ -183,6 +190,42 @@ class Server:
             time.sleep(0.1)
         raise SystemExit(f"bench: {self.name} not ready after {timeout:.0f}s ({last}); log {self.log_path}:\n"
                          f"{self.log_tail()}")
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers (children of the master), Linux /proc; empty elsewhere."""
+        pids: list[int] = []
+        if self.proc is None:
+            return pids
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+                with open(f"/proc/{self.proc.pid}/task/{task}/children") as f:
+                    pids += [int(x) for x in f.read().split()]
+        return pids
+
+    def memory(self) -> dict:
+        """Memory of the master and each worker (MiB, /proc/PID/smaps_rollup): RSS, PSS (shared pages divided by
+        the processes sharing them: what copy-on-write after ``preload_app`` saves shows here), USS (private)."""
+        out = {"master": _smaps(self.proc.pid) if self.proc else {}, "workers": [_smaps(p) for p in self.worker_pids()]}
+        out["workers"] = [w for w in out["workers"] if w]
+        return out
+
+    def reset_peaks(self) -> None:
+        """Reset the workers' peak RSS (VmHWM) to their current RSS (Linux: ``echo 5 > /proc/PID/clear_refs``)."""
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/clear_refs", "w") as f:
+                    f.write("5")
+
+    def peak_rss_mib(self) -> float:
+        """The largest peak RSS (VmHWM, MiB) among the workers since the last ``reset_peaks``."""
+        peak = math.nan
+        for pid in self.worker_pids():
+            with contextlib.suppress(OSError, ValueError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        v = int(line.split()[1]) / 1024
+                        peak = v if peak != peak else max(peak, v)
+        return peak
 
     def cpu_seconds(self) -> float:
         """User+system CPU time of the gunicorn master and its workers so far (Linux /proc; NaN elsewhere)."""
@@ -217,6 +260,23 @@ class Server:
             p.wait(timeout=5)
         with contextlib.suppress(ProcessLookupError):  # stray workers left in the group
             os.killpg(p.pid, signal.SIGKILL)
+
+
+def _smaps(pid: int) -> dict:
+    """RSS, PSS and USS (private clean + dirty) of one process in MiB, from /proc/PID/smaps_rollup ({} if unreadable)."""
+    vals: dict[str, float] = {}
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
+            vals[parts[0][:-1]] = int(parts[1]) / 1024
+    if "Rss" not in vals:
+        return {}
+    return {"rss": vals["Rss"], "pss": vals.get("Pss", math.nan),
+            "uss": vals.get("Private_Clean", 0.0) + vals.get("Private_Dirty", 0.0)}
 
 
 def stop_all() -> None:
@@ -254,9 +314,9 @@ def servers(args, logdir: Path):
     print(f"# bare:    {shlex.join(bare.argv)}")
     print(f"# env: SCALE_CALLBACK_AUTH_KEY={AUTH_KEY} WEB_CONCURRENCY={args.workers}; logs in {logdir}")
     try:
-        svc.start()
-        bare.start()
+        svc.start()  # one after the other, so that each start-up time is its own
         svc.wait_ready(args.ready_timeout)
+        bare.start()
         bare.wait_ready(args.ready_timeout)
         yield svc, bare, info
     finally:
@@ -318,6 +378,9 @@ def answer_summary(status: int, data: bytes) -> str:
 
 
 def payload(n: int, args) -> bytes:
+    """The body of ``n`` annotations: ``--scene``'s when given (bench/scenes.py), else ``make_body``'s."""
+    if getattr(args, "scene", None):
+        return scenes.scene_bytes(args.scene, n, seed=args.seed)
     return orjson.dumps(make_body(n, seed=args.seed, mix=args.mix, defect_rate=args.defect_rate))
 
 
@@ -476,9 +539,9 @@ def _load_python(port: int, body: bytes, args) -> dict:
             "p50_ms": quantile(lat, 0.5) * 1e3, "p99_ms": quantile(lat, 0.99) * 1e3, "errors": errors}
 
 
-def run_load(args, svc: Server, bare: Server, workdir: Path) -> dict:
+def run_load(args, svc: Server, bare: Server, workdir: Path, raw: bytes | None = None, what: str = "") -> dict:
     n = args.load_size
-    raw = payload(n, args)
+    raw = payload(n, args) if raw is None else raw
     body_file = workdir / f"body_{n}.json"
     body_file.write_bytes(raw)
     use_wrk = shutil.which("wrk") is not None and not args.no_wrk
@@ -502,7 +565,7 @@ def run_load(args, svc: Server, bare: Server, workdir: Path) -> dict:
     print()
     print(table(["server", "client", "requests", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req"], rows,
                 title=f"Load: {args.connections} connections, {args.duration:g}s each, {n} annotations "
-                      f"({len(raw) / 1024:.0f} KB)"))
+                      f"({len(raw) / 1024:.0f} KB){what}"))
     print(f"req/s ratio service/bare: {ratio:.3f} (target >= {LOAD_TARGET:.3f}): {out['met']}")
     return out
 
@@ -570,7 +633,7 @@ def run_stages(args) -> list[dict]:
     includes it; the row "geometry (separately)" builds the same GeometryIndex (geoms, bounds, STRtree) on its own
     to show how much of it that is.
     """
-    from validator import jsonio  # noqa: PLC0415
+    from validator.scale import jsonio  # noqa: PLC0415
 
     try:
         from validator.engine.engine import Engine  # noqa: PLC0415
@@ -752,7 +815,287 @@ def run_stages(args) -> list[dict]:
     return results
 
 
+# --------------------------------------------------------------------------------------------- scenes (issue 14)
+
+SCENE_TARGET = 2.0  # issue 14: at most 2x the bare app in every scene (a)-(e) at every size
+SCENE_GOAL = 1.5
+SCENE_LOAD_TARGET = 0.5  # issue 14: at least half the bare app's req/s at 100 annotations, 16 connections
+
+
+def _issue_types(status: int, data: bytes) -> collections.Counter:
+    c: collections.Counter = collections.Counter()
+    if status != 200:
+        return c
+    with contextlib.suppress(Exception):
+        a = orjson.loads(data)
+        for v in (a.get("issues") or {}).values():
+            c.update(i.get("errorType") for i in v)
+        c.update(i.get("errorType") for i in a.get("globalIssues") or [])
+    return c
+
+
+def alternate(sc: Client, bc: Client, svc: Server, bare: Server, raw: bytes, requests: int, max_seconds: float,
+              warm: int) -> dict:
+    """Alternating requests service, bare, service, bare ... of one body; medians, ratio, CPU per request."""
+    for _ in range(warm):
+        sc.post(raw)
+        bc.post(raw)
+    s_t, b_t, s_err, b_err = [], [], 0, 0
+    s_cpu0, b_cpu0 = svc.cpu_seconds(), bare.cpu_seconds()
+    deadline = time.monotonic() + max_seconds
+    answer, types = "-", collections.Counter()
+    for i in range(requests):
+        if i >= min(requests, 5) and time.monotonic() > deadline:
+            break
+        st, data, dt = sc.post(raw)
+        if i == 0:
+            answer, types = answer_summary(st, data), _issue_types(st, data)
+        s_t.append(dt)
+        s_err += st != 200
+        st, _, dt = bc.post(raw)
+        b_t.append(dt)
+        b_err += st != 200
+    b_med, s_med = statistics.median(b_t), statistics.median(s_t)
+    return {"body_bytes": len(raw), "requests": len(s_t), "bare_median_ms": b_med * 1e3,
+            "service_median_ms": s_med * 1e3, "ratio": s_med / b_med, "min_ratio": min(s_t) / min(b_t),
+            "service_p90_ms": quantile(s_t, 0.9) * 1e3,
+            "service_cpu_ms_per_req": (svc.cpu_seconds() - s_cpu0) / len(s_t) * 1e3,
+            "bare_cpu_ms_per_req": (bare.cpu_seconds() - b_cpu0) / len(b_t) * 1e3,
+            "service_errors": s_err, "bare_errors": b_err, "service_answer": answer,
+            "issue_types": dict(types.most_common())}
+
+
+def _met(ratio: float) -> str:
+    return "yes" if ratio <= SCENE_TARGET else "NO"
+
+
+def _scene_rows(scene: str, res: list[dict]) -> None:
+    rows = []
+    for r in res:
+        if r.get("skipped"):
+            rows.append([r["size"], f"{r['body_bytes'] / 1024:.0f}", "-", "-", "-", "-", "-", "-", "-", "-",
+                         r["skipped"], "-", "-"])
+            continue
+        fmt = sum(r["issue_types"].get(t, 0) for t in scenes.FORMAT_ERROR_TYPES)
+        rows.append([r["size"], f"{r['body_bytes'] / 1024:.0f}", r["requests"], ms(r["bare_median_ms"] / 1e3),
+                     ms(r["service_median_ms"] / 1e3), f"{r['ratio']:.2f}", f"{r['min_ratio']:.2f}",
+                     ms(r["service_p90_ms"] / 1e3), _met(r["ratio"]), f"{r['service_errors']}/{r['bare_errors']}",
+                     r["service_answer"] + (f" FORMAT ISSUES {fmt}" if fmt else ""),
+                     f"{r['service_cpu_ms_per_req']:.2f}/{r['bare_cpu_ms_per_req']:.2f}",
+                     ", ".join(f"{k} {v}" for k, v in list(r["issue_types"].items())[:3]) or "-"])
+    print()
+    print(table(["size", "body KB", "reqs", "bare med ms", "service med ms", "ratio", "min ratio", "service p90 ms",
+                 f"<={SCENE_TARGET:g}x?", "errors s/b", "answer", "CPU ms/req s/b", "issues (top 3)"], rows,
+                title=f"Scene {scenes.SCENE_TITLES[scene]}: alternating POST /validate, medians"))
+
+
+def run_realdata(args, sc: Client, bc: Client, svc: Server, bare: Server) -> dict | None:
+    """Every body of the real corpus, alternating service and bare, ``--realdata-rounds`` times; per body the median
+    of its rounds; the sums over all bodies and their ratio."""
+    bodies = scenes.realdata_bodies(limit=args.realdata_limit)
+    if bodies is None:
+        print(f"\nScene {scenes.SCENE_TITLES['realdata']}: SKIPPED: no *.jsonl.gz in "
+              f"{scenes.ROOT.parent / 'shared' / 'realdata'} (set VALIDATOR_REALDATA to its directory)")
+        return None
+    for _, raw in bodies[: min(len(bodies), 50)]:  # warm-up
+        sc.post(raw)
+        bc.post(raw)
+    per_s: list[list[float]] = [[] for _ in bodies]
+    per_b: list[list[float]] = [[] for _ in bodies]
+    s_err = b_err = 0
+    types: collections.Counter = collections.Counter()
+    s_cpu0, b_cpu0 = svc.cpu_seconds(), bare.cpu_seconds()
+    deadline = time.monotonic() + args.realdata_seconds
+    rounds = 0
+    for rnd in range(args.realdata_rounds):
+        if rnd and time.monotonic() > deadline:
+            break
+        rounds += 1
+        for k, (_, raw) in enumerate(bodies):
+            st, data, dt = sc.post(raw)
+            per_s[k].append(dt)
+            s_err += st != 200
+            if rnd == 0:
+                types += _issue_types(st, data)
+            st, _, dt = bc.post(raw)
+            per_b[k].append(dt)
+            b_err += st != 200
+    s_cpu = (svc.cpu_seconds() - s_cpu0) / (rounds * len(bodies)) * 1e3
+    b_cpu = (bare.cpu_seconds() - b_cpu0) / (rounds * len(bodies)) * 1e3
+    s_sum = sum(statistics.median(v) for v in per_s)
+    b_sum = sum(statistics.median(v) for v in per_b)
+    n_anns = sum(raw.count(b'"uuid"') for _, raw in bodies)
+    res = {"bodies": len(bodies), "rounds": rounds, "annotations_approx": n_anns,
+           "body_bytes": sum(len(r) for _, r in bodies), "service_sum_ms": s_sum * 1e3, "bare_sum_ms": b_sum * 1e3,
+           "ratio": s_sum / b_sum, "service_mean_ms": s_sum / len(bodies) * 1e3,
+           "bare_mean_ms": b_sum / len(bodies) * 1e3, "service_cpu_ms_per_req": s_cpu, "bare_cpu_ms_per_req": b_cpu,
+           "service_errors": s_err, "bare_errors": b_err, "issue_types": dict(types.most_common())}
+    print()
+    print(table(["bodies", "rounds", "MB", "bare sum ms", "service sum ms", "ratio", f"<={SCENE_TARGET:g}x?",
+                 "bare mean ms", "service mean ms", "errors s/b", "CPU ms/req s/b", "issues (top 3)"],
+                [[len(bodies), rounds, f"{res['body_bytes'] / 1e6:.1f}", f"{b_sum * 1e3:.0f}", f"{s_sum * 1e3:.0f}",
+                  f"{res['ratio']:.2f}", _met(res["ratio"]), ms(b_sum / len(bodies)), ms(s_sum / len(bodies)),
+                  f"{s_err}/{b_err}", f"{s_cpu:.2f}/{b_cpu:.2f}",
+                  ", ".join(f"{k} {v}" for k, v in types.most_common(3)) or "-"]],
+                title=f"Scene {scenes.SCENE_TITLES['realdata']}: each body once per round, alternating; per body "
+                      f"the median of its rounds, summed over all bodies"))
+    return res
+
+
+def run_adversarial(args, svc: Server, bare: Server) -> list[dict]:
+    """Each hostile body of issue 10 once to each side (after resetting the workers' peak RSS): time, answer, peak
+    memory. No ratio target."""
+    out, rows = [], []
+    sc, bc = Client(svc.port, timeout=120), Client(bare.port, timeout=120)
+    try:
+        for name, raw in scenes.adversarial_bodies(quick=args.quick, heavy=args.adversarial_heavy):
+            svc.reset_peaks()
+            base = max((w["rss"] for w in svc.memory()["workers"]), default=math.nan)
+            cpu0 = svc.cpu_seconds()
+            try:
+                st, data, dt = sc.post(raw)
+            except OSError as e:  # a worker killed by its timeout or the kernel: say so, go on
+                st, data, dt = -1, repr(e).encode(), math.nan
+                sc.close()
+            cpu = svc.cpu_seconds() - cpu0
+            peak = svc.peak_rss_mib()
+            bare.reset_peaks()
+            bst, _, bdt = bc.post(raw)
+            bpeak = bare.peak_rss_mib()
+            res = {"body": name, "body_bytes": len(raw), "service_status": st, "service_ms": dt * 1e3,
+                   "service_cpu_ms": cpu * 1e3, "service_answer": answer_summary(st, data) if st > 0 else data.decode(),
+                   "answer_bytes": len(data), "service_worker_rss_before_mib": base,
+                   "service_worker_peak_rss_mib": peak, "bare_status": bst, "bare_ms": bdt * 1e3,
+                   "bare_worker_peak_rss_mib": bpeak,
+                   "issue_types": dict(_issue_types(st, data).most_common()) if st > 0 else {}}
+            out.append(res)
+            rows.append([name, f"{len(raw) / 1024:.0f}", st, ms(dt), f"{cpu * 1e3:.0f}", res["service_answer"],
+                         f"{len(data) / 1024:.1f}", f"{base:.0f}", f"{peak:.0f}", ms(bdt), f"{bpeak:.0f}",
+                         ", ".join(f"{k} {v}" for k, v in list(res["issue_types"].items())[:3]) or "-"])
+            print(f"  adversarial: {name}: {ms(dt)} ms, peak {peak:.0f} MiB", file=sys.stderr, flush=True)
+    finally:
+        sc.close()
+        bc.close()
+    print()
+    print(table(["body", "KB", "status", "service ms", "CPU ms", "answer", "answer KB", "worker RSS before MiB",
+                 "worker peak MiB", "bare ms", "bare peak MiB", "issues (top 3)"], rows,
+                title=f"Scene {scenes.SCENE_TITLES['adversarial']}: one request each, time and worker peak RSS "
+                      f"(VmHWM, reset before each body); no ratio target"))
+    return out
+
+
+def _memory_line(name: str, mem: dict) -> str:
+    w = mem["workers"]
+    if not w:
+        return f"{name}: no worker memory readable"
+    return (f"{name}: master RSS {mem['master'].get('rss', math.nan):.0f} MiB; {len(w)} workers, each RSS "
+            f"{statistics.fmean(x['rss'] for x in w):.0f} / PSS {statistics.fmean(x['pss'] for x in w):.0f} / "
+            f"USS {statistics.fmean(x['uss'] for x in w):.0f} MiB (mean)")
+
+
+def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
+    deadline = time.monotonic() + 10  # every worker forked (the readiness answer needs only one)
+    while time.monotonic() < deadline and min(len(svc.worker_pids()), len(bare.worker_pids())) < args.workers:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    out: dict = {"startup_s": {"service": svc.ready_seconds, "bare": bare.ready_seconds},
+                 "memory_at_start": {"service": svc.memory(), "bare": bare.memory()}, "scenes": {}}
+    print(f"\nStart-up (process start to first 200 on the readiness path): service {svc.ready_seconds:.2f} s, "
+          f"bare {bare.ready_seconds:.2f} s")
+    print("Memory after start-up: " + _memory_line("service", out["memory_at_start"]["service"]) + "; "
+          + _memory_line("bare", out["memory_at_start"]["bare"]))
+    sc, bc = Client(svc.port), Client(bare.port)
+    # The first requests after start-up, before any warm-up: each worker's first request pays whatever is done
+    # lazily after the fork (imports on first use, caches), again after every worker restart.
+    cold_raw = scenes.scene_bytes("street", 100, seed=args.seed)  # boxes, polygons, the exact overlap path
+    cold = {"service": [], "bare": []}
+    for _ in range(2 * args.workers):
+        cold["service"].append(sc.post(cold_raw)[2] * 1e3)
+        cold["bare"].append(bc.post(cold_raw)[2] * 1e3)
+    out["first_requests_ms"] = cold
+    print(f"First {2 * args.workers} requests after start-up (street, 100 annotations; cold workers), ms: service "
+          f"{', '.join(f'{x:.1f}' for x in cold['service'])}; bare {', '.join(f'{x:.1f}' for x in cold['bare'])}")
+    matrix: dict[str, dict[int, float]] = {}
+    cpu_matrix: dict[str, dict[int, float]] = {}  # service/bare CPU seconds per request (/proc): load-independent
+    try:
+        for scene in args.scenes:
+            if scene in ("realdata", "adversarial"):
+                continue
+            res = []
+            for n in args.sizes:
+                raw = scenes.scene_bytes(scene, n, seed=args.seed)
+                if not scenes.fits_limit(raw):
+                    res.append({"size": n, "body_bytes": len(raw),
+                                "skipped": f"SKIPPED: {len(raw) / 2**20:.1f} MiB > the 16 MiB body limit"})
+                    continue
+                warm = max(2, min(10, args.requests // 10))
+                r = alternate(sc, bc, svc, bare, raw, args.requests, args.max_seconds_per_size, warm)
+                r["size"] = n
+                res.append(r)
+                matrix.setdefault(scene, {})[n] = r["ratio"]
+                if r["bare_cpu_ms_per_req"] * r["requests"] >= 200:  # enough clock ticks (10 ms) to mean something
+                    cpu_matrix.setdefault(scene, {})[n] = r["service_cpu_ms_per_req"] / r["bare_cpu_ms_per_req"]
+                print(f"  scene {scene} {n}: ratio {r['ratio']:.2f} ({r['requests']} pairs)", file=sys.stderr,
+                      flush=True)
+            out["scenes"][scene] = res
+            _scene_rows(scene, res)
+        if "realdata" in args.scenes:
+            rd = run_realdata(args, sc, bc, svc, bare)
+            out["realdata"] = rd
+            if rd:
+                matrix["realdata"] = {0: rd["ratio"]}
+                if rd["bare_cpu_ms_per_req"] * rd["bodies"] * rd["rounds"] >= 200:
+                    cpu_matrix["realdata"] = {0: rd["service_cpu_ms_per_req"] / rd["bare_cpu_ms_per_req"]}
+    finally:
+        sc.close()
+        bc.close()
+    if args.load_scene:
+        args.load_size = 100
+        raw = scenes.scene_bytes(args.load_scene, 100, seed=args.seed)
+        load = run_load(args, svc, bare, workdir, raw=raw, what=f", scene {args.load_scene}")
+        load["target_ratio"] = SCENE_LOAD_TARGET
+        load["met"] = "yes" if load["ratio"] >= SCENE_LOAD_TARGET else "NO"
+        print(f"issue 14 target: >= {SCENE_LOAD_TARGET:g} of the bare app's req/s: {load['met']}")
+        out["load"] = load
+    if "adversarial" in args.scenes:
+        out["adversarial"] = run_adversarial(args, svc, bare)
+    out["memory_at_end"] = {"service": svc.memory(), "bare": bare.memory()}
+    print("\nMemory at the end: " + _memory_line("service", out["memory_at_end"]["service"]) + "; "
+          + _memory_line("bare", out["memory_at_end"]["bare"]))
+    # the summary: one line per scene, one column per size (the issue's table)
+    sizes = list(args.sizes)
+    out["summary"] = {kind: {scene: {("all" if n == 0 else str(n)): v for n, v in by.items()} for scene, by in m.items()}
+                      for kind, m in (("latency_ratio", matrix), ("cpu_ratio", cpu_matrix))}
+    rows = []
+    for scene, by in matrix.items():
+        cpu = cpu_matrix.get(scene, {})
+        if scene == "realdata":
+            rows.append([scenes.SCENE_TITLES[scene][:3] + " realdata (sum)",
+                         f"{by[0]:.2f}x" + (f" ({cpu[0]:.1f})" if 0 in cpu else "")] + [""] * (len(sizes) - 1))
+        else:
+            rows.append([f"{scenes.SCENE_TITLES[scene][:3]} {scene}"]
+                        + [(f"{by[n]:.2f}x" + (f" ({cpu[n]:.1f})" if n in cpu else "")) if n in by else "-"
+                           for n in sizes])
+    if "load" in out:
+        rows.append([f"load 100, {args.connections} conns (req/s ratio)", f"{out['load']['ratio']:.2f}"]
+                    + [""] * (len(sizes) - 1))
+    if not rows:
+        return out
+    print()
+    print(table(["scene", *[f"{n:,}" for n in sizes]], rows,
+                title=f"Summary: service/bare median latency ratio (target <= {SCENE_TARGET:g}x, goal "
+                      f"{SCENE_GOAL:g}x; load: >= {SCENE_LOAD_TARGET:g}); in brackets the CPU-per-request ratio "
+                      f"(/proc, less sensitive to other processes on the machine)"))
+    return out
+
+
 # --------------------------------------------------------------------------------------------- main
+
+
+def _uptime() -> str:
+    with contextlib.suppress(Exception):
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def machine_info() -> dict:
@@ -781,14 +1124,32 @@ def machine_info() -> dict:
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--mode", choices=("latency", "load", "stages", "all"), default="latency")
-    p.add_argument("--sizes", default="10,100,1000,10000", help="annotation counts, comma-separated")
-    p.add_argument("--requests", type=int, default=200, help="alternating pairs per size (latency mode)")
-    p.add_argument("--max-seconds-per-size", type=float, default=60.0,
-                   help="stop a size earlier when this budget is spent (at least 5 pairs)")
+    p.add_argument("--mode", choices=("latency", "load", "stages", "all", "scenes"), default="latency")
+    p.add_argument("--sizes", default=None, help="annotation counts, comma-separated (default 10,100,1000,10000; "
+                                                 "--quick: 10,100)")
+    p.add_argument("--requests", type=int, default=None,
+                   help="alternating pairs per size (latency, scenes; default 200, --quick: 3)")
+    p.add_argument("--max-seconds-per-size", type=float, default=None,
+                   help="stop a size earlier when this budget is spent (at least 5 pairs; default 60 s, scenes 15 s)")
+    p.add_argument("--scenes", default=",".join([*scenes.SCENES, "realdata", "adversarial"]),
+                   help="scenes mode: which scenes, comma-separated")
+    p.add_argument("--quick", action="store_true",
+                   help="scenes mode smoke run (CI): sizes 10,100, 3 pairs, 10 real bodies, small adversarial "
+                        "bodies, 1 s of load")
+    p.add_argument("--realdata-rounds", type=int, default=None, help="scenes mode: rounds over the corpus (3)")
+    p.add_argument("--realdata-limit", type=int, default=None, help="scenes mode: only the first N real bodies")
+    p.add_argument("--realdata-seconds", type=float, default=120.0,
+                   help="scenes mode: no new round over the corpus after this many seconds")
+    p.add_argument("--adversarial-heavy", action="store_true",
+                   help="scenes mode: add 40,000 identical points and 100,000 identical boxes (gigabytes on "
+                        "unbounded code)")
+    p.add_argument("--load-scene", default="mix", help="scenes mode: the load test's body (100 annotations of this "
+                                                       "scene); empty for no load test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--mix", choices=("realistic", "boxes"), default="realistic")
     p.add_argument("--defect-rate", type=float, default=0.03)
+    p.add_argument("--scene", choices=tuple(scenes.SCENES), default=None,
+                   help="latency, load, stages: the bodies of this scene (bench/scenes.py) instead of --mix")
     p.add_argument("--connections", type=int, default=16, help="load mode")
     p.add_argument("--duration", type=float, default=10.0, help="load mode: seconds per server")
     p.add_argument("--load-size", type=int, default=100, help="load mode: annotations per request")
@@ -809,7 +1170,20 @@ def parse_args(argv=None):
     p.add_argument("--logs", default=None, help="keep the servers' logs (and wrk's files) in this directory")
     p.add_argument("--json", dest="json_file", default=None, help="also write the results to this file")
     args = p.parse_args(argv)
-    args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    q = args.quick
+    args.sizes = [int(s) for s in (args.sizes or ("10,100" if q else "10,100,1000,10000")).split(",") if s.strip()]
+    args.requests = args.requests if args.requests is not None else (3 if q else 200)
+    if args.max_seconds_per_size is None:
+        args.max_seconds_per_size = 5.0 if q else 15.0 if args.mode == "scenes" else 60.0
+    args.realdata_rounds = args.realdata_rounds or (1 if q else 3)
+    if q and args.realdata_limit is None:
+        args.realdata_limit = 10
+    if q and "--duration" not in " ".join(argv if argv is not None else sys.argv):
+        args.duration = 1.0
+    args.scenes = [s.strip() for s in args.scenes.split(",") if s.strip()]
+    unknown = [s for s in args.scenes if s not in scenes.SCENE_TITLES]
+    if unknown:
+        p.error(f"unknown scene(s) {', '.join(unknown)}; choose from {', '.join(scenes.SCENE_TITLES)}")
     if args.requests < 1 or args.duration <= 0 or args.connections < 1:
         p.error("--requests, --duration and --connections must be positive")
     return args
@@ -835,15 +1209,19 @@ def main(argv=None) -> int:
                                            if g["dirty_files"] else " (clean)"))
     results: dict = {"machine": info, "argv": sys.argv, "args": {k: v for k, v in vars(args).items()}}
     modes = ("latency", "load", "stages") if args.mode == "all" else (args.mode,)
+    if "scenes" in modes:
+        print(f"# uptime: {_uptime()}")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         if args.logs:
             workdir = Path(args.logs)
             workdir.mkdir(parents=True, exist_ok=True)
         try:
-            if "latency" in modes or "load" in modes:
+            if "latency" in modes or "load" in modes or "scenes" in modes:
                 with servers(args, workdir) as (svc, bare, sinfo):
                     results["servers"] = sinfo
+                    if "scenes" in modes:
+                        results["scenes"] = run_scenes(args, svc, bare, workdir)
                     if "latency" in modes:
                         results["latency"] = run_latency(args, svc, bare)
                     if "load" in modes:
@@ -856,6 +1234,8 @@ def main(argv=None) -> int:
         finally:
             stop_all()
     results["loadavg_end"] = os.getloadavg()
+    if "scenes" in modes:
+        print(f"# uptime at the end: {_uptime()}")
     print(f"\n# load average at start {info['loadavg'][0]:.2f}, at end {results['loadavg_end'][0]:.2f} "
           f"(1 min; {info['cores']} cores: anything above ~0.5 means other processes competed for the CPU)")
     if args.json_file:

@@ -19,6 +19,7 @@ from ._support import cuboid_face, group_leaves, label_index, names, num, px, sa
 
 RESERVED_GLOBAL = frozenset({"image_rotation"})
 NUMERIC_TYPES = ("number", "angle", "x_line", "y_line")
+GROUP_FROM = 200  # annotations: from this many, tasks with attribute_conditions clear annotations by group
 STEP_TOLERANCE = 1e-6  # fraction of a step: 0.30000000000000004 is on a 0.1 step
 BOUND_TOLERANCE = 1e-9  # relative: a value at max after float arithmetic is not over it
 
@@ -242,15 +243,36 @@ class _Analysis:
         Without attribute conditions, what applies depends on the label only, so most annotations are cleared in
         bulk: one whose every (key, value) pair is known to be fine for its label (a choice of a category, a
         number on its steps, or a pair already checked on an earlier annotation), and that has its label's
-        required keys, has nothing to report. The others, and every annotation when conditions refer to other
-        attributes' answers, are checked one by one.
+        required keys, has nothing to report. The others are checked one by one. When conditions refer to other
+        attributes' answers, the same is done per group of (label, those answers), from ``GROUP_FROM``
+        annotations.
 
         0 and 1 equal false and true in Python (``(k, True) in {(k, 1)}``), and a boolean is never a valid
         number: pairs with 0 or 1 are only trusted after checking that the annotation holds no boolean."""
         labels, attributes = self.labels, self.attributes
-        if self.cond_keys:
+        if self.cond_keys and len(labels) < GROUP_FROM:
             for pos, (label, attrs) in enumerate(zip(labels, attributes)):
                 self._one(pos, label, attrs, None)
+            return
+        if self.cond_keys:
+            # What applies depends on the label and on the answers the conditions name: annotations that share
+            # both share what is known to be fine, so one whose every (key, value) pair is known fine for its group
+            # (and that has the group's required keys and no boolean, as below) is cleared without a check. Only
+            # for larger tasks: in small ones few annotations share a group, and learning costs more than it saves.
+            cond_keys = self.cond_keys
+            groups: dict[Any, tuple[set, frozenset]] = {}
+            for pos, (label, attrs) in enumerate(zip(labels, attributes)):
+                if not attrs:
+                    self._one(pos, label, attrs, None)  # nothing to learn; only required keys can be missing
+                    continue
+                key = (label, *map(_freeze, map(attrs.get, cond_keys)))
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = (set(), frozenset(s.key for s in self._applicable_for(label, attrs)[2]))
+                elif (_within(attrs, group[0]) and attrs.keys() >= group[1]
+                      and bool not in set(map(type, attrs.values()))):
+                    continue
+                self._one(pos, label, attrs, group[0])
             return
         fine: dict[str, set] = {}  # label -> (key, value) pairs found fine on that label
         safe: dict[str, Any] = {}  # label -> the pairs without 0 / 1 (_NEVER: the label has required keys)

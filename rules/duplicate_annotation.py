@@ -87,6 +87,8 @@ def duplicate_annotation(anns, ctx, opts):
     if not opts["across_types"]:
         keep &= same_type(ctx, i, j)
     i, j, need = i[keep], j[keep], need[keep]
+    may = ctx.geometry.may_reach_iou(i, j, need)  # pairs that cannot be duplicates need no exact geometry
+    i, j, need = i[may], j[may], need[may]
     ov, issues = measure(ctx, i, j)
     yield from issues
     iou = ov.iou()

@@ -30,7 +30,7 @@ import shapely
 
 from validator.scale.annotations import TYPE_CODE, AnnotationSet
 
-from .overlaps import Candidates, PairOverlaps, overlap_candidates
+from .overlaps import Candidates, PairOverlaps, may_reach_iou, overlap_candidates
 from .polygons import Outlines, self_crossings
 from .pairs import EnvelopePairs, envelope_pairs_upto, first_copies, meeting_envelopes, pair_limit
 
@@ -251,6 +251,25 @@ class GeometryIndex:
             self._measured[todo] = True
         return self._measurable[positions]
 
+    def measured_areas_of(self, positions: np.ndarray) -> np.ndarray:
+        """The areas the overlap measures use, per position: unrotated boxes by arithmetic on their bounds, other
+        shapes from :meth:`measurable_geoms_of` (repaired when invalid); NaN for a polygon too tangled to measure."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = np.empty(len(positions))
+        aligned = np.zeros(len(self.annotations), dtype=bool)
+        aligned[self.axis_aligned_boxes] = True
+        box = aligned[positions]
+        b = self.bounds[positions[box]]
+        out[box] = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+        other = (~box).nonzero()[0]
+        if len(other):
+            g = self.measurable_geoms_of(positions[other])
+            ok = g != None  # noqa: E711  (elementwise on an object array)
+            out[other[~ok]] = np.nan
+            if ok.any():
+                out[other[ok]] = shapely.area(g[ok])
+        return out
+
     def _repaired(self, pos: int, geom):
         a = self.annotations
         if a.type_codes[pos] == _POLYGON and self.counts[pos] > 3:
@@ -265,6 +284,11 @@ class GeometryIndex:
     def overlap_candidates(self, positions: np.ndarray, grow: float = 0.0) -> "Candidates":
         """Candidate pairs for overlap rules, bounded (see :mod:`validator.geometry.overlaps`)."""
         return overlap_candidates(self, np.asarray(positions, dtype=np.int64), grow)
+
+    def may_reach_iou(self, i: np.ndarray, j: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """Which pairs' IoU could reach ``need`` by a bound, before any exact geometry (see
+        :func:`validator.geometry.overlaps.may_reach_iou`)."""
+        return may_reach_iou(self, i, j, need)
 
     def overlaps(self, i: np.ndarray, j: np.ndarray) -> PairOverlaps:
         """Exact overlap areas of pairs of positions (see :class:`validator.geometry.overlaps.PairOverlaps`)."""

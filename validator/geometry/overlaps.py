@@ -9,8 +9,10 @@ Built on the request's :class:`~validator.geometry.index.GeometryIndex` (reach t
    and no pair is measured. Every outcome is something a rule can report: never a silent cut.
 2. measurement: pairs of two unrotated boxes by arithmetic on their bounds (exact), every other pair with
    vectorised shapely calls on the candidates only, invalid shapes repaired once per shape; polygons too tangled
-   to repair at a bounded cost are set aside (``tangled``). Each pair measured counts in
-   ``stats["exact_comparisons"]`` (the complexity guard reads it).
+   to repair at a bounded cost are set aside (``tangled``); pairs whose shapes do not meet (``intersects``) are
+   not intersected. Each pair measured counts in ``stats["exact_comparisons"]`` (the complexity guard reads it).
+   Before it, a rule with a threshold can drop the pairs a cheap bound rules out (``may_reach_iou``: area and
+   envelope bound on the IoU, counted in ``stats["pairs_bounded"]``).
 
 Overlap is measured by area: shapes that only touch do not overlap.
 """
@@ -22,7 +24,7 @@ import numpy as np
 import shapely
 
 from .boxes import box_overlaps
-from .pairs import Overlaps, overlap_point, pair_limit, shape_overlaps
+from .pairs import Overlaps, iou_upper_bound, overlap_point, pair_limit, shape_overlaps
 
 if TYPE_CHECKING:
     from .index import GeometryIndex
@@ -61,6 +63,23 @@ def overlap_candidates(geo: "GeometryIndex", positions: np.ndarray, grow: float 
     if found.complete:
         return Candidates(found.i, found.j, copies, None, limit)
     return Candidates(_NONE, _NONE, copies, (found.busiest, found.crowd), limit)
+
+
+def may_reach_iou(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Mask of the candidate pairs whose intersection over union could reach ``need`` (per pair), by
+    ``iou_upper_bound`` on the shapes' areas (once per shape, as the exact measure repairs them) and envelopes: the
+    other pairs cannot reach it and need no exact geometry (counted in ``stats["pairs_bounded"]``). Pairs with a
+    shape too tangled to measure stay, so that the measurement reports it."""
+    if not len(i):
+        return np.zeros(0, dtype=bool)
+    shapes, at = np.unique(np.concatenate([i, j]), return_inverse=True)
+    areas = geo.measured_areas_of(shapes)
+    ai, aj = areas[at[:len(i)]], areas[at[len(i):]]
+    env = geo.envelopes
+    bound = iou_upper_bound(ai, aj, env[i], env[j])
+    may = ~(bound < need * (1 - 1e-9)) | np.isnan(ai) | np.isnan(aj)  # 1e-9: rounding never drops a duplicate
+    geo.stats["pairs_bounded"] = geo.stats.get("pairs_bounded", 0) + int(len(may) - may.sum())
+    return may
 
 
 class PairOverlaps:
