@@ -9,7 +9,16 @@
 * POSTs ``{task, response}`` to ``callbackURL`` with the ``scale-callback-auth`` header
 * checks the answer with :func:`validator.contract.answer_violations` and returns it (200), or
   400 ``{"status_code": 400, "error": "invalid validation response: ..."}``
-* ``fail_next(k)`` makes the next ``k`` calls answer 503 (to exercise retries).
+* ``fail_next(k)`` makes the next ``k`` calls answer 503 (to exercise retries; ``fail_next(1, 429, retry_after=0)``
+  for a rate limit with a ``Retry-After`` header).
+
+and Scale's task API, ``GET /v1/tasks`` (what ``validator check --scale-project`` pages through):
+
+* the same Basic auth -> 401
+* ``project`` required (400 without it; an unknown project -> 404 ``Project ... not found``), filters ``status``,
+  ``type``, ``completed_after`` / ``completed_before`` (ISO times), ``limit`` (1-100, else 400), ``next_token``
+* answers ``{docs, total, limit, offset, has_more, next_token}`` over ``project_tasks`` (task objects, each with
+  its ``response``), in order; every call is recorded in ``calls`` with its query.
 
 Import it from a test module (pytest puts ``tests/`` on ``sys.path``) and use the fixtures defined there.
 """
@@ -81,6 +90,7 @@ def free_port() -> int:
 def json_response(start_response: Callable, status: int, body: Any, headers: list | None = None) -> list[bytes]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
+              429: "Too Many Requests",
               500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
     start_response(f"{status} {reason}", [("Content-Type", "application/json"),
                                           ("Content-Length", str(len(data)))] + (headers or []))
@@ -104,7 +114,9 @@ class ScaleStandIn:
     tasks: dict[str, dict] = field(default_factory=dict)
     callback_timeout: float = 5.0
     calls: list[dict] = field(default_factory=list)
+    project_tasks: list[dict] = field(default_factory=list)
     _fail_next: int = 0
+    _retry_after: str | None = None
     _fail_status: int = 503
     _lock: threading.Lock = field(default_factory=threading.Lock)
     server: LoopbackServer | None = None
@@ -124,9 +136,10 @@ class ScaleStandIn:
         assert self.server is not None, "start() the stand-in first"
         return f"{self.server.url}/v1"
 
-    def fail_next(self, k: int, status: int = 503) -> None:
+    def fail_next(self, k: int, status: int = 503, retry_after: float | None = None) -> None:
         with self._lock:
             self._fail_next, self._fail_status = k, status
+            self._retry_after = None if retry_after is None else f"{retry_after:g}"
 
     # -- the API -------------------------------------------------------------------------------------------
     def _authorized(self, environ: dict, call: dict) -> bool:
@@ -153,8 +166,12 @@ class ScaleStandIn:
                 self._fail_next -= 1
         if failing:
             call["status"] = self._fail_status
+            headers = [("Retry-After", self._retry_after)] if self._retry_after is not None else []
+            error = "Too many requests" if self._fail_status == 429 else "Service temporarily unavailable"
             return json_response(start_response, self._fail_status,
-                                 {"status_code": self._fail_status, "error": "Service temporarily unavailable"})
+                                 {"status_code": self._fail_status, "error": error}, headers)
+        if path == "/v1/tasks":
+            return self._tasks(environ, start_response, method, call)
 
         parts = path.strip("/").split("/")
         if len(parts) != 5 or parts[:3] != ["v1", "linting", "task"] or parts[4] != "send-lint-callback":
@@ -187,6 +204,61 @@ class ScaleStandIn:
         status, body = self._call_back(task_id, callback_url)
         call["status"] = status
         return json_response(start_response, status, body)
+
+    def _tasks(self, environ: dict, start_response: Callable, method: str, call: dict) -> list[bytes]:
+        from urllib.parse import parse_qs
+
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+        call["query"] = query
+
+        def answer(status: int, body: Any) -> list[bytes]:
+            call["status"] = status
+            return json_response(start_response, status, body)
+
+        if method != "GET":
+            return answer(405, {"status_code": 405, "error": "Method not allowed"})
+        if not self._authorized(environ, call):
+            return answer(401, {"status_code": 401,
+                                "error": "Please provide a valid API key as the basic auth username."})
+        project = query.get("project")
+        if not project:
+            return answer(400, {"status_code": 400, "error": "Please provide a project or batch."})
+        if not any(t.get("project") == project for t in self.project_tasks):
+            return answer(404, {"status_code": 404, "error": f"Project {project} not found."})
+        try:
+            limit = int(query.get("limit", "100"))
+            assert 1 <= limit <= 100
+        except (ValueError, AssertionError):
+            return answer(400, {"status_code": 400, "error": "limit must be between 1 and 100."})
+        token = query.get("next_token")
+        try:
+            offset = int(token.removeprefix("tok-")) if token else 0
+        except ValueError:
+            return answer(400, {"status_code": 400, "error": "Invalid next_token."})
+
+        def when(text: str | None):
+            import datetime as dt
+            return None if not text else dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+        after, before = when(query.get("completed_after")), when(query.get("completed_before"))
+        chosen = []
+        for t in self.project_tasks:
+            if t.get("project") != project:
+                continue
+            if query.get("status") and t.get("status") != query["status"]:
+                continue
+            if query.get("type") and t.get("type") != query["type"]:
+                continue
+            done = when(t.get("completed_at"))
+            if after is not None and (done is None or done < after):
+                continue
+            if before is not None and (done is None or done > before):
+                continue
+            chosen.append(t)
+        docs = chosen[offset:offset + limit]
+        more = offset + limit < len(chosen)
+        return answer(200, {"docs": docs, "total": len(chosen), "limit": limit, "offset": offset,
+                            "has_more": more, "next_token": f"tok-{offset + limit}" if more else None})
 
     def _call_back(self, task_id: str, callback_url: str) -> tuple[int, Any]:
         body = self.tasks[task_id]
