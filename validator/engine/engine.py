@@ -35,6 +35,7 @@ log = logging.getLogger("validator.engine")
 INCOMPLETE = "validation_incomplete"
 INCOMPLETE_TEXT = "Automatic checks could not be completed for this task. Please submit again in a moment."
 SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
+SHADOW_LOCATIONS_LIMIT = 20  # locations listed per shadow issue in the log
 
 
 class BudgetExceeded(BaseException):
@@ -281,12 +282,14 @@ class Engine:
     @staticmethod
     def _log_shadow(result: Result, spec: TaskSpec) -> None:
         """Shadow issues are never returned: log where they are, so a rule on trial can be judged on live traffic
-        (rule instance, annotation uuid and errorType; not the labeler text, which may quote annotation content)."""
+        and each finding found again (task id, rule instance and rule, annotation uuid, errorType, locations; not
+        the labeler text, which may quote annotation content, and never the body)."""
         shadow = [i for i in result.issues if i.level == "shadow"]
         if shadow:
             log.info("shadow issues", extra={
                 "task_id": result.task_id, "project": spec.project, "count": len(shadow),
-                "shadow": [{"rule": i.instance, "uuid": i.uuid, "errorType": i.error_type}
+                "shadow": [{"instance": i.instance, "rule": i.rule_id, "uuid": i.uuid, "errorType": i.error_type,
+                            "locations": [{"x": x, "y": y} for x, y in i.locations[:SHADOW_LOCATIONS_LIMIT]]}
                            for i in shadow[:SHADOW_LOG_LIMIT]]})
 
     def _budget_spent(self, ctx: Context, result: Result, not_finished: list[RuleInstance]) -> bool:
