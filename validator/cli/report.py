@@ -186,7 +186,7 @@ def _extent(scene: dict, issues: list[dict]) -> tuple[float, float, float, float
 def render_task(record: dict, issues: list[dict], *, heading: str, marks: dict[int, str] | None = None) -> str:
     """One task's section: heading, SVG drawing, issue list. ``issues`` carry ``level``, ``uuid``, ``errorType``,
     ``extra``, ``locations``; ``marks`` maps an issue's index to a change mark (``added``/``removed``)."""
-    scene = record["scene"]
+    scene = record["_scene"] if "_scene" in record else record["scene"]
     marks = marks or {}
     vx, vy, vw, vh = _extent(scene, issues)
     unit = max(vw, vh) / 400.0  # stroke widths and marks scale with the drawing, not the image size
