@@ -730,7 +730,8 @@ class Progress:
 def summary_html(summary: Summary, config_name: str) -> str:
     from validator.cli.report import esc, table
 
-    parts = [f"<p>Config: <code>{esc(config_name)}</code>. {summary.tasks} tasks checked, {summary.failed} failed, "
+    parts = [f"<p>Config: <code>{esc(config_name)}</code>. {summary.tasks} task{'s' if summary.tasks != 1 else ''} "
+             f"checked, {summary.failed} failed, "
              f"{summary.tasks - summary.failed} passed"
              + (f", {summary.invalid} not valid" if summary.invalid else "")
              + (f", {summary.skipped} skipped" if summary.skipped else "") + ".</p>"]
@@ -748,7 +749,8 @@ def summary_html(summary: Summary, config_name: str) -> str:
     c = summary.compare
     if c is not None:
         parts.append(f"<h2>Compare: <code>{esc(c.config)}</code> &rarr; <code>{esc(c.other)}</code></h2>")
-        parts.append(f"<p>{c.changed_tasks} tasks changed; {c.pass_to_fail_count} pass &rarr; fail, "
+        parts.append(f"<p>{c.changed_tasks} task{'s' if c.changed_tasks != 1 else ''} changed; "
+                     f"{c.pass_to_fail_count} pass &rarr; fail, "
                      f"{c.fail_to_pass_count} fail &rarr; pass.</p>")
         if c.pass_to_fail_count:
             parts.append(f"<p>pass &rarr; fail: {esc(_ids(c.pass_to_fail, c.pass_to_fail_count, 200))}</p>")
