@@ -31,6 +31,7 @@ class DaskSetupError(Exception):
 
 
 _ENGINES: dict = {}
+_BUILDS = [0]  # engines built in this process (the suite checks it is one per worker process)
 
 
 def _engines(config: str | None, compare: str | None):
@@ -41,14 +42,15 @@ def _engines(config: str | None, compare: str | None):
         from validator.cli.check import load_engine, quiet_engine_logs
 
         quiet_engine_logs()
+        _BUILDS[0] += 1
         found = _ENGINES[key] = (load_engine(config), load_engine(compare) if compare else None, os.getpid())
     return found
 
 
 def check_partition(data: bytes, source: str, config: str | None, compare: str | None,
-                    scenes: bool) -> tuple[list[dict], int, int]:
+                    scenes: bool) -> tuple[list[dict], int, tuple[int, int]]:
     """Check one partition of a JSON Lines file: (records with lines counted from the partition's start, lines in
-    the partition, the worker's process id)."""
+    the partition, (the worker's process id, engines built in that process so far))."""
     from validator.cli.check import check_item
 
     engine, other, pid = _engines(config, compare)
@@ -60,7 +62,7 @@ def check_partition(data: bytes, source: str, config: str | None, compare: str |
         if raw.strip():
             for item in _document_items(raw.rstrip(b"\r"), source, number):
                 records.append(check_item(engine, item, other, scenes))
-    return records, len(lines), pid
+    return records, len(lines), (pid, _BUILDS[0])
 
 
 def _parse_address(address: str) -> tuple[str, int | None]:
@@ -128,6 +130,7 @@ class DaskRecords:
         self.scenes = scenes
         self.partitions = 0
         self.worker_pids: set[int] = set()
+        self.engine_builds: dict[int, int] = {}  # worker process id -> engines built there
         self._client = None
         self._cluster = None
 
@@ -160,8 +163,9 @@ class DaskRecords:
 
             def drain():
                 nonlocal offset
-                records, count, pid = pending.popleft().result()
+                records, count, (pid, builds) = pending.popleft().result()
                 self.worker_pids.add(pid)
+                self.engine_builds[pid] = max(builds, self.engine_builds.get(pid, 0))
                 for record in records:
                     record["line"] += offset
                     record["where"] = f"{record['source']}:{record['line']}" + (
