@@ -285,3 +285,72 @@ class ScaleStandIn:
             return 400, {"status_code": 400, "error": "invalid validation response: " + "; ".join(violations)}
         self.last_latency = latency
         return 200, answer
+
+
+# -- run it by hand: `python -m tests.scale_standin FILE...` (docs/self-test.md walks through it) ------------------
+
+def _tasks_from_files(paths: list[str], project: str | None) -> list[dict]:
+    """Task objects (with their response) from saved bodies or task exports, as Scale's task API returns them."""
+    from validator.cli.inputs import iter_inputs
+
+    tasks = []
+    for n, item in enumerate(iter_inputs(paths)):
+        if item.data is None:
+            raise SystemExit(f"scale_standin: {item.where}: {item.error}")
+        try:
+            doc = json.loads(item.data)
+        except ValueError:
+            raise SystemExit(f"scale_standin: {item.where}: not valid JSON") from None
+        if isinstance(doc, dict) and "task" in doc:
+            task = dict(doc["task"])
+            task["response"] = doc.get("response")
+        elif isinstance(doc, dict):
+            task = dict(doc)
+        else:
+            raise SystemExit(f"scale_standin: {item.where}: not a JSON object")
+        if project:
+            task["project"] = project
+        task.setdefault("task_id", f"standin-{n:04d}")
+        task["status"] = "completed" if task.get("response") is not None else task.get("status", "pending")
+        task.setdefault("completed_at", f"2026-11-{1 + n % 28:02d}T12:00:00.000Z")
+        tasks.append(task)
+    return tasks
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.scale_standin",
+        description="Serve a loopback stand-in of Scale's task API (GET /v1/tasks) and lint callback over saved "
+                    "tasks, for trying `validator check --scale-project` and `validator selftest` offline.")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="saved bodies or task exports (files, dirs)")
+    parser.add_argument("--project", default=None, help="project name to give every task (default: their own)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--api-key", default="test_standin_key",
+                        help="the (made-up) API key it accepts (default: test_standin_key)")
+    args = parser.parse_args(argv)
+    tasks = _tasks_from_files(args.paths, args.project)
+    standin = ScaleStandIn(api_key=args.api_key, project_tasks=tasks,
+                           tasks={t["task_id"]: {"task": {k: v for k, v in t.items() if k != "response"},
+                                                 "response": t.get("response")} for t in tasks})
+    standin.server = LoopbackServer.__new__(LoopbackServer)
+    standin.server.httpd = make_server("127.0.0.1", args.port, standin, server_class=_ThreadingWSGIServer,
+                                       handler_class=_QuietHandler)
+    standin.server.port = standin.server.httpd.server_address[1]
+    standin.server.url = f"http://127.0.0.1:{standin.server.port}"
+    projects = sorted({str(t.get("project")) for t in tasks})
+    print(f"Scale stand-in: {len(tasks)} tasks in project(s) {', '.join(projects)}", flush=True)
+    print(f"export SCALE_API_BASE_URL={standin.base_url}", flush=True)
+    print(f"export SCALE_API_KEY={args.api_key}", flush=True)
+    try:
+        standin.server.httpd.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.server.httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
