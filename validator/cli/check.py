@@ -1,14 +1,21 @@
-"""``validator check PATH...``: run the configured rules in-process on saved ``{task, response}`` bodies.
+"""``validator check PATH...``: run the configured rules in-process on saved tasks -- a backtest.
 
 Same code path and config as the service (``Engine.from_config_file``; ``--config``, else ``$VALIDATOR_CONFIG``,
-else the built-in defaults). Prints each task's verdict and issues -- shadow and warn included, labeled -- then a
-summary: tasks checked, failed, not valid, and per rule instance how many tasks and annotations it flagged.
+else the built-in defaults). Inputs (:mod:`validator.cli.inputs`) are ``{task, response}`` bodies or Scale task
+objects (with their ``response``; see :func:`classify`), in files, arrays, JSON Lines or stdin, or a project's
+tasks paged from Scale (``--scale-project``, :mod:`validator.cli.scale_tasks`). Prints each task's verdict and
+issues -- shadow and warn included, labeled -- then a summary: tasks checked, failed, not valid, skipped, per rule
+instance how many tasks and annotations it flagged, and the scoped instances that never matched anything.
 
-Streams: inputs are read lazily (:mod:`validator.inputs`), work is sent to ``--jobs`` processes in chunks with a
-bounded number in flight, and results come back in input order, so the output does not depend on ``--jobs``.
+``--compare OTHER.toml`` runs a second config on every task and reports verdict changes and issues added/removed
+per instance; ``--html`` draws failing (or changed) tasks (:mod:`validator.cli.report`); ``--dask`` runs on a Dask
+cluster (:mod:`validator.cli.dask_backtest`).
 
-Exit status: 0 every task passed; 1 a task failed or an input was not a valid body (each reported by name and
-line, the rest still run); 2 the run could not start (bad config, bad arguments).
+Streams: inputs are read lazily, work is sent to ``--jobs`` processes in chunks with a bounded number in flight,
+and results come back in input order, so the output does not depend on ``--jobs`` (or ``--dask``).
+
+Exit status: 0 every task passed; 1 a task failed or an input was not valid (each reported by name, line and array
+index, the rest still run); 2 the run could not start (bad config, bad arguments, Scale refused the key).
 """
 
 from __future__ import annotations
@@ -825,18 +832,15 @@ def run_check(paths: Iterable[str], *, config: str | None = None, jobs: int = 1,
                     summary.compare.add(record, *diff)
             if report is not None and record["kind"] == "task":
                 _draw(report, record, diff)
-            if not quiet:
+            if not quiet and _shown(record, diff, failures_only, compare is not None):
                 if fmt == "json":
-                    if not (failures_only and record["kind"] == "task" and record["pass"]
-                            and (diff is None or not any(diff)) and not _verdict_changed(record)) \
-                            and not (failures_only and record["kind"] == "skipped"):
-                        bar.clear()
-                        out.write(json.dumps(_public(record, diff), ensure_ascii=False, allow_nan=False) + "\n")
+                    text = json.dumps(_public(record, diff), ensure_ascii=False, allow_nan=False)
                 else:
-                    lines = _text_lines(record, diff, failures_only, compare is not None)
-                    if lines:
-                        bar.clear()
-                        out.write("\n".join(lines) + "\n")
+                    lines = _text_lines(record, diff, compare is not None)
+                    text = "\n".join(lines) if lines else None
+                if text is not None:
+                    bar.clear()
+                    out.write(text + "\n")
             bar.update(summary)
         bar.clear()
         summary.unmatched = never_matched(engine.config, summary, summary.matched,
@@ -857,18 +861,25 @@ def run_check(paths: Iterable[str], *, config: str | None = None, jobs: int = 1,
     return summary.exit_code
 
 
-def _verdict_changed(record: dict) -> bool:
-    cmp = record.get("compare")
-    return bool(cmp) and "error" not in cmp and cmp["pass"] != record["pass"]
+def _shown(record: dict, diff: tuple | None, failures_only: bool, comparing: bool) -> bool:
+    """Whether a record is printed: everything, except (with --failures-only) passing and skipped tasks; with
+    --compare a task is printed when its verdict or its issues change (text), or always (JSON)."""
+    if not failures_only:
+        return True
+    if record["kind"] == "error":
+        return True
+    if record["kind"] == "skipped":
+        return False
+    if comparing and "error" not in record["compare"]:
+        return not record["pass"] or not record["compare"]["pass"] or any(diff or ())
+    return not record["pass"]
 
 
-def _text_lines(record: dict, diff: tuple | None, failures_only: bool, comparing: bool) -> list[str]:
+def _text_lines(record: dict, diff: tuple | None, comparing: bool) -> list[str]:
     if record["kind"] == "task" and comparing:
         if "error" in record["compare"]:
             return format_compare_record(record, [], [], [])
         return format_compare_record(record, *diff)
-    if failures_only and record["kind"] in ("task", "skipped") and (record["kind"] == "skipped" or record["pass"]):
-        return []
     return format_record(record)
 
 
