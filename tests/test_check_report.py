@@ -64,8 +64,13 @@ def test_report_is_self_contained_and_escapes_everything(tmp_path):
     assert page.count('<section class="task"') == 1 and "task bad-1" in page
     records = [json.loads(x) for x in out.splitlines()]
     issues = records[0]["issues"]
-    located = sum(len(i["locations"]) for i in issues)
-    assert located >= 1 and page.count('<g class="loc') == located
+    spots = {(loc["x"], loc["y"]) for i in issues for loc in i["locations"]}
+    assert spots and page.count('<g class="loc') == len(spots)  # every issue location marked, one ring per spot
+    for n, issue in enumerate(issues, start=1):
+        for loc in issue["locations"]:
+            ring = re.search(r'<g class="loc[^"]*"><circle cx="%s" cy="%s"[^>]*/><text[^>]*>([^<]*)</text>'
+                             % (re.escape(f"{loc['x']:g}"), re.escape(f"{loc['y']:g}")), page)
+            assert ring and str(n) in ring.group(1).split(","), (n, loc)
     for issue in issues:
         assert f"<code>{issue['errorType']}</code>" in page
     # each drawing is well-formed SVG (so a browser draws it all)

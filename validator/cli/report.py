@@ -233,18 +233,26 @@ def render_task(record: dict, issues: list[dict], *, heading: str, marks: dict[i
         else:  # segments (cuboid edges)
             d = " ".join(f"M{_fmt(a[0])} {_fmt(a[1])}L{_fmt(b[0])} {_fmt(b[1])}" for a, b in zip(pts[::2], pts[1::2]))
             out.append(f'<path class="{cls} open" d="{d}" stroke-width="{_fmt(width)}">{title}</path>')
+    # one numbered ring per marked place: issues at the same spot share it ("2,3,4"), so numbers never overlap
+    spots: dict[tuple[float, float], list[int]] = {}
     for n, issue in enumerate(issues, start=1):
-        mark = marks.get(n - 1, "")
-        cls = f"loc {LEVEL_CLASS.get(issue.get('level'), '')} {mark}".strip()
         for loc in issue.get("locations") or []:
             p = _xy(loc)
-            if p is None:
-                continue
-            x, y = p
-            out.append(f'<g class="{cls}"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="{_fmt(unit * 6)}" '
-                       f'stroke-width="{_fmt(unit * 1.5)}"/>'
-                       f'<text x="{_fmt(x + unit * 7)}" y="{_fmt(y - unit * 7)}" font-size="{_fmt(unit * 12)}">'
-                       f'{n}</text><title>{n}. {esc(issue.get("errorType"))}</title></g>')
+            if p is not None:
+                numbers = spots.setdefault((round(p[0], 2), round(p[1], 2)), [])
+                if n not in numbers:
+                    numbers.append(n)
+    for (x, y), numbers in spots.items():
+        level = min((issues[k - 1].get("level") for k in numbers), key=lambda lv: order.get(lv, 3))
+        mark = marks.get(numbers[0] - 1, "") if all(marks.get(k - 1) == marks.get(numbers[0] - 1)
+                                                      for k in numbers) else ""
+        cls = f"loc {LEVEL_CLASS.get(level, '')} {mark}".strip()
+        label = ",".join(str(k) for k in numbers[:6]) + ("…" if len(numbers) > 6 else "")
+        names = "; ".join(f"{k}. {issues[k - 1].get('errorType')}" for k in numbers)
+        out.append(f'<g class="{cls}"><circle cx="{_fmt(x)}" cy="{_fmt(y)}" r="{_fmt(unit * 6)}" '
+                   f'stroke-width="{_fmt(unit * 1.5)}"/>'
+                   f'<text x="{_fmt(x + unit * 7)}" y="{_fmt(y - unit * 7)}" font-size="{_fmt(unit * 12)}">'
+                   f'{esc(label)}</text><title>{esc(names)}</title></g>')
     out.append("</svg>")
     notes = []
     if not image:
