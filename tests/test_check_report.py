@@ -188,3 +188,15 @@ def test_a_browser_renders_the_report_over_the_served_image(tmp_path):
         assert any("control-marker" in m for m in _console_messages(stderr))
     finally:
         server.close()
+
+
+def test_an_html_path_that_cannot_be_written_is_exit_2_before_the_run(tmp_path):
+    from tests.test_check_backtest import run
+
+    (tmp_path / "a.json").write_text(json.dumps(bodies()[0]))
+    proc = run([str(tmp_path / "a.json"), "--html", str(tmp_path / "missing" / "r.html")])
+    assert proc.returncode == 2 and proc.stdout == b""
+    assert proc.stderr.decode().strip() == (f"check: cannot write the HTML report {tmp_path / 'missing' / 'r.html'}: "
+                                            f"the folder {tmp_path / 'missing'} does not exist")
+    proc = run([str(tmp_path / "a.json"), "--html", str(tmp_path)])
+    assert proc.returncode == 2 and b"it is a folder" in proc.stderr

@@ -968,6 +968,14 @@ def run(args: argparse.Namespace) -> int:
         return _fail("'-' (standard input) can be given once")
     if not args.scale_project and (args.since or args.until or args.max_tasks):
         return _fail("--since, --until and --max-tasks apply to --scale-project")
+    if args.html:
+        folder = os.path.dirname(os.path.abspath(args.html))
+        if not os.path.isdir(folder):
+            return _fail(f"cannot write the HTML report {args.html}: the folder {folder} does not exist")
+        if os.path.isdir(args.html):
+            return _fail(f"cannot write the HTML report {args.html}: it is a folder")
+        if not os.access(folder, os.W_OK):
+            return _fail(f"cannot write the HTML report {args.html}: the folder {folder} is not writable")
     items = None
     total = None
     source = None
