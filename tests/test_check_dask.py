@@ -101,3 +101,18 @@ def test_dask_refuses_what_it_cannot_read(tmp_path):
     proc = check(str(tmp_path / "b.jsonl"), "--dask", "local", "--dask-blocksize", "lots")
     assert proc.returncode == 2 and "is not a size" in proc.stderr
     assert all("Traceback" not in p for p in (proc.stderr,))
+
+
+def test_an_unreachable_scheduler_is_a_clear_message(tmp_path):
+    from tests.scale_standin import free_port
+
+    (tmp_path / "a.jsonl").write_text(json.dumps(bodies()[0]) + "\n")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    records = dask_backtest.prepare([str(tmp_path / "a.jsonl")], address=address, config=None, compare=None,
+                                    scenes=False, connect_timeout=2)
+    try:
+        with pytest.raises(dask_backtest.DaskSetupError, match=f"cannot reach the Dask scheduler at {address} "
+                                                               "within 2 s"):
+            run_check([str(tmp_path / "a.jsonl")], out=io.StringIO(), records=records)
+    finally:
+        records.close()

@@ -995,10 +995,12 @@ def run(args: argparse.Namespace) -> int:
         except ScaleAPIError as exc:
             return _fail(str(exc))
     records = None
+    dask_error: tuple | type = ()
     if args.dask:
         if args.scale_project or "-" in args.paths:
             return _fail("--dask reads JSON Lines files (not --scale-project or '-'): save the tasks first")
         from validator.cli import dask_backtest
+        dask_error = dask_backtest.DaskSetupError
         try:
             records = dask_backtest.prepare(args.paths, address=args.dask, config=config, compare=args.compare,
                                             scenes=bool(args.html), blocksize=args.dask_blocksize)
@@ -1023,6 +1025,8 @@ def run(args: argparse.Namespace) -> int:
                          failures_only=args.failures_only, progress=progress, items=items, total=total,
                          records=records)
     except ConfigError as exc:
+        return _fail(str(exc))
+    except dask_error as exc:  # the scheduler cannot be reached (found when the run starts)
         return _fail(str(exc))
     except BrokenPipeError:  # `validator check ... | head`
         try:

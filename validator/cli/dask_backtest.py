@@ -110,7 +110,7 @@ class DaskRecords:
     """The records of a Dask run, in input order (iterate once). Starts the client on first iteration."""
 
     def __init__(self, paths: list[str], *, address: str, config: str | None, compare: str | None,
-                 scenes: bool, blocksize: str | int):
+                 scenes: bool, blocksize: str | int, connect_timeout: float = 20.0):
         try:
             import dask  # noqa: F401
             import distributed  # noqa: F401
@@ -128,6 +128,7 @@ class DaskRecords:
         self.config = os.path.abspath(config) if config else None
         self.compare = os.path.abspath(compare) if compare else None
         self.scenes = scenes
+        self.connect_timeout = connect_timeout
         self.partitions = 0
         self.worker_pids: set[int] = set()
         self.engine_builds: dict[int, int] = {}  # worker process id -> engines built there
@@ -143,9 +144,11 @@ class DaskRecords:
             self._client = Client(self._cluster)
         else:
             try:
-                self._client = Client(self.address, timeout="20s")
+                self._client = Client(self.address, timeout=f"{self.connect_timeout:g}s")
             except (OSError, TimeoutError) as exc:
-                raise DaskSetupError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+                reason = str(exc).split("\n")[0] or type(exc).__name__
+                raise DaskSetupError(f"cannot reach the Dask scheduler at {self.address} within "
+                                     f"{self.connect_timeout:g} s: {reason}") from None
         return self._client
 
     def __iter__(self) -> Iterator[dict]:
@@ -191,5 +194,6 @@ class DaskRecords:
 
 
 def prepare(paths: list[str], *, address: str, config: str | None, compare: str | None, scenes: bool,
-            blocksize: str | int = "64MiB") -> DaskRecords:
-    return DaskRecords(paths, address=address, config=config, compare=compare, scenes=scenes, blocksize=blocksize)
+            blocksize: str | int = "64MiB", connect_timeout: float = 20.0) -> DaskRecords:
+    return DaskRecords(paths, address=address, config=config, compare=compare, scenes=scenes, blocksize=blocksize,
+                       connect_timeout=connect_timeout)
