@@ -367,3 +367,14 @@ def test_iter_inputs_reports_array_elements_by_index(tmp_path):
     items = list(iter_inputs([tmp_path / "a.json"]))
     assert [i.where for i in items] == [f"{tmp_path / 'a.json'}[0]", f"{tmp_path / 'a.json'}[1]"]
     assert json.loads(items[1].data) == {"y": [1, "]", {"z": "\\"}]}
+
+
+def test_a_body_of_another_task_type_is_skipped_not_passed(tmp_path):
+    body = {"task": {"task_id": "vid-1", "type": "videoannotation", "status": "pending", "params": {}},
+            "response": {"annotations": {"url": "https://example.invalid/a.json"}}}
+    (tmp_path / "v.json").write_text(json.dumps(body))
+    proc = run([str(tmp_path / "v.json")])
+    out, _ = text_of(proc)
+    assert proc.returncode == 0
+    assert f"SKIPPED  {tmp_path / 'v.json'}  task vid-1: task type 'videoannotation' is not checked" in out
+    assert "Summary: 0 tasks checked, 0 failed, 0 passed, 1 skipped" in out
