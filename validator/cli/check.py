@@ -898,6 +898,17 @@ def _positive(name: str):
 
 
 _jobs = _positive("--jobs")
+SCALE_STATUSES = ("completed", "pending", "canceled", "error", "any")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError("--scale-timeout must be a positive number of seconds")
+    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -930,14 +941,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     scale = parser.add_argument_group("straight from Scale (needs SCALE_API_KEY; SCALE_API_BASE_URL optional)")
     scale.add_argument("--scale-project", default=None, metavar="NAME",
                        help="check the tasks of this Scale project (GET /v1/tasks, paged)")
-    scale.add_argument("--scale-status", default="completed", metavar="STATUS",
+    scale.add_argument("--scale-status", default="completed", choices=SCALE_STATUSES,
                        help="task status to fetch (default: completed; 'any' for every status)")
     scale.add_argument("--since", default=None, metavar="TIME",
                        help="only tasks completed at or after TIME (ISO 8601 date or time, UTC if no zone)")
     scale.add_argument("--until", default=None, metavar="TIME", help="only tasks completed at or before TIME")
     scale.add_argument("--max-tasks", type=_positive("--max-tasks"), default=None, metavar="N",
                        help="stop after N tasks from Scale")
-    scale.add_argument("--scale-timeout", type=float, default=60.0, metavar="SECONDS",
+    scale.add_argument("--scale-timeout", type=_seconds, default=60.0, metavar="SECONDS",
                        help="time bound for each page request, retries and backoff included (default 60)")
     dist = parser.add_argument_group("more than one machine (optional extra: pip install "
                                      "'scale-realtime-validator[dask]')")
@@ -988,7 +999,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(str(exc))
         if since and until and since > until:
             return _fail(f"--since {args.since} is after --until {args.until}")
-        status = None if args.scale_status in ("any", "") else args.scale_status
+        status = None if args.scale_status == "any" else args.scale_status
         try:
             source = ProjectTasks(args.scale_project, status=status, since=since, until=until,
                                   max_tasks=args.max_tasks, total_timeout=args.scale_timeout)
