@@ -378,3 +378,17 @@ def test_a_body_of_another_task_type_is_skipped_not_passed(tmp_path):
     assert proc.returncode == 0
     assert f"SKIPPED  {tmp_path / 'v.json'}  task vid-1: task type 'videoannotation' is not checked" in out
     assert "Summary: 0 tasks checked, 0 failed, 0 passed, 1 skipped" in out
+
+
+def test_exports_with_a_byte_order_mark(tmp_path):
+    b = bodies()
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "a.json").write_bytes(bom + json.dumps([as_task(b[0]), as_task(b[1])]).encode())
+    (tmp_path / "b.jsonl").write_bytes(bom + (json.dumps(as_task(b[2])) + "\n").encode())
+    (tmp_path / "c.json").write_bytes(bom + json.dumps(b[3]).encode())
+    proc = run([str(tmp_path), "-j", "1"])
+    out, _ = text_of(proc)
+    assert proc.returncode == 0, out
+    assert "Summary: 4 tasks checked, 0 failed, 4 passed" in out
+    proc = run(["-", "-j", "1"], stdin=bom + json.dumps(as_task(b[0]), indent=1).encode())
+    assert "Summary: 1 task checked, 0 failed, 1 passed" in proc.stdout.decode()

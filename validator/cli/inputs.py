@@ -27,6 +27,7 @@ from typing import BinaryIO, Iterable, Iterator
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 BODY_SUFFIXES = (".json",) + LINE_SUFFIXES
 READ_CHUNK = 1 << 20
+BOM = b"\xef\xbb\xbf"
 _WS = b" \t\r\n"
 
 
@@ -169,6 +170,8 @@ def _is_lines(path: Path) -> bool:
 
 def _iter_lines(lines: Iterable[bytes], source: str, start: int = 1) -> Iterator[InputItem]:
     for number, raw in enumerate(lines, start=start):
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
         if raw.strip():
             yield from _document_items(raw.rstrip(b"\r\n"), source, number)
 
@@ -218,6 +221,8 @@ def iter_stdin(fh: BinaryIO, source: str = "<stdin>") -> Iterator[InputItem]:
             break
     if not first:
         return
+    if first.startswith(BOM):
+        first = first[len(BOM):]
     if _is_complete_json(first.strip()):
         yield from _iter_lines(_chain_first(first, fh), source, start=number)
         return
@@ -249,6 +254,8 @@ def _iter_file(path: Path, source: str) -> Iterator[InputItem]:
             return
         with path.open("rb") as fh:
             head = fh.read(4096)
+            if head.startswith(BOM):  # exports saved by some Windows tools start with a UTF-8 byte order mark
+                head = head[len(BOM):]
             if _first_byte(head) == b"[":  # an array (a task export): streamed, element by element
                 yield from _iter_array_items(_Prefixed(head, fh), source)
                 return
