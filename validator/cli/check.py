@@ -8,8 +8,8 @@ issues -- shadow and warn included, labeled -- then a summary: tasks checked, fa
 instance how many tasks and annotations it flagged, and the scoped instances that never matched anything.
 
 ``--compare OTHER.toml`` runs a second config on every task and reports verdict changes and issues added/removed
-per instance; ``--html`` draws failing (or changed) tasks (:mod:`validator.cli.report`); ``--dask`` runs on a Dask
-cluster (:mod:`validator.cli.dask_backtest`).
+per instance (the accounting: :mod:`validator.cli.summary`); ``--html`` draws failing (or changed) tasks
+(:mod:`validator.cli.report`); ``--dask`` runs on a Dask cluster (:mod:`validator.cli.dask_backtest`).
 
 Streams: inputs are read lazily, work is sent to ``--jobs`` processes in chunks with a bounded number in flight,
 and results come back in input order, so the output does not depend on ``--jobs`` (or ``--dask``).
