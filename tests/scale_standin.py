@@ -54,8 +54,8 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 class LoopbackServer:
     """A WSGI app served on 127.0.0.1 at a free port, in a daemon thread."""
 
-    def __init__(self, app: WSGIApp):
-        self.httpd = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer,
+    def __init__(self, app: WSGIApp, port: int = 0):
+        self.httpd = make_server("127.0.0.1", port, app, server_class=_ThreadingWSGIServer,
                                  handler_class=_QuietHandler)
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -319,6 +319,7 @@ def _tasks_from_files(paths: list[str], project: str | None) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
+    import signal
 
     parser = argparse.ArgumentParser(
         prog="python -m tests.scale_standin",
@@ -334,21 +335,22 @@ def main(argv: list[str] | None = None) -> int:
     standin = ScaleStandIn(api_key=args.api_key, project_tasks=tasks,
                            tasks={t["task_id"]: {"task": {k: v for k, v in t.items() if k != "response"},
                                                  "response": t.get("response")} for t in tasks})
-    standin.server = LoopbackServer.__new__(LoopbackServer)
-    standin.server.httpd = make_server("127.0.0.1", args.port, standin, server_class=_ThreadingWSGIServer,
-                                       handler_class=_QuietHandler)
-    standin.server.port = standin.server.httpd.server_address[1]
-    standin.server.url = f"http://127.0.0.1:{standin.server.port}"
+    try:
+        standin.server = LoopbackServer(standin, port=args.port)
+    except OSError as exc:
+        raise SystemExit(f"scale_standin: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
     projects = sorted({str(t.get("project")) for t in tasks})
     print(f"Scale stand-in: {len(tasks)} tasks in project(s) {', '.join(projects)}", flush=True)
     print(f"export SCALE_API_BASE_URL={standin.base_url}", flush=True)
     print(f"export SCALE_API_KEY={args.api_key}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        standin.server.httpd.serve_forever(poll_interval=0.2)
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        standin.server.httpd.server_close()
+        standin.close()
     return 0
 
 
