@@ -37,4 +37,6 @@ def test_shadow_log_line_carries_locations_and_no_text(tmp_path):
     assert line["shadow"] == [{"instance": "min_size_40", "rule": "box_too_small", "uuid": small["uuid"],
                                "errorType": "box_too_small",
                                "locations": [{"x": float(small["left"]), "y": float(small["top"])}]}]
-    assert "SECRET-LABELER-TEXT" not in logs and "px wide" not in logs and '"annotations"' not in logs
+    assert "SECRET-LABELER-TEXT" not in logs  # another annotation's labeler text
+    assert "px wide" not in logs  # the issue's own text
+    assert '"annotations":[' not in logs and '"response"' not in logs  # no part of the body
