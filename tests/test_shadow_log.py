@@ -29,7 +29,7 @@ def test_shadow_log_line_carries_locations_and_no_text(tmp_path):
         resp = svc.post(body)
         assert resp.status_code == 200 and resp.json()["pass"] in (True, False)
         assert all(small["uuid"] != u for u in resp.json()["issues"])  # shadow issues are never returned
-        logs = svc.logs_once(start, '"shadow issues"')
+        logs = svc.logs_once(start, '"msg":"validation"')  # written after the shadow line
     finally:
         svc.stop()
     [line] = [json.loads(x) for x in logs.splitlines() if '"shadow issues"' in x]
