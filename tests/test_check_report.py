@@ -57,8 +57,9 @@ def test_report_is_self_contained_and_escapes_everything(tmp_path):
     assert "&lt;/title&gt;&lt;script&gt;" in page
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     # nothing is loaded from anywhere except the task image itself
-    refs = re.findall(r'(?:href|src)="([^"]*)"', page)
+    refs = [r for r in re.findall(r'(?:href|src)="([^"]*)"', page) if not re.fullmatch(r"#t\d+", r)]
     assert refs == [attachment.replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")]
+    assert '<a href="#t1">FAIL  task bad-1' in page and '<section class="task" id="t1">' in page  # the index
     assert "<link" not in page and "@import" not in page and "url(" not in page
     # one drawing per failing task, with its task id in the heading
     assert page.count('<section class="task"') == 1 and "task bad-1" in page

@@ -24,6 +24,7 @@ import tempfile
 from typing import Any, Iterable
 
 MAX_SCENE_ANNOTATIONS = 5000
+INDEX_LIMIT = 500  # drawings listed (linked) before the drawings
 MAX_POINTS_PER_SHAPE = 2000
 ELLIPSE_STEPS = 48
 
@@ -183,7 +184,8 @@ def _extent(scene: dict, issues: list[dict]) -> tuple[float, float, float, float
     return x0 - pad, y0 - pad, (x1 - x0) + 2 * pad, (y1 - y0) + 2 * pad
 
 
-def render_task(record: dict, issues: list[dict], *, heading: str, marks: dict[int, str] | None = None) -> str:
+def render_task(record: dict, issues: list[dict], *, heading: str, marks: dict[int, str] | None = None,
+                anchor: str = "") -> str:
     """One task's section: heading, SVG drawing, issue list. ``issues`` carry ``level``, ``uuid``, ``errorType``,
     ``extra``, ``locations``; ``marks`` maps an issue's index to a change mark (``added``/``removed``)."""
     scene = record["_scene"] if "_scene" in record else record["scene"]
@@ -197,7 +199,7 @@ def render_task(record: dict, issues: list[dict], *, heading: str, marks: dict[i
             lv = issue.get("level", "error")
             if issue["uuid"] not in flagged or order.get(lv, 3) < order.get(flagged[issue["uuid"]], 3):
                 flagged[issue["uuid"]] = lv
-    out = [f'<section class="task" id="task-{esc(record.get("task_id") or "")}">',
+    out = [f'<section class="task" id="{esc(anchor)}">' if anchor else '<section class="task">',
            f"<h2>{esc(heading)}</h2>",
            '<div class="pair"><div class="drawing">',
            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{_fmt(vx)} {_fmt(vy)} {_fmt(vw)} {_fmt(vh)}" '
@@ -306,7 +308,7 @@ ol.issues{flex:1 1 320px;margin:0;padding-left:2em}ol.issues li{margin:.2em 0 .5
 li.removed{opacity:.7;text-decoration:line-through}li.added{font-weight:500}
 .lvl{font-size:.8em;text-transform:uppercase;padding:0 .3em;border-radius:3px;background:#eee}
 li.lv-error .lvl{background:#fbd5d5}li.lv-warn .lvl{background:#fde7c2}li.lv-shadow .lvl{background:#e8d8f5}
-.text{color:#444}.rule,.note{color:#777;font-size:.85em}.label{background:#eef;padding:0 .3em;border-radius:3px}
+nav.index ol{columns:2;font-size:.9em}.text{color:#444}.rule,.note{color:#777;font-size:.85em}.label{background:#eef;padding:0 .3em;border-radius:3px}
 """
 
 CSP = "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'"
@@ -321,6 +323,7 @@ class HtmlReport:
         self.title = title
         self.drawn = 0
         self.not_drawn = 0
+        self._index: list[tuple[str, str]] = []  # (anchor, heading) of each drawing, for the page's index
         folder = os.path.dirname(os.path.abspath(self.path))
         self._tmp = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
 
@@ -329,7 +332,10 @@ class HtmlReport:
             self.not_drawn += 1
             return
         self.drawn += 1
-        self._tmp.write(render_task(record, issues, heading=heading, marks=marks) + "\n")
+        anchor = f"t{self.drawn}"
+        self._tmp.write(render_task(record, issues, heading=heading, marks=marks, anchor=anchor) + "\n")
+        if len(self._index) < INDEX_LIMIT:
+            self._index.append((anchor, heading))
 
     def finish(self, summary_html: str) -> None:
         tmp_path = self.path + ".partial"
@@ -339,6 +345,9 @@ class HtmlReport:
                       '<meta name="viewport" content="width=device-width, initial-scale=1">'
                       f"<title>{esc(self.title)}</title><style>{CSS}</style></head><body>\n")
             out.write(f"<h1>{esc(self.title)}</h1>\n{summary_html}\n")
+            if self._index:
+                out.write('<nav class="index"><ol>' + "".join(
+                    f'<li><a href="#{a}">{esc(h)}</a></li>' for a, h in self._index) + "</ol></nav>\n")
             if self.drawn:
                 self._tmp.seek(0)
                 while True:
