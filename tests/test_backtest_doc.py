@@ -26,10 +26,12 @@ def toml_block(name: str) -> str:
 
 
 def test_the_documented_backtest_walkthrough(tmp_path):
-    assert ".venv/bin/python -m tests.scale_standin examples/ --project acme-street-scenes --port 8941 &" in SECTION
+    assert ".venv/bin/python -m tests.scale_standin examples/*.json --project acme-street-scenes --port 8941 &" \
+        in SECTION
+    examples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.json"))  # what the shell expands
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SCALE_", "VALIDATOR_"))}
-    standin = subprocess.Popen([sys.executable, "-m", "tests.scale_standin", "examples/", "--project",
+    standin = subprocess.Popen([sys.executable, "-m", "tests.scale_standin", *examples, "--project",
                                 "acme-street-scenes", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
