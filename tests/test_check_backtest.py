@@ -309,7 +309,7 @@ def test_compare_with_a_bad_other_config_is_exit_2(tmp_path):
     proc = run([str(tmp_path / "a.json"), "--compare", str(bad)])
     out, err = text_of(proc)
     assert proc.returncode == 2 and out == ""
-    assert err.startswith("check: ") and "box_to_small" in err and "Traceback" not in err
+    assert err.startswith("validator: ") and "box_to_small" in err and "Traceback" not in err
 
 
 # -- never matched (issue 15) ---------------------------------------------------------------------------------------

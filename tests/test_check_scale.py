@@ -125,7 +125,7 @@ def test_a_wrong_key_is_a_clear_message_without_the_key(scale):
     wrong = "live_wrong_key_987654321"
     proc = cli("--scale-project", PROJECT, env=env_for(scale, key=wrong))
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.startswith("check: cannot fetch the tasks of project 'acme-backtest': "
+    assert proc.stderr.startswith("validator: cannot fetch the tasks of project 'acme-backtest': "
                                   "Scale refused the API key (HTTP 401)")
     assert wrong not in proc.stderr and "Traceback" not in proc.stderr
     assert [c["status"] for c in task_calls(scale)] == [401]  # never retried

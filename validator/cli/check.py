@@ -46,6 +46,7 @@ NAME = "check"
 HELP = "run the configured rules on saved request bodies (files, directories, JSON Lines) without a server"
 
 EXIT_USAGE = 2
+PREFIX = "validator:"  # every command's error lines start the same way (issue 15)
 
 CHUNK_ITEMS = 32
 CHUNK_BYTES = 4 << 20
@@ -701,7 +702,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"check: {message}", file=sys.stderr)
+    print(f"{PREFIX} {message}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -787,12 +788,12 @@ def run(args: argparse.Namespace) -> int:
             pass
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("\ncheck: interrupted", file=sys.stderr)
+        print(f"\n{PREFIX} check interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
         return _fail(f"cannot write {exc.filename or 'the output'}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - never a traceback
-        return _fail(f"failed ({type(exc).__name__}: {exc})")
+        return _fail(f"check failed ({type(exc).__name__}: {exc})")
     finally:
         if records is not None and hasattr(records, "close"):
             records.close()
