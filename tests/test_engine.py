@@ -104,8 +104,12 @@ def test_shadow_issues_are_logged_without_labeler_text(tmp_path, engine_logs):
                            make_task(project="trial")))
     [rec] = [r for r in engine_logs.records if r.getMessage() == "shadow issues"]
     assert (rec.task_id, rec.project, rec.count) == ("0123456789abcdef01234567", "trial", 2)
-    assert rec.shadow == [{"rule": "small_shadow", "uuid": "a1", "errorType": "t_min_size"},
-                          {"rule": "small_shadow", "uuid": "tiny", "errorType": "t_min_size"}]
+    # enough to find each finding again (instance, rule, uuid, errorType, locations); never the labeler text
+    assert rec.shadow == [{"instance": "small_shadow", "rule": "t_min_size", "uuid": "a1", "errorType": "t_min_size",
+                           "locations": [{"x": 0.0, "y": 0.0}]},
+                          {"instance": "small_shadow", "rule": "t_min_size", "uuid": "tiny",
+                           "errorType": "t_min_size", "locations": [{"x": 0.0, "y": 0.0}]}]
+    assert "25x25" not in repr(rec.__dict__)
     engine_logs.clear()
     eng.validate(make_body([box(0, 0, 50, 50)]))
     assert not [r for r in engine_logs.records if r.getMessage() == "shadow issues"]

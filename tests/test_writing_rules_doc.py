@@ -195,14 +195,16 @@ def test_the_shadow_counters_quoted_in_step_5(tutorial_files, validator_logs_pro
         result = engine.validate(json.loads((tutorial_files / "saved" / "street-0001.json").read_text()))
     [record] = [r for r in caplog.records if r.getMessage() == "shadow issues"]
     assert (record.task_id, record.project) == ("street-0001", "acme-street-scenes")
-    assert record.shadow == [{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}]
+    assert record.shadow == [{"instance": "thin_box", "rule": "thin_box", "uuid": "car-2", "errorType": "thin_box",
+                              "locations": [{"x": 750.0, "y": 382.0}]}]
     assert result.answer["pass"] is True and result.answer["issues"] == {}
     assert result.counts()["by_rule"] == {"thin_box:shadow": 1}
     metrics = Metrics()
     metrics.observe_validation(result, 1.0)
     assert 'validator_issues_total{level="shadow",rule="thin_box"}' in metrics.render()
     doc = DOC.read_text()
-    assert '`{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}`' in doc
+    assert ('`{"instance": "thin_box", "rule": "thin_box", "uuid": "car-2", "errorType": "thin_box", "locations": '
+            '[{"x": 750.0, "y": 382.0}]}`') in doc
     assert '`"thin_box:shadow": 1`' in doc and '`validator_issues_total{level="shadow",rule="thin_box"}`' in doc
 
 

@@ -51,6 +51,7 @@ COST_RANK = {c: n for n, c in enumerate(COSTS)}
 LEVEL_RANK = {"error": 0, "warn": 1, "shadow": 2, "off": 3}
 _FORMAT_RULES = ("malformed_annotation", "non_finite_coordinate")  # rules/annotation_format.py: they read malformed
 SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
+SHADOW_LOCATIONS_LIMIT = 20  # locations listed per shadow issue in the log
 # Issues of one instance held in memory (then sorted; the first max_issues_per_rule are listed): the larger of
 # HOLD_FACTOR times the cap and HOLD_MIN. Beyond it a rule's issues are only counted.
 HOLD_FACTOR = 10
@@ -431,12 +432,14 @@ class Engine:
     @staticmethod
     def _log_shadow(result: Result, spec: TaskSpec) -> None:
         """Shadow issues are never returned: log where they are, so a rule on trial can be judged on live traffic
-        (rule instance, annotation uuid and errorType; not the labeler text, which may quote annotation content)."""
+        and each finding found again (task id, rule instance and rule, annotation uuid, errorType, locations; not
+        the labeler text, which may quote annotation content, and never the body)."""
         shadow = [i for i in result.issues if i.level == "shadow"]
         if shadow:
             log.info("shadow issues", extra={
                 "task_id": result.task_id, "project": spec.project, "count": len(shadow),
-                "shadow": [{"rule": i.instance, "uuid": i.uuid, "errorType": i.error_type}
+                "shadow": [{"instance": i.instance, "rule": i.rule_id, "uuid": i.uuid, "errorType": i.error_type,
+                            "locations": [{"x": x, "y": y} for x, y in i.locations[:SHADOW_LOCATIONS_LIMIT]]}
                            for i in shadow[:SHADOW_LOG_LIMIT]]})
 
     def _budget_spent(self, ctx: Context, result: Result, rest: list[RuleInstance], pairwise: bool
