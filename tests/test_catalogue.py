@@ -138,7 +138,7 @@ def test_rules_id_of_a_built_in_rule(capsys):
     code, out, _ = run(capsys, "malformed_annotation")
     assert code == 0
     assert out.startswith("malformed_annotation\n  An annotation that is not in Scale's format")
-    assert "defined in:    rules.annotation_format (built-in rule pack)" in out
+    assert "defined in:    validator_rules.annotation_format (built-in rule pack)" in out
     assert "Options: none" in out
 
 

@@ -3,7 +3,8 @@
 A rule is a plain function plus declarative metadata (id, summary, why-text, geometry types, default level,
 options schema). Rules are *discovered*, never imported implicitly by name:
 
-1. the built-in pack: every module of the top-level ``rules`` package;
+1. the built-in pack: every module of the package ``validator_rules`` (the repository's top-level ``rules/`` folder,
+   installed under a name of its own: see :data:`BUILTIN_PACK`);
 2. extra modules named in the config file (``plugins = ["my_company.rules"]``);
 3. installed distributions that declare an entry point in the group ``scale_validator.rules``
    (the entry point names a module, which is imported).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import pkgutil
 import re
@@ -29,6 +31,9 @@ from validator.scale.annotations import GEOMETRY_TYPES
 from validator.engine.issues import LEVELS
 
 ENTRY_POINT_GROUP = "scale_validator.rules"
+#: The import name of the built-in rule pack. Its source is the repository's top-level ``rules/`` folder;
+#: pyproject.toml installs that folder as ``validator_rules`` (``rules`` would collide in site-packages).
+BUILTIN_PACK = "validator_rules"
 RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 
 
@@ -217,9 +222,32 @@ def entry_point_modules() -> list[tuple[str, str]]:
     return sorted((ep.name, ep.value.split(":")[0]) for ep in eps)
 
 
-def build_registry(plugins: Iterable[str] = (), *, builtin: str = "rules", entry_points: bool = True) -> Registry:
+def _import_builtin_pack_from_source() -> None:
+    """From a source checkout that is not installed (``PYTHONPATH=/path/to/repo``), import the repository's
+    ``rules/`` folder under its installed name, so that the built-in pack has one name however it is run."""
+    if BUILTIN_PACK in sys.modules or importlib.util.find_spec(BUILTIN_PACK) is not None:
+        return
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "rules"
+    init = folder / "__init__.py"
+    if not init.is_file():
+        return  # _module_and_submodules reports the missing pack
+    spec = importlib.util.spec_from_file_location(BUILTIN_PACK, init, submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[BUILTIN_PACK] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[BUILTIN_PACK]
+        raise
+
+
+def build_registry(plugins: Iterable[str] = (), *, builtin: str = BUILTIN_PACK, entry_points: bool = True) -> Registry:
     """Discover every rule: built-in pack, configured plugin modules, entry points. Raises RegistryError."""
     reg = Registry()
+    if builtin == BUILTIN_PACK:
+        _import_builtin_pack_from_source()
     reg.load_module(builtin, "built-in rule pack")
     for name in plugins:
         reg.load_module(name, "config plugins")
