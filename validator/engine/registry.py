@@ -26,6 +26,8 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 
 from marshmallow import RAISE, Schema, ValidationError
+from marshmallow.fields import Field, Nested
+from marshmallow.validate import Validator
 
 from validator.scale.annotations import GEOMETRY_TYPES
 from validator.engine.issues import LEVELS
@@ -55,6 +57,41 @@ class NoOptions(Options):
     pass
 
 
+def _false_fails(validator: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """``validate=lambda v: v > 0``: marshmallow 3 treats a validator that returns False as a failed validation;
+    marshmallow 4 ignores the return value and accepts the value silently. Keep the marshmallow 3 meaning (the
+    pin allows both): False raises, whichever version is installed."""
+    if getattr(validator, "_false_fails", False) or isinstance(validator, Validator):
+        return validator  # marshmallow's own validators raise by themselves
+
+    def check(value: Any) -> None:
+        if validator(value) is False:
+            raise ValidationError("Invalid value.")
+
+    check._false_fails = True  # type: ignore[attr-defined]
+    return check
+
+
+def _strict_fields(schema: Schema) -> Schema:
+    """Apply :func:`_false_fails` to every validator of the schema's (bound, per-instance) fields."""
+    pending = list(schema.fields.values())
+    while pending:
+        f = pending.pop()
+        if getattr(f, "validators", None):
+            f.validators = [_false_fails(v) for v in f.validators]
+        inner = [getattr(f, "inner", None), getattr(f, "value_field", None), getattr(f, "key_field", None),
+                 *getattr(f, "tuple_fields", ())]
+        pending.extend(x for x in inner if isinstance(x, Field))
+        if isinstance(f, Nested) and isinstance(getattr(f, "schema", None), Schema):
+            _strict_fields(f.schema)
+    return schema
+
+
+def options_schema(options: type[Schema]) -> Schema:
+    """An instance of a rule's options schema, with validators that return False failing (see _false_fails)."""
+    return _strict_fields(options())
+
+
 @dataclass(frozen=True)
 class Rule:
     id: str
@@ -71,7 +108,7 @@ class Rule:
 
     def load_options(self, raw: dict | None) -> Any:
         """Validate and complete options; raises marshmallow.ValidationError."""
-        return self.options().load(raw or {})
+        return options_schema(self.options).load(raw or {})
 
     def option_fields(self) -> list[tuple[str, str, Any, str]]:
         """(name, type, default, description) for each option, for docs and ``validator rules``."""
@@ -125,7 +162,7 @@ def rule(
     def decorate(func: Callable) -> Callable:
         _check_signature(id, func, per)
         try:
-            options().load({})  # every option must have a valid default
+            options_schema(options).load({})  # every option must have a valid default
         except ValidationError as exc:
             raise RegistryError(f"rule {id!r}: options have no valid defaults: {exc.messages}") from None
         r = Rule(
