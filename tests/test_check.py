@@ -155,7 +155,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, capsys):
     bad.write_text('[[rule]]\nid = "no_such_rule"\n')
     assert cli([str(tmp_path), "--config", str(bad)]) == 2
     captured = capsys.readouterr()
-    assert captured.err.startswith("check: ") and "no_such_rule" in captured.err
+    assert captured.err.startswith("validator: ") and "no_such_rule" in captured.err
     assert "Traceback" not in captured.err and captured.out == ""
 
 
@@ -292,5 +292,5 @@ def test_command_line_exit_codes(tmp_path):
     bad_config.write_text("[engine\n")
     broken = validator_cli("check", *example_paths(), "--config", str(bad_config))
     assert broken.returncode == 2 and broken.stdout == ""
-    assert broken.stderr.startswith("check: ") and "not valid TOML" in broken.stderr
+    assert broken.stderr.startswith("validator: ") and "not valid TOML" in broken.stderr
     assert "Traceback" not in broken.stderr

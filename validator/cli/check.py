@@ -23,6 +23,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
+from validator.cli.errors import say
 from validator.cli.inputs import InputItem, iter_inputs
 from validator.cli.render import issue_line
 
@@ -337,7 +338,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return run_check(args.paths, config=config, jobs=jobs, fmt=args.format)
     except ConfigError as exc:
-        print(f"check: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_USAGE
     except BrokenPipeError:  # `validator check ... | head`
         try:
@@ -346,8 +347,8 @@ def run(args: argparse.Namespace) -> int:
             pass
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("check: interrupted", file=sys.stderr)
+        say("check interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - never a traceback
-        print(f"check: failed ({type(exc).__name__}: {exc})", file=sys.stderr)
+        say(f"check failed ({type(exc).__name__}: {exc})")
         return EXIT_USAGE

@@ -162,7 +162,15 @@ def rule(
     def decorate(func: Callable) -> Callable:
         _check_signature(id, func, per)
         try:
-            options_schema(options).load({})  # every option must have a valid default
+            schema = options_schema(options)
+            defaults = schema.load({})  # every option must have a valid default ...
+            for name, f in schema.fields.items():  # ... that passes its own validators (load does not check it)
+                if defaults.get(name) is not None:
+                    try:
+                        for check in f.validators:
+                            check(defaults[name])
+                    except ValidationError as exc:
+                        raise ValidationError({name: exc.messages}) from None
         except ValidationError as exc:
             raise RegistryError(f"rule {id!r}: options have no valid defaults: {exc.messages}") from None
         r = Rule(
