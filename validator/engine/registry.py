@@ -46,7 +46,9 @@ class RegistryError(Exception):
 class Options(Schema):
     """Base class for rule options: unknown options are rejected (a typo must not be silently ignored).
 
-    Declare each option with a default, e.g. ``min_width = fields.Float(load_default=0)``.
+    Declare each option with a default, e.g. ``min_width = fields.Float(load_default=0)``, and its range with
+    ``validate=validate.Range(min=0)`` (``from validator import validate``) or a function returning False for an
+    invalid value (see :func:`_false_fails`).
     """
 
     class Meta:
