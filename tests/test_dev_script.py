@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dev import require_dev_setup
+
 REPO = Path(__file__).resolve().parent.parent
 DEV = REPO / "dev"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def dev_is_set_up():
+    require_dev_setup()
 
 
 def dev(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -74,6 +74,9 @@ def test_the_wheel_has_no_top_level_rules_package(installed):
     assert tops == {"validator", "validator_rules"}
     assert "validator_rules/box_size.py" in names and not any(n.startswith("rules/") for n in names)
     assert not (installed["purelib"] / "rules").exists()
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)  # the MIT licence ships with the wheel
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    assert "License-Expression: MIT" in zipfile.ZipFile(installed["wheel"]).read(metadata).decode()
     assert (installed["purelib"] / "validator_rules" / "__init__.py").is_file()
 
 

@@ -6,36 +6,42 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.dev import require_dev_setup
 from tests.support.servers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, scope="module")
+def dev_is_set_up():
+    require_dev_setup()
+
+
 def _banner_curl_lines(proc: subprocess.Popen, timeout: float = 60) -> tuple[list[str], str]:
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    seen, curls = [], []
+    """The curl lines of the banner, read by a thread (a select on a buffered pipe could miss buffered lines)."""
+    seen: list[str] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            seen.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + timeout
-    while len(curls) < 2 and time.monotonic() < deadline:
-        if not sel.select(timeout=0.5):
-            if proc.poll() is not None:
-                break
-            continue
-        line = proc.stderr.readline()
-        if not line:
+    while time.monotonic() < deadline:
+        curls = [ln.strip() for ln in list(seen) if ln.strip().startswith("curl ")]
+        if len(curls) >= 2 or proc.poll() is not None:
             break
-        seen.append(line)
-        if line.strip().startswith("curl "):
-            curls.append(line.strip())
-    return curls, "".join(seen)
+        time.sleep(0.05)
+    time.sleep(0.1)
+    return [ln.strip() for ln in list(seen) if ln.strip().startswith("curl ")], "".join(seen)
 
 
 def _wait_listening(port: int, timeout: float = 30) -> None:
