@@ -113,3 +113,12 @@ def test_a_source_checkout_that_is_not_installed_still_finds_the_built_in_pack(t
                           cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "validator_rules.box_size"
+
+
+def test_the_changelog_has_an_unreleased_section_and_the_licence_is_mit():
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    assert re.search(r"^## Unreleased$", changelog, re.M)
+    first_release = re.search(r"^## (?!Unreleased)", changelog, re.M)
+    assert first_release is None or first_release.start() > changelog.index("## Unreleased")  # newest first
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["license"] == "MIT"
