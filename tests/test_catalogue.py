@@ -155,7 +155,8 @@ def test_unknown_rule_id_exits_2_with_did_you_mean(capsys):
 
 def test_unknown_rule_id_without_a_close_match(capsys):
     code, _, err = run(capsys, "qqqqqqqq")
-    assert code == 2 and err == "validator: unknown rule 'qqqqqqqq'\n"
+    assert code == 2 and err == ("validator: unknown rule 'qqqqqqqq'; rules of plugin modules are known only with "
+                                 "the config that names them (--config FILE or $VALIDATOR_CONFIG, engine.plugins)\n")
 
 
 def test_rules_with_a_bad_config_exits_2_naming_the_problem(capsys, tmp_path):

@@ -169,3 +169,12 @@ def test_a_validator_that_returns_true_or_none_accepts(tmp_path):
     proc = validator(tmp_path, "rules", "--config", "ok.toml")
     assert proc.returncode == 0, proc.stderr
     assert "odd_only = 7  (Integer)" in proc.stdout and "n = -5  (Integer)" in proc.stdout
+
+
+def test_a_plugin_rule_asked_for_without_its_config_says_why_it_is_unknown(workdir):
+    proc = validator(workdir, "rules", "sliver")
+    assert proc.returncode == 2
+    assert proc.stderr == ("validator: unknown rule 'sliver'; rules of plugin modules are known only with the config "
+                           "that names them (--config FILE or $VALIDATOR_CONFIG, engine.plugins)\n")
+    documented = validator(workdir, "rules", "sliver", "--config", "validator.toml")
+    assert documented.returncode == 0 and "defined in:    fh_plugin (config plugins)" in documented.stdout

@@ -114,6 +114,9 @@ def run(args) -> int:
 
             close = difflib.get_close_matches(args.rule_id, list(registry.rules), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
+            if not close and not args.config:  # the usual cause: a plugin's rule, without the config naming it
+                hint = ("; rules of plugin modules are known only with the config that names them "
+                        "(--config FILE or $VALIDATOR_CONFIG, engine.plugins)")
             return fail(f"unknown rule {args.rule_id!r}{hint}")
         sys.stdout.write(rule_text(rule, levels.get(rule.id, "off")))
         return 0
