@@ -178,3 +178,12 @@ def test_a_plugin_rule_asked_for_without_its_config_says_why_it_is_unknown(workd
                            "that names them (--config FILE or $VALIDATOR_CONFIG, engine.plugins)\n")
     documented = validator(workdir, "rules", "sliver", "--config", "validator.toml")
     assert documented.returncode == 0 and "defined in:    fh_plugin (config plugins)" in documented.stdout
+
+
+def test_one_rule_in_json_and_markdown(workdir):
+    proc = validator(workdir, "rules", "sliver", "--config", "validator.toml", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    [rule] = json.loads(proc.stdout)["rules"]
+    assert rule["id"] == "sliver" and len(rule["instances"]) == 3
+    md = validator(workdir, "rules", "sliver", "--config", "validator.toml", "--format", "markdown")
+    assert md.returncode == 0 and md.stdout.startswith("## `sliver`\n\nA sliver.\n")

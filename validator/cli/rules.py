@@ -5,7 +5,7 @@ import json
 import os
 import sys
 
-from validator.engine.catalogue import catalogue_markdown, fmt_default, geometries_text, rule_text
+from validator.engine.catalogue import catalogue_markdown, fmt_default, geometries_text, rule_markdown, rule_text
 from validator.cli.errors import fail
 from validator.engine.config import Config, ConfigError, RuleInstance, load_config
 from validator.engine.registry import RegistryError
@@ -103,10 +103,11 @@ def run(args) -> int:
     except (ConfigError, RegistryError) as exc:
         return fail(str(exc))
     registry = config.registry
-    if args.format == "markdown":
+    if args.format == "markdown" and not args.rule_id:
         sys.stdout.write(catalogue_markdown(registry))
         return 0
     levels = configured_levels(config)
+    rule = None
     if args.rule_id:
         rule = registry.get(args.rule_id)
         if rule is None:
@@ -118,14 +119,18 @@ def run(args) -> int:
                 hint = ("; rules of plugin modules are known only with the config that names them "
                         "(--config FILE or $VALIDATOR_CONFIG, engine.plugins)")
             return fail(f"unknown rule {args.rule_id!r}{hint}")
-        sys.stdout.write(rule_text(rule, levels.get(rule.id, "off")))
-        return 0
+        if args.format == "markdown":
+            sys.stdout.write(rule_markdown(rule))
+            return 0
+        if args.format == "text":
+            sys.stdout.write(rule_text(rule, levels.get(rule.id, "off")))
+            return 0
     instances = effective_instances(config)
-    if args.format == "json":
+    if args.format == "json":  # every rule, or the one asked for
         doc = {"config": config.source, "rules": [
             {"id": r.id, "summary": r.summary, "default_level": r.level, "geometries": r.geometries,
              "module": r.module, "instances": [_instance_json(p, i) for p, i in instances.get(r.id, [])]}
-            for r in registry]}
+            for r in registry if rule is None or r is rule]}
         print(json.dumps(doc, indent=2, ensure_ascii=False, default=lambda v: sorted(v) if isinstance(
             v, (set, frozenset)) else str(v)))
         return 0
