@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scale_standin import ScaleStandIn, free_port, json_response, serve_wsgi
+from tests.scale_standin import ScaleStandIn, free_port, serve_wsgi
 from tests.support.servers import start_service
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,7 +99,8 @@ def test_selftest_a_404_that_is_not_scales_says_the_base_url_looks_wrong(service
 def test_selftest_scales_own_404_is_still_no_such_task(scale, service):
     proc = selftest("nope", "--callback-url", f"{service.url}/validate", "--base-url", scale.base_url)
     assert proc.returncode == 1
-    assert proc.stderr == "validator: selftest failed (not found): no such task 'nope' (HTTP 404): Task nope not found.\n"
+    assert proc.stderr == ("validator: selftest failed (not found): no such task 'nope' (HTTP 404): Task nope not "
+                           "found.\n")
 
 
 def test_selftest_format_json_and_the_old_json_flag(scale, service):

@@ -108,7 +108,8 @@ def test_a_source_checkout_that_is_not_installed_still_finds_the_built_in_pack(t
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VALIDATOR_CONFIG")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), sysconfig.get_path("purelib")])
     code = ("import importlib.util; assert importlib.util.find_spec('validator_rules') is None; "
-            "from validator.engine.config import load_config; print(load_config(None).registry.get('box_too_small').module)")
+            "from validator.engine.config import load_config; "
+            "print(load_config(None).registry.get('box_too_small').module)")
     proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr

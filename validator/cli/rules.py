@@ -5,8 +5,8 @@ import json
 import os
 import sys
 
-from validator.engine.catalogue import catalogue_markdown, fmt_default, geometries_text, rule_markdown, rule_text
 from validator.cli.errors import fail
+from validator.engine.catalogue import catalogue_markdown, fmt_default, geometries_text, rule_markdown, rule_text
 from validator.engine.config import Config, ConfigError, RuleInstance, load_config
 from validator.engine.registry import RegistryError
 
@@ -137,12 +137,12 @@ def run(args) -> int:
     rows = [(r.id, levels.get(r.id, "off"), geometries_text(r), r.summary, r) for r in registry]
     width = max((len(r[0]) for r in rows), default=10)
     lw = max((len(r[1]) for r in rows), default=5)
-    for rid, level, geos, summary, rule in rows:
+    for rid, level, geos, summary, listed in rows:
         print(f"{rid:<{width}}  {level:<{lw}}  [{geos}]")
         print(f"{'':<{width}}  {summary}")
         found = instances.get(rid, [])
         if not found:
-            opts = rule.option_fields()
+            opts = listed.option_fields()
             print("    no instance in this configuration (off)" + ("; options and their defaults:" if opts else ""))
             for name, typ, default, _ in opts:
                 print(f"        {name} = {fmt_default(default)}  ({typ}, default)")
