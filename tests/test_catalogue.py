@@ -144,7 +144,9 @@ def test_rules_id_of_a_built_in_rule(capsys):
     assert code == 0
     assert out.startswith("malformed_annotation\n  An annotation that is not in Scale's format")
     assert "defined in:    validator_rules.annotation_format (built-in rule pack)" in out
-    assert "Options: none" in out
+    assert "max_listed (Integer, default 100)" in out
+    code, out, _ = run(capsys, "attribute_wrong_type")
+    assert code == 0 and "Options: none" in out
 
 
 def test_unknown_rule_id_exits_2_with_did_you_mean(capsys):

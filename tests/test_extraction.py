@@ -1,5 +1,5 @@
-"""The extraction pass: the fast path and the careful path agree on well-formed input, and the careful path takes
-over (annotation by annotation) as soon as anything is off."""
+"""The extraction pass: the typed decode and the careful reading (both with the Structs of validator/scale/format.py)
+agree on well-formed input, and the careful reading names what is off, annotation by annotation."""
 import json
 
 import numpy as np
@@ -25,7 +25,9 @@ def _same(a, b):
     for k in a.given_vertices:
         np.testing.assert_array_equal(a.given_vertices[k], b.given_vertices[k])
     assert a.vertex_descriptions == b.vertex_descriptions
+    assert a.cuboid_edges == b.cuboid_edges
     assert a.malformed == b.malformed
+    assert a.unlisted == b.unlisted
 
 
 def _bodies():
@@ -77,12 +79,21 @@ def test_annotation_views_expose_the_columns():
 
 
 # -- the typed fast path (msgspec) gives the same answers as the general path -------------------------------------------
-def _answers_agree(body_bytes: bytes):
+def _forced_general(body_bytes: bytes) -> bytes:
+    """The same body with a NaN literal in a task field no rule reads: the typed decode refuses any NaN, so the body
+    is parsed generically and its annotations read by the careful path (the production code, nothing patched)."""
     from validator.scale import jsonio
 
+    body = jsonio.loads(body_bytes)
+    body["task"]["zz_not_read"] = float("nan")
+    return jsonio.encode_body(body)
+
+
+def _answers_agree(body_bytes: bytes):
     engine = _engine()
     fast = engine.validate_bytes(body_bytes)
-    general = engine.validate(jsonio.loads(body_bytes))
+    general = engine.validate_bytes(_forced_general(body_bytes))
+    assert general.stats.get("fast_path") == 0
     assert fast.answer == general.answer
     assert [(i.instance, i.uuid, i.error_type, i.extra, i.locations) for i in fast.issues] == \
         [(i.instance, i.uuid, i.error_type, i.extra, i.locations) for i in general.issues]
@@ -157,13 +168,14 @@ def test_rules_can_still_read_the_original_dicts_on_the_fast_path():
     body = make_body(30, seed=8)
     body["response"]["annotations"][0]["custom_field"] = {"kept": True}
     body["response"]["links"] = [{"from": "a", "to": "b"}]
-    from validator.scale import decode as fastdecode
     from validator.engine.engine import _LazyBody
+    from validator.scale.annotations import from_typed
+    from validator.scale.envelope import decode
 
     raw = orjson.dumps(body)
-    _, response = fastdecode.decode(raw)
+    _, response = decode(raw)
     lazy = _LazyBody(raw)
-    cols = fastdecode.columns(response.annotations, lazy.annotations)
+    cols = from_typed(response.annotations, lazy.annotations)
     assert cols.raws[0]["custom_field"] == {"kept": True}
     assert lazy.response()["links"] == [{"from": "a", "to": "b"}]
 
@@ -172,14 +184,15 @@ def test_cuboid_edges_are_a_column_on_every_path():
     import orjson
 
     from validator.engine.engine import _LazyBody
-    from validator.scale import decode as fastdecode
+    from validator.scale.annotations import from_typed
+    from validator.scale.envelope import decode
 
     body = {"task": {}, "response": {"annotations": [cuboid(10, 10, 40, 30, uuid="c"), box(0, 0, 5, 5, uuid="b")]}}
     anns = body["response"]["annotations"]
     want = anns[0]["edges"]
     raw = orjson.dumps(body)
-    _, response = fastdecode.decode(raw)
-    typed = fastdecode.columns(response.annotations, _LazyBody(raw).annotations)
+    _, response = decode(raw)
+    typed = from_typed(response.annotations, _LazyBody(raw).annotations)
     for a in (typed, extract(anns), extract(anns, careful=True)):
         assert a.cuboid_edges == {0: want}
         assert a.by_uuid["c"].edges == want and a.by_uuid["b"].edges is None
@@ -222,3 +235,30 @@ def test_fast_and_general_paths_agree_on_mutated_bodies(seed):
         result = _answers_agree(json.dumps(body).encode())
         taken.add(result.stats.get("fast_path"))
     assert taken == {0, 1}, "the mutations should exercise both paths"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_typed_decode_and_careful_reading_give_the_same_columns_on_mutated_bodies(seed):
+    """600 mutated bodies: whenever the typed decode takes a body, the careful reading of the same annotations (with
+    the same Structs) gives identical columns; when it refuses one, the careful reading sets something aside."""
+    import orjson
+
+    from validator.scale.annotations import from_typed
+    from validator.scale.envelope import decode
+
+    typed_taken = refused = 0
+    for body in _mutations(100 + seed, 100):
+        raw = json.dumps(body).encode()
+        anns = body["response"]["annotations"]
+        careful = extract(anns)
+        _same(careful, extract(anns, careful=True))  # chunked conversion = one by one
+        typed = decode(raw)
+        cols = from_typed(typed[1].annotations or [], list) if typed is not None else None
+        if cols is not None:
+            typed_taken += 1
+            _same(cols, careful)
+            assert not careful.malformed
+        else:
+            refused += 1
+            assert careful.malformed or careful.unlisted, orjson.dumps(anns)[:300]
+    assert typed_taken > 10 and refused > 10

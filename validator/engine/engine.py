@@ -21,12 +21,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from validator.scale import decode as fastdecode
-from validator.scale import jsonio
-from validator.scale.annotations import TYPE_CODE, extract
+from validator.scale import envelope, jsonio
+from validator.scale.annotations import LISTED_DEFAULT, TYPE_CODE, extract, from_typed
 from validator.engine.config import Config, RuleInstance, load_config
 from validator.engine.context import Context, Selection
-from validator.scale.envelope import BodyError, load_envelope, load_task
 from validator.engine.issues import Issue, ReportedIssue, Result, order_issues
 from validator.scale.task import TaskSpec
 
@@ -34,6 +32,7 @@ log = logging.getLogger("validator.engine")
 
 INCOMPLETE = "validation_incomplete"
 INCOMPLETE_TEXT = "Automatic checks could not be completed for this task. Please submit again in a moment."
+_FORMAT_RULES = ("malformed_annotation", "non_finite_coordinate")  # rules/annotation_format.py: they read malformed
 SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
 
 
@@ -129,8 +128,13 @@ class Engine:
         # What the run loop needs of each configured instance, worked out once (the config holds every instance
         # for the engine's lifetime): id(instance) -> (stage key, type codes or None, scope key).
         self._plans: dict[int, _Plan] = {}
-        for inst in [*config.instances, *(i for group in config.project_instances.values() for i in group)]:
+        every = [*config.instances, *(i for group in config.project_instances.values() for i in group)]
+        for inst in every:
             self._plans[id(inst)] = _Plan(inst)
+        # How many malformed annotations extraction records one by one (per kind): as many as the format rules list
+        # (their option max_listed); the others are only counted, so memory stays bounded whatever the body.
+        self._listed = max((i.options["max_listed"] for i in every if i.id in _FORMAT_RULES),
+                           default=LISTED_DEFAULT)
 
     @classmethod
     def from_config_file(cls, path=None) -> "Engine":
@@ -139,37 +143,44 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------------------
     def validate(self, body: Any) -> Result:
-        """Validate a parsed ``{task, response}`` body. Raises envelope.BodyError for an invalid envelope only."""
-        t0 = time.perf_counter()
-        task, response = load_envelope(body)
-        return self._validate(t0, task, lambda: extract(response["annotations"]),
-                              len(response["annotations"]), response, response.get("global_attributes"))
+        """Validate a parsed ``{task, response}`` body: encoded to bytes (NaN kept) and read exactly as a request
+        (:meth:`validate_bytes`). Raises envelope.BodyError / jsonio.JSONBodyError for an invalid envelope only."""
+        return self.validate_bytes(jsonio.encode_body(body))
 
     def validate_bytes(self, raw: bytes) -> Result:
         """Validate a request body as received (bytes). Raises jsonio.JSONBodyError / envelope.BodyError for a body
         that is not a valid ``{task, response}`` JSON object, and nothing else for any content.
 
-        Well-formed bodies take the typed fast path (validator/scale/decode.py); anything it refuses is parsed
-        generically and read by the careful path, with the same result."""
+        Both ways in read the specification in validator/scale/format.py: a well-formed body is decoded typed
+        (msgspec); anything that decode refuses is parsed generically and its annotations read carefully
+        (validator/scale/annotations.py ``extract``), with the same result for every well-formed annotation."""
         t0 = time.perf_counter()
-        typed = fastdecode.decode(raw)
+        typed = envelope.decode(raw)
         if typed is not None:
             raw_task, response = typed
+            task = envelope.load_task(raw_task)  # the same specification and messages as the generic path
             anns = response.annotations or []
             lazy = _LazyBody(raw)
-            try:
-                task = load_task(raw_task)
-            except BodyError:
-                task = None  # let the general path produce its message
-            if task is not None:
-                annotations = fastdecode.columns(anns, lazy.annotations)
-                if annotations is not None:
-                    result = self._validate(t0, task, lambda: annotations, len(anns), lazy.response,
-                                            response.global_attributes, fast=True)
-                    result.inputs = (typed, annotations, lazy)
-                    return result
+            annotations = from_typed(anns, lazy.annotations)
+            if annotations is not None:
+                result = self._validate(t0, task, lambda: annotations, len(anns), lazy.response,
+                                        response.global_attributes, fast=True)
+                result.inputs = (typed, annotations, lazy)
+                return result
         body = jsonio.loads(raw)
-        result = self.validate(body)
+        task, response = envelope.load_envelope(body)
+        anns = response.get("annotations")
+        read: list = []  # the careful reading, kept for its work counters
+
+        def careful():
+            read.append(extract(anns, listed=self._listed))
+            return read[0]
+
+        result = self._validate(t0, task, careful, len(anns) if isinstance(anns, list) else 0, response,
+                                response.get("global_attributes"))
+        if read:  # what the careful path cost: one-by-one conversions, explanations, malformed not listed
+            result.stats.update({f"extraction_{k}": v for k, v in read[0].work.items()})
+            result.stats["extraction_unlisted"] = sum(read[0].unlisted.values())
         result.inputs = body
         return result
 

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from validator.scale.answer import answer_json, issue_json
+
 LEVELS = ("error", "warn", "shadow", "off")
 RETURNED_LEVELS = frozenset({"error", "warn"})
 
@@ -92,12 +94,7 @@ class ReportedIssue:
     locations: tuple[tuple[float, float], ...]
 
     def to_json(self) -> dict:
-        out: dict[str, Any] = {"errorType": self.error_type}
-        if self.locations:
-            out["locations"] = [{"x": x, "y": y} for x, y in self.locations]
-        if self.extra:
-            out["extra"] = self.extra
-        return out
+        return issue_json(self.error_type, self.locations, self.extra)
 
     def sort_key(self) -> tuple:
         return (self.error_type, self.instance, self.locations, self.extra or "")
@@ -138,14 +135,11 @@ class Result:
                 global_issues.append(issue)
             else:
                 per_uuid.setdefault(issue.uuid, []).append(issue)
-        return {
-            "pass": self.passed,
-            "issues": {
-                uuid: [i.to_json() for i in sorted(items, key=ReportedIssue.sort_key)]
-                for uuid, items in per_uuid.items()
-            },
-            "globalIssues": [i.to_json() for i in sorted(global_issues, key=ReportedIssue.sort_key)],
-        }
+        return answer_json(
+            self.passed,
+            {uuid: [i.to_json() for i in sorted(items, key=ReportedIssue.sort_key)] for uuid, items in per_uuid.items()},
+            [i.to_json() for i in sorted(global_issues, key=ReportedIssue.sort_key)],
+        )
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Issue counts per level and per rule instance, for logs and metrics."""

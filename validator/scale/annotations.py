@@ -7,48 +7,51 @@ infinite numbers) are *not* handed to rules: they are recorded as :class:`Malfor
 ``malformed_annotation`` and ``non_finite_coordinate`` report as issues on that annotation (or as global issues
 when there is no usable uuid). A labeler's malformed annotation is never an HTTP error.
 
-Three ways in, one result (``assemble_coordinates`` builds the shared array for the first two):
+The annotations' format is specified once, by the Structs of validator/scale/format.py. Two ways in, one column
+builder (:func:`columns`):
 
-* the **typed path** (validator/scale/decode.py, every well-formed request to the service): msgspec has already
-  checked the types while decoding; the columns are read from the decoded structs;
-* the **dict path** (``extract``, for bodies parsed generically): comprehensions gather each column, then bulk
-  checks (``set(map(type, values))`` must be ``{int, float}``; all finite);
-* the **careful path**: when any check fails, the annotations are read one by one, to say exactly which one is
-  wrong and why. Well-formed annotations come out identical on all paths (tests/test_extraction.py).
+* the **typed path** (:func:`from_typed`, every well-formed request to the service): msgspec decoded the body
+  straight into those Structs, checking every type on the way;
+* the **careful path** (:func:`extract`, a body the typed decode refused, parsed generically): the annotation dicts
+  are converted with the same Structs (all at once, else in chunks, after C-level passes that set aside what is
+  not an object, not a geometry type, or lacks a field its type requires), and for each one that does not convert
+  :func:`validator.scale.format.first_problem` names the first thing wrong, which becomes the labeler's sentence
+  here. Well-formed annotations come out identical on both paths (tests/test_extraction.py).
+
+Bounded: at most ``listed`` malformed annotations per kind (the first ones, in request order) are recorded with
+their message; the others are only counted (``AnnotationSet.unlisted``), and the format rules say how many more
+there are in one summary issue. Every step is a C-level pass over the list or costs in proportion to the
+annotations that are actually malformed (``AnnotationSet.work`` counts failed conversions, annotations converted
+again and explanations; tests/test_bounded_extraction.py).
 
 No per-annotation objects are created up front: :class:`Annotation` is a light view made on demand.
 """
 from __future__ import annotations
 
+import heapq
 import math
+import operator
+import re
+from collections import Counter
 from functools import cached_property
-from typing import Any, Iterator, Mapping, Sequence
+from itertools import chain, compress, repeat
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
+import msgspec
 import numpy as np
 
-GEOMETRY_TYPES = ("box", "polygon", "line", "point", "cuboid", "ellipse")
-TYPE_CODE = {t: i for i, t in enumerate(GEOMETRY_TYPES)}
+from validator.scale import format as fmt
+from validator.scale.format import CODE_OF_CLASS, GEOMETRY_TYPES, MISSING, NAME_OF_CLASS, TYPE_CODE
+
+__all__ = ["GEOMETRY_TYPES", "TYPE_CODE", "Annotation", "AnnotationSet", "Malformed", "extract", "from_typed",
+           "LISTED_DEFAULT", "box_corners"]
+
 CUBOID_VERTEX_DESCRIPTIONS = (
     "face-topleft", "face-bottomleft", "face-topright", "face-bottomright", "side-topcorner", "side-bottomcorner",
 )
 CUBOID_EDGE_DESCRIPTIONS = ("face-top", "face-right", "face-bottom", "face-left", "side-bottom", "side-top")
 
-_NUM = (int, float)
-_NUM_TYPES = frozenset(_NUM)
-
-
-class _Bad(Exception):
-    """Raised inside careful extraction; becomes a Malformed record."""
-
-    def __init__(self, kind: str, message: str, at: tuple[float, float] | None = None):
-        super().__init__(message)
-        self.kind = kind  # "malformed" | "non_finite"
-        self.message = message
-        self.at = at
-
-
-class _Careful(Exception):
-    """The fast path met something it does not handle; the careful path takes over."""
+LISTED_DEFAULT = 100  # malformed annotations listed one by one; [engine] max_malformed_listed
 
 
 class Malformed:
@@ -154,14 +157,18 @@ class AnnotationSet(Sequence[Annotation]):
     ``attributes``, ``raws``, ``request_index``, ``offsets`` / ``ends`` (each annotation's first / past-the-end
     row in ``coords``; ``edges`` is the same as one ``n + 1`` array), ``counts`` (vertices per annotation), ``box``
     (``(n, 5)``: left, top, width, height, rotation; NaN rows for non-boxes). ``malformed``: the annotations set
-    aside. ``uuid_order``: every uuid in the request (malformed ones included) -> request index.
+    aside (at most ``listed`` of them, the first in request order); ``unlisted``: how many more there are, per
+    kind (``"malformed"``, ``"non_finite"``). ``uuid_order``: every uuid in the request (malformed ones included)
+    -> request index. ``work``: counters of the careful path (``one_by_one`` conversions, ``explained``
+    annotations), empty on the typed path.
     """
 
     def __init__(self, *, uuids: list[str], type_names: list[str], labels: list[str], attributes: list[dict],
                  raws: Any, request_index: list[int], edges: np.ndarray, coords: np.ndarray,
                  box: np.ndarray, given_vertices: dict[int, np.ndarray], vertex_descriptions: dict[int, tuple],
                  malformed: list[Malformed], uuid_order: dict[str, int], type_codes: np.ndarray | None = None,
-                 pos_of_uuid: dict[str, int] | None = None, cuboid_edges: dict[int, Any] | None = None):
+                 pos_of_uuid: dict[str, int] | None = None, cuboid_edges: dict[int, Any] | None = None,
+                 unlisted: Mapping[str, int] | None = None, work: Mapping[str, int] | None = None):
         self.uuids = uuids
         self.type_names = type_names
         self.labels = labels
@@ -178,11 +185,20 @@ class AnnotationSet(Sequence[Annotation]):
         self.vertex_descriptions = vertex_descriptions
         self.cuboid_edges = cuboid_edges or {}  # cuboid position -> its `edges` value as received
         self.malformed = malformed
+        self.unlisted = dict(unlisted or {})
+        self.work = dict(work or {})
         self.uuid_order = uuid_order
         self.pos_of_uuid = pos_of_uuid if pos_of_uuid is not None else {u: i for i, u in enumerate(uuids)}
         self.type_codes = type_codes if type_codes is not None else np.fromiter(
             (TYPE_CODE[t] for t in type_names), dtype=np.int8, count=len(type_names))
         self.geometry: Any = None  # set by GeometryIndex
+
+    def non_finite_positions(self) -> np.ndarray:
+        """Positions of annotations with a number that is not finite (coordinates, rotation, a box's vertices)."""
+        rows = (~np.isfinite(self.coords)).any(axis=1).nonzero()[0]
+        bad = [np.searchsorted(self.edges, rows, side="right") - 1, (~np.isfinite(self.box[:, 4])).nonzero()[0],
+               np.array([p for p, g in self.given_vertices.items() if not np.isfinite(g).all()], dtype=np.int64)]
+        return np.unique(np.concatenate(bad)).astype(np.int64)
 
     @property
     def raws(self) -> list[dict]:
@@ -264,128 +280,8 @@ class AnnotationSet(Sequence[Annotation]):
         return self.positions_of_types([TYPE_CODE[t] for t in types])
 
 
-# -- the fast path ---------------------------------------------------------------------------------------------------
-_GEOMETRY_SET = frozenset(GEOMETRY_TYPES)
-_STR = frozenset((str,))
-_ATTR_TYPES = frozenset((dict, type(None)))
 
-
-def _numbers_ok(*columns: list) -> bool:
-    return all(set(map(type, c)) <= _NUM_TYPES for c in columns)
-
-
-def split_by_kind(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positions of boxes, of points, and of vertex-list annotations (polygon, line, ellipse, cuboid)."""
-    is_box = codes == TYPE_CODE["box"]
-    is_point = codes == TYPE_CODE["point"]
-    return is_box.nonzero()[0], is_point.nonzero()[0], (~(is_box | is_point)).nonzero()[0]
-
-
-def assemble_coordinates(n: int, box_pos: np.ndarray, box_values: list, point_pos: np.ndarray, point_x: list,
-                         point_y: list, vert_pos: np.ndarray, vertex_counts: np.ndarray, vertex_x: list,
-                         vertex_y: list) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The shared coordinate array (box corners, points, vertices, each annotation's rows contiguous, in request
-    order), its edges and the box columns; None when a number is not finite (the careful path reports it)."""
-    counts = np.empty(n, dtype=np.int64)
-    counts[box_pos] = 4
-    counts[point_pos] = 1
-    counts[vert_pos] = vertex_counts
-    edges = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=edges[1:])
-    coords = np.empty((int(edges[-1]), 2), dtype=np.float64)
-    box = np.full((n, 5), np.nan)
-    box[:, 4] = 0.0
-    if len(box_pos):
-        bv = np.array(box_values, dtype=np.float64).reshape(-1, 5)
-        box[box_pos] = bv
-        coords[(edges[box_pos][:, None] + np.arange(4)).ravel()] = box_corners(bv).reshape(-1, 2)
-    if len(point_pos):
-        rows = edges[point_pos]
-        coords[rows, 0] = point_x
-        coords[rows, 1] = point_y
-    if len(vert_pos):
-        rows = (edges[vert_pos] - vertex_counts.cumsum() + vertex_counts).repeat(vertex_counts) + \
-            np.arange(int(vertex_counts.sum()))
-        coords[rows, 0] = vertex_x
-        coords[rows, 1] = vertex_y
-    if not np.isfinite(coords).all() or not np.isfinite(box[:, 4]).all():
-        return None
-    return edges, coords, box
-
-
-def _fast(raw_annotations: list) -> AnnotationSet:
-    """Column-wise extraction from dicts: each pass is a comprehension or a C-level map; any surprise raises."""
-    anns = raw_annotations
-    n = len(anns)
-    if n and set(map(type, anns)) != {dict}:
-        raise _Careful
-    uuids = [d["uuid"] for d in anns]
-    type_names = [d["type"] for d in anns]
-    labels = [d["label"] for d in anns]
-    attributes = [d.get("attributes") for d in anns]
-    uuid_order = dict(zip(uuids, range(n)))
-    if n and (set(map(type, uuids)) != _STR or len(uuid_order) != n or "" in uuid_order
-              or set(map(type, labels)) != _STR or not set(type_names) <= _GEOMETRY_SET
-              or not set(map(type, attributes)) <= _ATTR_TYPES):
-        raise _Careful
-    if None in attributes:
-        attributes = [{} if a is None else a for a in attributes]
-    codes = np.fromiter(map(TYPE_CODE.__getitem__, type_names), dtype=np.int8, count=n)
-    box_pos, point_pos, vert_pos = split_by_kind(codes)
-    bd = [anns[i] for i in box_pos.tolist()]
-    box_values = [(d["left"], d["top"], d["width"], d["height"], _rotation(d.get("rotation"))) for d in bd]
-    pd = [anns[i] for i in point_pos.tolist()]
-    px = [d["x"] for d in pd]
-    py = [d["y"] for d in pd]
-    vertex_lists = [anns[i]["vertices"] for i in vert_pos.tolist()]
-    if vertex_lists and set(map(type, vertex_lists)) != {list}:
-        raise _Careful
-    flat = [v for vs in vertex_lists for v in vs]
-    vx = [v["x"] for v in flat]
-    vy = [v["y"] for v in flat]
-    if not (_numbers_ok(px, py, vx, vy) and set(map(type, (c for row in box_values for c in row))) <= _NUM_TYPES):
-        raise _Careful
-    vertex_counts = np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists))
-    assembled = assemble_coordinates(n, box_pos, box_values, point_pos, px, py, vert_pos, vertex_counts, vx, vy)
-    if assembled is None:
-        raise _Careful
-    edges, coords, box = assembled
-    given: dict[int, np.ndarray] = {}
-    for p, d in zip(box_pos.tolist(), bd):
-        vs = d.get("vertices")
-        if vs is not None:
-            if type(vs) is not list:
-                raise _Careful
-            xs = [v["x"] for v in vs]
-            ys = [v["y"] for v in vs]
-            if not _numbers_ok(xs, ys):
-                raise _Careful
-            arr = given[p] = np.array([xs, ys], dtype=np.float64).T.reshape(-1, 2)
-            if not np.isfinite(arr).all():
-                raise _Careful
-    cub = TYPE_CODE["cuboid"]
-    cuboids = [p for p in vert_pos.tolist() if codes[p] == cub]
-    descriptions = {p: cuboid_descriptions(anns[p]["vertices"], dict.get) for p in cuboids}
-    return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes,
-                         raws=list(anns), request_index=list(range(n)), edges=edges, coords=coords, box=box,
-                         given_vertices=given, vertex_descriptions=descriptions, malformed=[],
-                         uuid_order=uuid_order, type_codes=codes, pos_of_uuid=uuid_order,
-                         cuboid_edges={p: anns[p].get("edges") for p in cuboids})
-
-
-def _rotation(value: Any) -> Any:
-    return 0.0 if value is None else value  # not `value or 0.0`: a boolean must stay visible to the type check
-
-
-def cuboid_descriptions(vertices: list, get) -> tuple[str | None, ...]:
-    """Each cuboid vertex's description (None where it is missing or not text); ``get(vertex, "description")``."""
-    out = []
-    for v in vertices:
-        d = get(v, "description")
-        out.append(d if isinstance(d, str) else None)
-    return tuple(out)
-
-
+# -- the column builder (both paths) ----------------------------------------------------------------------------
 def box_corners(ltwhr: np.ndarray) -> np.ndarray:
     """Corners TL, TR, BR, BL of boxes ``(m, 5)`` = left, top, width, height, rotation (radians, clockwise about
     the centre, y axis down). Returns ``(m, 4, 2)``."""
@@ -420,12 +316,367 @@ def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
     return out
 
 
-# -- the careful path ------------------------------------------------------------------------------------------------
-def _num(value: Any, what: str) -> float:
-    if type(value) not in _NUM:  # bool is not a number here, nor None, nor "12"
-        shown = "missing" if value is None else f"not a number ({_short(value)})"
-        raise _Bad("malformed", f"{what} is {shown}.")
-    return float(value)
+
+
+def columns(anns: list, raws: Any, *, request_index: list[int] | None = None, malformed: list[Malformed] | None = None,
+            uuid_order: dict[str, int] | None = None, unlisted: Mapping[str, int] | None = None,
+            work: Mapping[str, int] | None = None, finite_only: bool = True) -> AnnotationSet | None:
+    """The AnnotationSet columns of converted annotations (validator/scale/format.py Structs, unique uuids), or None
+    when a number is not finite (and ``finite_only``) or two annotations share a uuid. ``raws``: the annotations'
+    dicts, or a function that rebuilds them."""
+    n = len(anns)
+    uuids = [a.uuid for a in anns]
+    pos_of_uuid = dict(zip(uuids, range(n)))
+    if len(pos_of_uuid) != n:
+        return None
+    classes = list(map(type, anns))
+    codes = np.fromiter(map(CODE_OF_CLASS.__getitem__, classes), dtype=np.int8, count=n)
+    type_names = list(map(NAME_OF_CLASS.__getitem__, classes))
+    labels = [a.label for a in anns]
+    attributes = [a.attributes for a in anns]
+    if None in attributes:
+        attributes = [{} if a is None else a for a in attributes]
+    box_pos, point_pos, vert_pos = split_by_kind(codes)
+    bs = [anns[i] for i in box_pos.tolist()]
+    ps = [anns[i] for i in point_pos.tolist()]
+    vert_anns = [anns[i] for i in vert_pos.tolist()]
+    vertex_lists = [a.vertices for a in vert_anns]
+    flat = list(chain.from_iterable(vertex_lists))
+    assembled = assemble_coordinates(
+        n, box_pos, [(b.left, b.top, b.width, b.height, b.rotation or 0.0) for b in bs],
+        point_pos, [p.x for p in ps], [p.y for p in ps],
+        vert_pos, np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists)),
+        [v.x for v in flat], [v.y for v in flat], finite_only=finite_only)
+    if assembled is None:
+        return None
+    edges, coords, box = assembled
+    given = {p: _xy(b.vertices) for p, b in zip(box_pos.tolist(), bs) if b.vertices is not None}
+    if finite_only and given and not all(np.isfinite(g).all() for g in given.values()):
+        return None
+    cuboids = [(p, a) for p, a in zip(vert_pos.tolist(), vert_anns) if type(a) is fmt.Cuboid]
+    descriptions = {p: cuboid_descriptions(a.vertices) for p, a in cuboids}
+    cuboid_edges = {p: a.edges for p, a in cuboids}
+    return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes, raws=raws,
+                         request_index=list(range(n)) if request_index is None else request_index, edges=edges,
+                         coords=coords, box=box, given_vertices=given, vertex_descriptions=descriptions,
+                         malformed=malformed or [], uuid_order=pos_of_uuid if uuid_order is None else uuid_order,
+                         type_codes=codes, pos_of_uuid=pos_of_uuid, cuboid_edges=cuboid_edges, unlisted=unlisted,
+                         work=work)
+
+
+def _xy(vertices: list) -> np.ndarray:
+    return np.array([(v.x, v.y) for v in vertices], dtype=np.float64).reshape(-1, 2)
+
+
+def cuboid_descriptions(vertices: list) -> tuple[str | None, ...]:
+    """Each cuboid vertex's description (None where it is missing or not text)."""
+    return tuple(d if isinstance(d, str) else None for d in (v.description for v in vertices))
+
+
+def split_by_kind(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of boxes, of points, and of vertex-list annotations (polygon, line, ellipse, cuboid)."""
+    is_box = codes == TYPE_CODE["box"]
+    is_point = codes == TYPE_CODE["point"]
+    return is_box.nonzero()[0], is_point.nonzero()[0], (~(is_box | is_point)).nonzero()[0]
+
+
+def assemble_coordinates(n: int, box_pos: np.ndarray, box_values: list, point_pos: np.ndarray, point_x: list,
+                         point_y: list, vert_pos: np.ndarray, vertex_counts: np.ndarray, vertex_x: list,
+                         vertex_y: list, *, finite_only: bool = True
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The shared coordinate array (box corners, points, vertices, each annotation's rows contiguous, in request
+    order), its edges and the box columns; None when a number is not finite (and ``finite_only``)."""
+    counts = np.empty(n, dtype=np.int64)
+    counts[box_pos] = 4
+    counts[point_pos] = 1
+    counts[vert_pos] = vertex_counts
+    edges = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=edges[1:])
+    coords = np.empty((int(edges[-1]), 2), dtype=np.float64)
+    box = np.full((n, 5), np.nan)
+    box[:, 4] = 0.0
+    if len(box_pos):
+        bv = np.array(box_values, dtype=np.float64).reshape(-1, 5)
+        box[box_pos] = bv
+        coords[(edges[box_pos][:, None] + np.arange(4)).ravel()] = box_corners(bv).reshape(-1, 2)
+    if len(point_pos):
+        rows = edges[point_pos]
+        coords[rows, 0] = point_x
+        coords[rows, 1] = point_y
+    if len(vert_pos):
+        rows = (edges[vert_pos] - vertex_counts.cumsum() + vertex_counts).repeat(vertex_counts) + \
+            np.arange(int(vertex_counts.sum()))
+        coords[rows, 0] = vertex_x
+        coords[rows, 1] = vertex_y
+    if finite_only and not (np.isfinite(coords).all() and np.isfinite(box[:, 4]).all()):
+        return None
+    return edges, coords, box
+
+
+# -- the typed path ----------------------------------------------------------------------------------------------------
+def from_typed(anns: list, reparse: Callable[[], list]) -> AnnotationSet | None:
+    """The columns of a typed decode's annotations; None when the careful path must read them (two annotations
+    share a uuid). ``reparse()`` returns the body's original annotation dicts, when a rule asks for them."""
+    return columns(anns, reparse)
+
+
+# -- the careful path --------------------------------------------------------------------------------------------------
+CHUNK = 64  # annotations converted together; a chunk that does not convert is converted one by one
+
+
+class _Many(msgspec.Struct):  # (msgspec keeps the type information of a Struct, not of a bare list[...] or Union)
+    a: list[fmt.AnyAnnotation]
+
+
+_AT = re.compile(r"at `\$\.a\[(\d+)\]")
+
+
+def _failed_at(exc: msgspec.ValidationError, batch: list) -> int:
+    """The position in the chunk of the first annotation that does not convert (from msgspec's error path)."""
+    found = _AT.search(str(exc))
+    if found is not None and int(found.group(1)) < len(batch):
+        return int(found.group(1))
+    for j, d in enumerate(batch):  # (not expected: msgspec always names the item) one by one
+        try:
+            msgspec.convert({"a": [d]}, _Many)
+        except msgspec.ValidationError:
+            return j
+    raise AssertionError("a chunk that does not convert has no annotation that does not convert")
+
+
+class _Listed:
+    """Per kind, the first ``limit`` malformed annotations (in request order), with their message; the others only
+    counted. A message is worked out only for an annotation that is kept (``make`` is called at the end)."""
+
+    def __init__(self, limit: int):
+        self.limit = max(limit, 0)
+        self._heaps: dict[str, list[tuple[int, Callable]]] = {"malformed": [], "non_finite": []}
+        self.unlisted: Counter = Counter()
+
+    def full_before(self, index: int, kind: str = "malformed") -> bool:
+        """Whether an annotation of this kind at ``index`` would not be listed (``limit`` earlier ones are)."""
+        heap = self._heaps[kind]
+        return len(heap) >= self.limit and (not heap or -heap[0][0] < index)
+
+    def add(self, index: int, kind: str, make: Callable[[], Malformed]) -> None:
+        heap = self._heaps[kind]  # (-index, make): the largest kept index on top
+        if len(heap) < self.limit:
+            heapq.heappush(heap, (-index, make))
+        elif heap and -heap[0][0] > index:
+            heapq.heapreplace(heap, (-index, make))
+            self.unlisted[kind] += 1
+        else:
+            self.unlisted[kind] += 1
+
+    def count(self, kind: str, n: int) -> None:
+        self.unlisted[kind] += n
+
+    def records(self) -> list[Malformed]:
+        kept = sorted((-i, make) for heap in self._heaps.values() for i, make in heap)
+        return [make() for _, make in kept]
+
+
+def extract(raw_annotations: list, *, listed: int = LISTED_DEFAULT, careful: bool = False) -> AnnotationSet:
+    """Turn ``response.annotations`` (parsed dicts) into an AnnotationSet; never raises on annotation content.
+
+    ``listed``: how many malformed annotations get a record of their own (the rest are counted in ``unlisted``).
+    ``careful=True`` converts every annotation on its own (tests compare it with the chunked conversion).
+
+    Cost: one conversion of all the annotation objects at once (enough when none is malformed); else, after the
+    ones before the first malformed one, C-level passes over the columns (object test, type tags, the fields each
+    type requires), the conversion of the rest in chunks with one failed conversion per malformed annotation found
+    that way (``work["failed"]``, and at most CHUNK - 1 converted again for each: ``work["converted_again"]``), and
+    an explanation per *listed* malformed annotation only (``work["explained"]``)."""
+    items = raw_annotations
+    n = len(items)
+    work = Counter(failed=0, converted_again=0, explained=0)
+    out = _Listed(listed)
+    # 1. what is not an object is malformed at once (C-level passes: map, count, index, compress)
+    types = list(map(type, items))
+    n_objects = types.count(dict)
+    if n_objects == n:
+        idx, objs = np.arange(n), items
+    elif n_objects * 8 < n:  # mostly not objects: find the few objects by C-level scans
+        positions, at = [], -1
+        for _ in range(n_objects):
+            at = types.index(dict, at + 1)
+            positions.append(at)
+        idx, objs = np.array(positions, dtype=np.int64), [items[i] for i in positions]
+        first_bad = [i for i in range(min(n, out.limit + n_objects)) if types[i] is not dict][:out.limit]
+    else:
+        is_object = list(map(operator.is_, types, repeat(dict)))
+        idx, objs = np.array(is_object, dtype=bool).nonzero()[0], list(compress(items, is_object))
+        first_bad, at = [], -1
+        for _ in range(min(out.limit, n - n_objects)):
+            at = is_object.index(False, at + 1)
+            first_bad.append(at)
+    if n_objects != n:  # the first ones get a record, the others are counted
+        for i in first_bad:
+            out.add(i, "malformed", lambda i=i: Malformed(
+                i, None, "malformed", f"Annotation #{i + 1} is not an object ({_short(items[i])})."))
+        out.count("malformed", n - n_objects - len(first_bad))
+    del types
+    good: list[Any] = []
+    good_index: list[int] = []
+    convert = msgspec.convert
+    if not careful and objs:  # most bodies read here have no malformed annotation, or few: all at once first
+        try:
+            good = convert({"a": objs}, _Many).a
+            good_index = idx.tolist()
+            objs, idx = [], idx[:0]
+        except msgspec.ValidationError as exc:
+            j = _failed_at(exc, objs)  # the ones before the first malformed one convert: again, in one call
+            if j:
+                work["converted_again"] += j
+                good = convert({"a": objs[:j]}, _Many).a
+                good_index = idx[:j].tolist()
+                objs, idx = objs[j:], idx[j:]
+    # 2. objects whose type is not a geometry type, or without a field their type requires (absent or null), are
+    # malformed without a conversion (C-level passes over the fields the Structs of format.py require)
+    try:
+        classes = list(map(fmt.CLASS_OF_TAG.get, map(dict.get, objs, repeat("type"))))
+    except TypeError:  # a tag that is a list or an object
+        classes = [fmt.CLASS_OF_TAG.get(t) if isinstance(t, str) else None for t in map(dict.get, objs, repeat("type"))]
+    n_viable = len(classes) - classes.count(None)
+    viable = list(map(operator.is_not, classes, repeat(None))) if n_viable else []
+    for name, accepted in fmt.REQUIRED_BY_EVERY:
+        if n_viable:
+            kinds = set(types := list(map(type, map(dict.get, objs, repeat(name)))))
+            if not kinds <= accepted:
+                viable = list(map(operator.and_, viable, map(accepted.__contains__, types)))
+                n_viable = viable.count(True)
+            del types
+    # ... nor those with a field their geometry requires absent or of another type (a point without x, x: true)
+    if n_viable:
+        viable_array = np.array(viable, dtype=bool)
+        for cls in set(classes) - {None}:
+            of_cls = list(map(operator.is_, classes, repeat(cls)))
+            members = None
+            for name, accepted in fmt.REQUIRED_BY[cls]:
+                types = list(map(type, map(dict.get, compress(objs, of_cls), repeat(name))))
+                if not set(types) <= accepted:
+                    if members is None:
+                        members = np.array(of_cls, dtype=bool).nonzero()[0]
+                    viable_array[members[~np.array(list(map(accepted.__contains__, types)), dtype=bool)]] = False
+        viable = viable_array.tolist()
+        n_viable = viable.count(True)
+    del classes
+    if n_viable == 0:
+        unknown_idx, unknown, idx, objs = idx, objs, idx[:0], []
+    elif n_viable < len(objs):
+        viable_array = np.array(viable, dtype=bool)
+        unknown_idx, unknown = idx[~viable_array], list(compress(objs, map(operator.not_, viable)))
+        idx, objs = idx[viable_array], list(compress(objs, viable))
+    else:
+        unknown_idx, unknown = idx[:0], []
+    del viable
+    # 3. the others, converted with the Structs of format.py, in chunks. When a chunk does not convert, msgspec's
+    # error path names the first annotation that does not: the ones before it are converted again (one call), that
+    # one is set aside, and the next chunk starts after it. So each malformed annotation costs one failed
+    # conversion, and at most CHUNK - 1 well-formed ones are converted twice for it.
+    failed: list[int] = []  # positions in objs
+    step = 1 if careful else CHUNK
+    k, m = 0, len(objs)
+    while k < m:
+        batch = objs[k:k + step]
+        try:
+            good.extend(convert({"a": batch}, _Many).a)
+            good_index.extend(idx[k:k + step].tolist())
+            k += step
+            step = min(step * 2, 1 if careful else CHUNK)
+            continue
+        except msgspec.ValidationError as exc:
+            j = 0 if step == 1 else _failed_at(exc, batch)
+        step = 1 if j == 0 else step  # (malformed annotations in a row: read one at a time)
+        work["failed"] += 1
+        if j:
+            work["converted_again"] += j
+            good.extend(convert({"a": batch[:j]}, _Many).a)
+            good_index.extend(idx[k:k + j].tolist())
+        failed.append(k + j)
+        k += j + 1
+    # the objects that do not convert, in request order, with their uuid when it is usable
+    if failed and len(unknown_idx):
+        bad_idx = np.concatenate([unknown_idx, idx[failed]])
+        order = np.argsort(bad_idx, kind="stable")
+        bad_idx = bad_idx[order]
+        merged = unknown + [objs[j] for j in failed]
+        bad_objs = [merged[k] for k in order.tolist()]
+    elif failed:
+        bad_idx, bad_objs = idx[failed], [objs[j] for j in failed]
+    else:
+        bad_idx, bad_objs = unknown_idx, unknown
+    # 4. uuids, in request order: the first annotation with a uuid keeps it, a later one is malformed
+    good_uuids = [a.uuid for a in good]
+    first = dict(zip(reversed(good_uuids), reversed(good_index)))  # uuid -> its first index (C-level)
+    n_good_uuids = len(first)
+    # (with no well-formed annotation, only the uuids of the malformed ones that can be listed matter)
+    named = bad_objs if good else bad_objs[:max(listed, 0)]
+    bad_uuids = list(map(dict.get, named, repeat("uuid")))
+    if bad_uuids.count(None) != len(bad_uuids):
+        try:
+            bad_first = dict(zip(reversed(bad_uuids), reversed(bad_idx[:len(named)].tolist())))
+        except TypeError:  # a uuid that is a list or an object
+            bad_first = dict(zip(reversed([u if isinstance(u, str) else None for u in bad_uuids]),
+                                 reversed(bad_idx[:len(named)].tolist())))
+        clash = False
+        for u, i in bad_first.items():  # (distinct values only)
+            if isinstance(u, str) and u:
+                j = first.get(u)
+                if j is None:
+                    first[u] = i
+                else:
+                    clash = True
+                    first[u] = min(i, j)
+    else:
+        clash = False
+    uuid_order = first
+    duplicates: set[int] = set()
+    if n_good_uuids != len(good) or clash:
+        duplicates = {i for u, i in zip(good_uuids, good_index) if first[u] != i}
+    taken = 0  # at most `listed` of them can be listed: the others are counted
+    for k, i in enumerate(bad_idx[:max(listed, 0)].tolist()):
+        if out.full_before(i):
+            break
+        raw = bad_objs[k]
+        u = raw.get("uuid")
+        u = u if isinstance(u, str) and u else None
+        if u is not None and first[u] != i:
+            out.add(i, "malformed", lambda i=i, u=u: _duplicate(i, u))
+        else:
+            out.add(i, "malformed", lambda i=i, raw=raw, u=u: _explained(i, raw, u, work))
+        taken = k + 1
+    out.count("malformed", len(bad_idx) - taken)
+    if duplicates:
+        for a, i in zip(good, good_index):
+            if i in duplicates:
+                out.add(i, "malformed", lambda i=i, u=a.uuid: _duplicate(i, u))
+        kept = [(a, i) for a, i in zip(good, good_index) if i not in duplicates]
+        good, good_index = [a for a, _ in kept], [i for _, i in kept]
+    # 5. NaN / Infinity (only from the stdlib parser's literals): reported by non_finite_coordinate
+    result = columns(good, items if len(good) == n else [items[i] for i in good_index], request_index=good_index,
+                     uuid_order=uuid_order, finite_only=False)
+    bad = result.non_finite_positions()
+    if len(bad):
+        for n_done, k in enumerate(bad.tolist()):
+            i, a = good_index[k], good[k]
+            if out.full_before(i, "non_finite"):
+                out.count("non_finite", len(bad) - n_done)
+                break
+            out.add(i, "non_finite", lambda i=i, a=a: _non_finite(i, a))
+        ok = np.ones(len(good), dtype=bool)
+        ok[bad] = False
+        good = list(compress(good, ok))
+        good_index = list(compress(good_index, ok))
+        result = columns(good, [items[i] for i in good_index], request_index=good_index, uuid_order=uuid_order)
+    result.malformed = out.records()
+    result.unlisted = dict(+out.unlisted)
+    result.work = dict(work)
+    return result
+
+
+def _duplicate(index: int, uuid: str) -> Malformed:
+    return Malformed(index, uuid, "malformed", f"Two annotations share the uuid {uuid!r}; each needs its own.")
 
 
 def _short(value: Any) -> str:
@@ -436,150 +687,74 @@ def _short(value: Any) -> str:
     return type(value).__name__
 
 
-def _vertices(ann: dict, key: str, label: str) -> list[float]:
-    verts = ann.get(key)
-    if verts is None:
-        raise _Bad("malformed", f"The {label} has no vertices.")
-    if not isinstance(verts, list):
-        raise _Bad("malformed", f"The {label}'s vertices are not a list.")
-    flat: list[float] = []
-    for i, v in enumerate(verts):
-        if not isinstance(v, dict):
-            raise _Bad("malformed", f"Vertex {i + 1} of the {label} is not an {{x, y}} point.",
-                       _nearest_finite(flat, i))
-        x = v.get("x")
-        y = v.get("y")
-        if type(x) not in _NUM or type(y) not in _NUM:
-            bad = "x" if type(x) not in _NUM else "y"
-            val = v.get(bad)
-            shown = "missing" if val is None else f"not a number ({_short(val)})"
-            raise _Bad("malformed", f"Vertex {i + 1} of the {label}: {bad} is {shown}.",
-                       _nearest_finite(flat, i))
-        flat.append(float(x))
-        flat.append(float(y))
-    return flat
+def _explained(index: int, raw: dict, uuid: str | None, work: Counter) -> Malformed:
+    """The first thing wrong with an annotation object that does not convert, in the labeler's words."""
+    work["explained"] += 1
+    if uuid is None:
+        return Malformed(index, None, "malformed", f"Annotation #{index + 1} has no uuid.")
+    tag = raw.get("type")
+    cls = fmt.CLASS_OF_TAG.get(tag) if isinstance(tag, str) else None
+    if cls is None:
+        what = ("no type" if tag is None else
+                f"an unknown type ({repr(tag[:30]) if isinstance(tag, str) else _short(tag)})")
+        return Malformed(index, uuid, "malformed", f"The annotation has {what}.")
+    problem = fmt.first_problem(raw, cls)
+    message, at = _sentence(tag, problem, raw)
+    return Malformed(index, uuid, "malformed", message, at)
 
 
-def _nearest_finite(flat: list[float], i: int) -> tuple[float, float] | None:
-    """The closest earlier vertex with finite coordinates: where to send the labeler for a bad vertex."""
-    for j in range(min(i, len(flat) // 2) - 1, -1, -1):
-        x, y = flat[2 * j], flat[2 * j + 1]
+def _sentence(kind: str, problem: fmt.Problem | None, raw: dict) -> tuple[str, tuple[float, float] | None]:
+    """A format problem in an annotation of type ``kind`` as the labeler reads it (and where to look)."""
+    path = problem.path if problem is not None else ()
+    value = problem.value if problem is not None else None
+    shown = "missing" if value is MISSING or value is None else f"not a number ({_short(value)})"
+    if path == ("label",):
+        return f"The {kind} has no label.", None
+    if path == ("attributes",):
+        return f"The {kind}'s attributes are not an object.", None
+    if path[:1] == ("vertices",):
+        if len(path) == 1:
+            if value is MISSING or value is None:
+                return f"The {kind} has no vertices.", None
+            return f"The {kind}'s vertices are not a list.", None
+        i = path[1]
+        at = _nearest_finite(raw["vertices"], i)
+        if len(path) == 2:
+            return f"Vertex {i + 1} of the {kind} is not an {{x, y}} point.", at
+        return f"Vertex {i + 1} of the {kind}: {path[2]} is {shown}.", at
+    if len(path) == 1:
+        return f"The {kind}'s {path[0]} is {shown}.", None
+    return f"The {kind} is not in Scale's format ({'.'.join(map(str, path)) or 'the object'}).", None
+
+
+def _nearest_finite(vertices: list, i: int) -> tuple[float, float] | None:
+    """The closest earlier vertex with finite coordinates: where to send the labeler for a bad vertex (the vertices
+    before the first bad one are well formed)."""
+    for v in reversed(vertices[:i]):
+        x, y = v["x"], v["y"]
         if math.isfinite(x) and math.isfinite(y):
-            return (x, y)
+            return (float(x), float(y))
     return None
 
 
-class _Row:
-    __slots__ = ("index", "uuid", "type", "label", "attributes", "raw", "coords", "box", "given", "descriptions")
-
-
-def _careful_one(index: int, raw: dict, uuid: str, type_: str, label: str, attributes: dict) -> _Row:
-    row = _Row()
-    row.index, row.uuid, row.type, row.label, row.attributes, row.raw = index, uuid, type_, label, attributes, raw
-    row.box = None
-    row.given = None
-    row.descriptions = None
-    if type_ == "box":
-        left = _num(raw.get("left"), "The box's left")
-        top = _num(raw.get("top"), "The box's top")
-        width = _num(raw.get("width"), "The box's width")
-        height = _num(raw.get("height"), "The box's height")
-        rot = raw.get("rotation")
-        rotation = 0.0 if rot is None else _num(rot, "The box's rotation")
-        row.box = (left, top, width, height, rotation)
-        if raw.get("vertices") is not None:
-            row.given = np.asarray(_vertices(raw, "vertices", "box"), dtype=float).reshape(-1, 2)
-        corners = box_corners(np.asarray([row.box], dtype=float))[0]
-        row.coords = corners.ravel().tolist()
-        anchor = (left, top) if math.isfinite(left) and math.isfinite(top) else None
-        if not all(math.isfinite(v) for v in row.box) or not np.isfinite(corners).all():
-            raise _Bad("non_finite", "The box has a coordinate that is not a finite number.", anchor)
-        if row.given is not None and not np.isfinite(row.given).all():
-            raise _Bad("non_finite", "One of the box's vertices has a coordinate that is not a finite number.",
-                       anchor)
-        return row
-    if type_ == "point":
-        row.coords = [_num(raw.get("x"), "The point's x"), _num(raw.get("y"), "The point's y")]
-        if not all(math.isfinite(v) for v in row.coords):
-            raise _Bad("non_finite", "The point has a coordinate that is not a finite number.")
-        return row
-    flat = _vertices(raw, "vertices", type_)
-    for i in range(0, len(flat), 2):
-        if not (math.isfinite(flat[i]) and math.isfinite(flat[i + 1])):
-            raise _Bad("non_finite", f"Vertex {i // 2 + 1} of the {type_} has a coordinate that is not a "
-                                     "finite number.", _nearest_finite(flat, i // 2))
-    row.coords = flat
-    if type_ == "cuboid":
-        row.descriptions = tuple(v.get("description") if isinstance(v.get("description"), str) else None
-                                 for v in raw["vertices"])
-    return row
-
-
-def _careful(raw_annotations: list) -> AnnotationSet:
-    rows: list[_Row] = []
-    malformed: list[Malformed] = []
-    uuid_order: dict[str, int] = {}
-    for index, raw in enumerate(raw_annotations):
-        if not isinstance(raw, dict):
-            malformed.append(Malformed(index, None, "malformed",
-                                       f"Annotation #{index + 1} is not an object ({_short(raw)})."))
-            continue
-        uuid = raw.get("uuid")
-        if not isinstance(uuid, str) or not uuid:
-            malformed.append(Malformed(index, None, "malformed", f"Annotation #{index + 1} has no uuid."))
-            continue
-        if uuid in uuid_order:
-            malformed.append(Malformed(index, uuid, "malformed",
-                                       f"Two annotations share the uuid {uuid!r}; each needs its own."))
-            continue
-        uuid_order[uuid] = index
-        type_ = raw.get("type")
-        if type_ not in GEOMETRY_TYPES:
-            what = ("no type" if type_ is None else
-                    f"an unknown type ({repr(type_[:30]) if isinstance(type_, str) else _short(type_)})")
-            malformed.append(Malformed(index, uuid, "malformed", f"The annotation has {what}."))
-            continue
-        label = raw.get("label")
-        if not isinstance(label, str):
-            malformed.append(Malformed(index, uuid, "malformed", f"The {type_} has no label."))
-            continue
-        attributes = raw.get("attributes")
-        if attributes is None:
-            attributes = {}
-        elif not isinstance(attributes, dict):
-            malformed.append(Malformed(index, uuid, "malformed", f"The {type_}'s attributes are not an object."))
-            continue
-        try:
-            rows.append(_careful_one(index, raw, uuid, type_, label, attributes))
-        except _Bad as exc:
-            malformed.append(Malformed(index, uuid, exc.kind, exc.message, exc.at))
-    n = len(rows)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(r.coords) // 2 for r in rows], out=offsets[1:])
-    flat = [c for r in rows for c in r.coords]
-    coords = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
-    box = np.full((n, 5), np.nan)
-    box[:, 4] = 0.0
-    for p, r in enumerate(rows):
-        if r.box is not None:
-            box[p] = r.box
-    return AnnotationSet(
-        uuids=[r.uuid for r in rows], type_names=[r.type for r in rows], labels=[r.label for r in rows],
-        attributes=[r.attributes for r in rows], raws=[r.raw for r in rows], request_index=[r.index for r in rows],
-        edges=offsets, coords=coords, box=box,
-        given_vertices={p: r.given for p, r in enumerate(rows) if r.given is not None},
-        vertex_descriptions={p: r.descriptions for p, r in enumerate(rows) if r.descriptions is not None},
-        cuboid_edges={p: r.raw.get("edges") for p, r in enumerate(rows) if r.type == "cuboid"},
-        malformed=malformed, uuid_order=uuid_order)
-
-
-def extract(raw_annotations: list, *, careful: bool = False) -> AnnotationSet:
-    """Turn ``response.annotations`` into an AnnotationSet; never raises on annotation content.
-
-    ``careful=True`` forces the careful path (tests compare both paths)."""
-    if not careful:
-        try:
-            return _fast(raw_annotations)
-        except (_Careful, KeyError, TypeError, ValueError, AttributeError):
-            pass
-    return _careful(raw_annotations)
+def _non_finite(index: int, a: Any) -> Malformed:
+    t = type(a)
+    if t is fmt.Point:
+        return Malformed(index, a.uuid, "non_finite", "The point has a coordinate that is not a finite number.")
+    if t is fmt.Box:
+        anchor = (a.left, a.top) if math.isfinite(a.left) and math.isfinite(a.top) else None
+        values = (a.left, a.top, a.width, a.height, a.rotation or 0.0)
+        corners = box_corners(np.array([values]))
+        if not all(map(math.isfinite, values)) or not np.isfinite(corners).all():
+            return Malformed(index, a.uuid, "non_finite", "The box has a coordinate that is not a finite number.",
+                             anchor)
+        return Malformed(index, a.uuid, "non_finite",
+                         "One of the box's vertices has a coordinate that is not a finite number.", anchor)
+    kind = t.__struct_config__.tag
+    for k, v in enumerate(a.vertices):
+        if not (math.isfinite(v.x) and math.isfinite(v.y)):
+            prev = a.vertices[k - 1] if k else None
+            return Malformed(index, a.uuid, "non_finite",
+                             f"Vertex {k + 1} of the {kind} has a coordinate that is not a finite number.",
+                             None if prev is None else (prev.x, prev.y))
+    raise AssertionError("a finite annotation reported as non-finite")

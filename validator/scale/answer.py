@@ -26,11 +26,27 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-__all__ = ["answer_violations", "request_uuids", "ANSWER_KEYS", "ISSUE_KEYS", "LOCATION_KEYS"]
+__all__ = ["answer_json", "answer_violations", "issue_json", "request_uuids", "ANSWER_KEYS", "ISSUE_KEYS",
+           "LOCATION_KEYS"]
 
 ANSWER_KEYS = ("pass", "issues", "globalIssues")
 ISSUE_KEYS = ("errorType", "locations", "extra")
 LOCATION_KEYS = ("x", "y")
+
+
+def issue_json(error_type: str, locations: Iterable[tuple[float, float]] = (), extra: str | None = None) -> dict:
+    """One Issue of the answer (``locations`` and ``extra`` only when there are some)."""
+    out: dict[str, Any] = {"errorType": error_type}
+    if locations:
+        out["locations"] = [{"x": x, "y": y} for x, y in locations]
+    if extra:
+        out["extra"] = extra
+    return out
+
+
+def answer_json(passed: bool, issues: dict[str, list[dict]], global_issues: list[dict]) -> dict:
+    """The answer: ``issues`` maps annotation uuids to their Issues (from :func:`issue_json`)."""
+    return {"pass": passed, "issues": issues, "globalIssues": global_issues}
 
 
 def request_uuids(request_body: Any) -> set[str]:

@@ -23,6 +23,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wsgi import ClosingIterator
 
 from validator.scale import jsonio
+from validator.scale.answer import answer_json, issue_json
 from validator.service import logs
 from validator.service.auth import KeySet
 from validator.engine.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
@@ -164,9 +165,8 @@ class ValidateEndpoint:
         except Exception:  # our bug: never a 5xx to Scale, never a traceback out; the failure policy decides
             log.exception("validation failed unexpectedly")
             METRICS.inc("internal_errors")
-            answer = ({"pass": True, "issues": {}, "globalIssues": []} if self.policy == "open" else
-                      {"pass": False, "issues": {},
-                       "globalIssues": [{"errorType": INCOMPLETE, "extra": INCOMPLETE_TEXT}]})
+            answer = (answer_json(True, {}, []) if self.policy == "open" else
+                      answer_json(False, {}, [issue_json(INCOMPLETE, (), INCOMPLETE_TEXT)]))
             return 200, jsonio.dumps(answer)
         elapsed = (time.perf_counter() - started) * 1000
 

@@ -21,8 +21,10 @@ test_box_too_small = tester.pytest(                         # a parametrised pyt
   ``at=None`` when the issue has no location. ``message=`` (optional) must be a substring of ``extra``.
 * Duplicate cases (same name, or same task, annotations and options) and invalid cases without errors fail the
   table before any case runs. A case also fails when the rule raises, runs out of time, or produces an answer
-  that is not in Scale's format (``validator.contract``).
+  that is not in Scale's format (``validator.scale.answer``).
 * ``options=`` configures the instance; ``config=`` gives a full TOML text instead (for scope tests).
+* Each case is sent the way Scale sends it: the body is encoded to JSON bytes (``float("nan")`` becomes the literal
+  ``NaN``) and validated by ``Engine.validate_bytes``, the path every request takes in production.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from typing import Any, Iterable, Sequence
 
 from validator.engine.config import load_config
 from validator.scale.answer import answer_violations
+from validator.scale.jsonio import encode_body
 from validator.engine.engine import Engine
 
 _REQUIRED = object()
@@ -260,7 +263,8 @@ class RuleTester:
     def check(self, case: Case) -> None:
         """Run one case; raise AssertionError describing any difference."""
         body = case.body()
-        result = self.engine(case.options).validate(body)
+        # the production path: the body as the bytes Scale sends (NaN kept as a literal), read by validate_bytes
+        result = self.engine(case.options).validate_bytes(encode_body(body))
         assert not result.rule_failures, f"[{case.name}] the rule raised (see the log for its traceback)"
         assert not result.budget_exhausted, (f"[{case.name}] the rule did not finish within the time budget "
                                              f"({self.engine(case.options).config.time_budget_ms:g} ms)")
