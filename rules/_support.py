@@ -9,11 +9,11 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from validator import Issue
+from validator import Issue, analysis
+from validator.geometry.cuboids import FACE as FACE_CORNERS, face_extents
 from validator.scale.annotations import TYPE_CODE
 from validator.scale.task import leaves
 
-FACE_CORNERS = ("face-topleft", "face-topright", "face-bottomright", "face-bottomleft")
 _NAMES_SHOWN = 8
 
 
@@ -48,16 +48,14 @@ def anchored(ctx, positions: np.ndarray, texts: Iterable[str]):
         yield Issue(uuid=uuids[p], extra=text, locations=at)
 
 
+@analysis
 def label_index(ctx) -> tuple[list[str], np.ndarray]:
     """The request's distinct labels (in order of first use) and, per annotation, the index of its label among
-    them: rules decide once per distinct label (there are few) and broadcast. Computed once per request."""
-    def build():
-        labels = ctx.annotations.labels
-        numbering = _Numbering()  # one pass over the labels
-        codes = np.fromiter(map(numbering.__getitem__, labels), dtype=np.intp, count=len(labels))
-        return list(numbering), codes
-
-    return ctx.memo("rules.label_index", build)
+    them: rules decide once per distinct label (there are few) and broadcast."""
+    labels = ctx.annotations.labels
+    numbering = _Numbering()  # one pass over the labels
+    codes = np.fromiter(map(numbering.__getitem__, labels), dtype=np.intp, count=len(labels))
+    return list(numbering), codes
 
 
 class _Numbering(dict):
@@ -87,41 +85,34 @@ def cuboid_face(ann) -> tuple[float, float, tuple[float, float]] | None:
     return width, height, (float(face[0, 0]), float(face[0, 1]))
 
 
+@analysis
 def cuboid_groups(ctx) -> list[tuple[tuple, np.ndarray]]:
     """The request's cuboids grouped by their vertex descriptions (in the order given): ``[(descriptions,
     positions)]``. Cuboids drawn by one tool all describe their vertices alike, so whatever depends on the
-    descriptions alone (which vertex is which corner, what is missing) is worked out once per group. Computed once
-    per request."""
-    def build():
-        a = ctx.annotations
-        described = a.vertex_descriptions
-        groups: dict[tuple, list[int]] = {}
-        for p in np.flatnonzero(a.type_codes == TYPE_CODE["cuboid"]).tolist():
-            groups.setdefault(described.get(p, ()), []).append(p)
-        return [(d, np.array(ps, dtype=np.intp)) for d, ps in groups.items()]
-
-    return ctx.memo("rules.cuboid_groups", build)
+    descriptions alone (which vertex is which corner, what is missing) is worked out once per group."""
+    a = ctx.annotations
+    described = a.vertex_descriptions
+    groups: dict[tuple, list[int]] = {}
+    for p in np.flatnonzero(a.type_codes == TYPE_CODE["cuboid"]).tolist():
+        groups.setdefault(described.get(p, ()), []).append(p)
+    return [(d, np.array(ps, dtype=np.intp)) for d, ps in groups.items()]
 
 
+@analysis
 def cuboid_faces(ctx) -> np.ndarray:
     """``cuboid_face`` of every annotation at once: an ``(n, 4)`` array of width, height and top-left corner x, y
-    of each cuboid's front face (NaN rows for other annotations and for cuboids missing a face corner). Computed
-    once per request."""
-    def build():
-        a = ctx.annotations
-        out = np.full((len(a), 4), np.nan)
-        for described, positions in cuboid_groups(ctx):
-            try:
-                corners = [described.index(name) for name in FACE_CORNERS]
-            except ValueError:
-                continue  # a face corner is missing: no face to measure
-            face = a.coords[a.offsets[positions][:, None] + corners]  # (m, 4, 2)
-            out[positions, 0] = face[:, :, 0].max(axis=1) - face[:, :, 0].min(axis=1)
-            out[positions, 1] = face[:, :, 1].max(axis=1) - face[:, :, 1].min(axis=1)
-            out[positions, 2:] = face[:, 0]
-        return out
-
-    return ctx.memo("rules.cuboid_faces", build)
+    of each cuboid's front face (NaN rows for other annotations and for cuboids missing a face corner)."""
+    a = ctx.annotations
+    out = np.full((len(a), 4), np.nan)
+    for described, positions in cuboid_groups(ctx):
+        try:
+            corners = [described.index(name) for name in FACE_CORNERS]
+        except ValueError:
+            continue  # a face corner is missing: no face to measure
+        face = a.coords[a.offsets[positions][:, None] + corners]  # (m, 4, 2)
+        out[positions, :2] = face_extents(face)
+        out[positions, 2:] = face[:, 0]
+    return out
 
 
 def px(value: float) -> str:

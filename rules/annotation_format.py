@@ -7,13 +7,15 @@ issue of their own, one global issue counts the others (extraction keeps a recor
 """
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
+
+from ._options import Integer
 
 _LISTED = validate.Range(min=1, max=10_000)
 
 
 class FormatOptions(Options):
-    max_listed = fields.Integer(load_default=100, validate=_LISTED, metadata={
+    max_listed = Integer(load_default=100, validate=_LISTED, metadata={
         "description": "At most this many annotations get an issue of their own (the first ones, in request "
                        "order); one more, global issue says how many others there are."})
 
@@ -44,6 +46,7 @@ def _report(ctx, opts, kind: str, what: str):
     """,
     options=FormatOptions,
     per="task",
+    cost="linear",
 )
 def malformed_annotation(anns, ctx, opts):
     yield from _report(ctx, opts, "malformed", "are not in Scale's format")
@@ -62,6 +65,7 @@ def malformed_annotation(anns, ctx, opts):
     """,
     options=FormatOptions,
     per="task",
+    cost="linear",
 )
 def non_finite_coordinate(anns, ctx, opts):
     yield from _report(ctx, opts, "non_finite", "have a coordinate that is not a finite number")

@@ -1,62 +1,18 @@
 """Attributes: every value an annotation (or the image) carries is one the task's ``annotation_attributes`` allow.
 
-One family, one pass. The analysis of a request (which attributes apply to which annotation under their
-``conditions``, and what is wrong with each value) is computed once and shared by the six rules below, each of
-which reports its own kind of finding at its own configured level:
-
-* ``attribute_not_in_choices``: a category answer outside its choices (or a list where one answer is expected);
-* ``attribute_invalid_number``: a number outside min / max or off its step, an angle outside 0-360, an x / y
-  offset outside the box;
-* ``attribute_wrong_type``: a value of the wrong JSON type for its attribute (text where a number is expected...);
-* ``attribute_not_applicable``: an attribute whose conditions do not hold, one the task does not declare, a global
-  attribute on an annotation or a per-annotation attribute on the image;
-* ``attribute_missing``: a ``required`` attribute left unset where it applies (``require_all``: any attribute);
-* ``linked_attribute_invalid``: a link to an annotation that is not in the response, to itself, or to a label
-  outside ``allowed_labels``.
-
-Conditions combine as the setting ``[task] conditions_mode`` says (see validator/scale/task.py). A value ``null``
-counts as unset. The global attribute ``image_rotation`` is reserved by Scale for image annotation and never
+One family, one pass: the analysis of a request (rules/_attributes.py: which attributes apply to which annotation
+under their ``conditions``, and what is wrong with each value) is computed once and shared by the six rules below,
+each reporting its own kind of finding at its own level. Conditions combine as ``[task] conditions_mode`` says
+(validator/scale/task.py); a value ``null`` counts as unset; the global ``image_rotation`` is Scale's, never
 reported.
 """
 from __future__ import annotations
 
-import math
-from itertools import chain, compress, repeat
-from operator import le, not_
-from typing import Any
+from validator import Options, fields, rule
+
+from ._attributes import CHOICE, LINKED, MISSING, NOT_APPLICABLE, NUMBER, TYPE, UNDECLARED, UNSET, report
 
 
-from validator import Issue, Options, fields, rule
-from validator.scale.annotations import Annotation
-from validator.scale.task import parents
-
-from ._support import cuboid_face, group_leaves, label_index, names, num, px, same_ignoring_case
-
-RESERVED_GLOBAL = frozenset({"image_rotation"})
-NUMERIC_TYPES = ("number", "angle", "x_line", "y_line")
-STEP_TOLERANCE = 1e-6  # fraction of a step: 0.30000000000000004 is on a 0.1 step
-BOUND_TOLERANCE = 1e-9  # relative: a value at max after float arithmetic is not over it
-
-# Finding kinds (the rule that reports each kind is in KIND_RULE).
-CHOICE, NUMBER, TYPE, NOT_APPLICABLE, UNDECLARED, MISSING, UNSET, LINKED = (
-    "choice", "number", "type", "not_applicable", "undeclared", "missing", "unset", "linked")
-
-
-class Finding:
-    """One problem found by the analysis. ``pos`` is the annotation's position, None for the image's attributes.
-    ``target`` is the position of a wrongly linked annotation (to point at it too)."""
-
-    __slots__ = ("kind", "pos", "key", "text", "target")
-
-    def __init__(self, kind: str, pos: int | None, key: str, text: str, target: int | None = None):
-        self.kind = kind
-        self.pos = pos
-        self.key = key
-        self.text = text
-        self.target = target
-
-
-# -- the rules -------------------------------------------------------------------------------------------------------
 @rule(
     id="attribute_not_in_choices",
     summary="A category attribute whose answer is not one of its choices, or a list of answers where only one "
@@ -71,9 +27,10 @@ class Finding:
         the choices; choose one of 0%, 25%, 50%, 75%."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_not_in_choices(anns, ctx, opts):
-    yield from _report(anns, ctx, (CHOICE,))
+    yield from report(anns, ctx, (CHOICE,))
 
 
 @rule(
@@ -90,9 +47,10 @@ def attribute_not_in_choices(anns, ctx, opts):
         is 9.", and 2.5 gives "num_occupants is 2.5; it goes in steps of 1 from 0."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_invalid_number(anns, ctx, opts):
-    yield from _report(anns, ctx, (NUMBER,))
+    yield from report(anns, ctx, (NUMBER,))
 
 
 @rule(
@@ -109,9 +67,10 @@ def attribute_invalid_number(anns, ctx, opts):
         text ('3')."
     """,
     per="task",
+    cost="linear",
 )
 def attribute_wrong_type(anns, ctx, opts):
-    yield from _report(anns, ctx, (TYPE,))
+    yield from report(anns, ctx, (TYPE,))
 
 
 class NotApplicableOptions(Options):
@@ -144,11 +103,12 @@ class NotApplicableOptions(Options):
     """,
     options=NotApplicableOptions,
     per="task",
+    cost="linear",
 )
 def attribute_not_applicable(anns, ctx, opts):
     kinds = (NOT_APPLICABLE, UNDECLARED) if opts["report_undeclared"] else (NOT_APPLICABLE,)
     ignore = frozenset(opts["ignore_keys"])
-    yield from _report(anns, ctx, kinds, skip_keys=ignore)
+    yield from report(anns, ctx, kinds, skip_keys=ignore)
 
 
 class MissingOptions(Options):
@@ -174,9 +134,10 @@ class MissingOptions(Options):
     """,
     options=MissingOptions,
     per="task",
+    cost="linear",
 )
 def attribute_missing(anns, ctx, opts):
-    yield from _report(anns, ctx, (MISSING, UNSET) if opts["require_all"] else (MISSING,))
+    yield from report(anns, ctx, (MISSING, UNSET) if opts["require_all"] else (MISSING,))
 
 
 @rule(
@@ -193,484 +154,7 @@ def attribute_missing(anns, ctx, opts):
         it points to a pedestrian."
     """,
     per="task",
+    cost="linear",
 )
 def linked_attribute_invalid(anns, ctx, opts):
-    yield from _report(anns, ctx, (LINKED,))
-
-
-# -- reporting -------------------------------------------------------------------------------------------------------
-def _report(anns, ctx, kinds: tuple[str, ...], skip_keys: frozenset[str] = frozenset()):
-    analysis = _analysis(ctx)
-    by_kind = analysis.by_kind
-    findings = [f for k in kinds if k in by_kind for f in by_kind[k] if f.key not in skip_keys]
-    if UNSET in kinds:
-        findings += analysis.unset()
-    if not findings:
-        return
-    a = ctx.annotations
-    scoped = None if len(anns) == len(a) else set(anns.positions.tolist())
-    for f in findings:
-        if f.pos is None:
-            yield Issue.globally(f.text)
-            continue
-        if scoped is not None and f.pos not in scoped:
-            continue
-        at = tuple(xy for xy in (_anchor(a, f.pos), _anchor(a, f.target)) if xy is not None)
-        yield Issue(uuid=a.uuids[f.pos], extra=f.text, locations=at)
-
-
-def _anchor(a, pos: int | None) -> tuple[float, float] | None:
-    """The annotation's first vertex, where the issue points."""
-    if pos is None or a.counts[pos] == 0:
-        return None
-    x, y = a.coords[a.offsets[pos]].tolist()
-    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
-
-
-# -- the shared analysis ---------------------------------------------------------------------------------------------
-def _analysis(ctx) -> "_Analysis":
-    """The request's analysis, computed once and shared by the family (ctx.memo: dropped with the request)."""
-    return ctx.memo("rules.attributes", lambda: _Analysis(ctx).run())
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(v if isinstance(v, str) else repr(v) for v in value)
-    return value if isinstance(value, str) or value is None else repr(value)
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"true/false ({'true' if value else 'false'})"
-    if isinstance(value, (int, float)):
-        return f"a number ({num(float(value))})" if math.isfinite(value) else "a number that is not finite"
-    if isinstance(value, str):
-        shown = value if len(value) <= 30 else value[:27] + "..."
-        return f"text ('{shown}')"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _either(items: list[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _is_number(value: Any) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
-
-
-_PER_ANNOTATION = ("x_line", "y_line", "linked")  # checked against the annotation's box / uuid: never learnt
-
-
-def _learnable(value: Any) -> bool:
-    """Whether ``(key, value)`` can stand for every value equal to it in a set of pairs found fine: text and
-    numbers (1 and 1.0 are checked alike), not None (unset), lists (unhashable) nor booleans."""
-    t = type(value)
-    return t is str or t is int or t is float
-
-
-def _seed(specs) -> tuple[set, set]:
-    """(key, value) pairs fine wherever these specs apply, and those of them that equal no boolean: the choices
-    of category attributes, the values of number attributes with whole min, max and step and at most 1,000 steps
-    (exact in floating point, so on their steps and within their bounds)."""
-    safe: set = set()
-    boolean_like: set = set()
-    for spec in specs:
-        if spec.type == "category":
-            safe.update(zip(repeat(spec.key), spec.choices))
-        elif spec.type == "number" and spec.min is not None and spec.max is not None and spec.step:
-            lo, hi, step = spec.min, spec.max, spec.step
-            if (lo.is_integer() and hi.is_integer() and step.is_integer() and step > 0
-                    and 0 <= (hi - lo) / step <= 1000 and max(abs(lo), abs(hi)) < 2 ** 52):
-                values = set(range(int(lo), int(hi) + 1, int(step)))
-                safe.update(zip(repeat(spec.key), values - _ZERO_ONE))
-                boolean_like.update(zip(repeat(spec.key), values & _ZERO_ONE))
-    return (safe | boolean_like if boolean_like else set(safe)), safe
-
-
-_ZERO_ONE = frozenset((0, 1))
-
-
-class _Never:
-    """Compares as "not a superset" of anything: annotations of a label with required keys are never cleared in
-    bulk (``dict_items <= _NEVER`` is False)."""
-
-    def __ge__(self, other) -> bool:
-        return False
-
-
-_NEVER = _Never()
-
-
-def _not_within(attributes: list[dict], labels: list[str], known: dict[str, Any], skip_empty: bool = False) -> list[int]:
-    """The positions of the annotations with a (key, value) pair outside ``known[label]`` (or an unhashable
-    value), in one C-level pass. ``skip_empty``: annotations without attributes are fine (no label has required
-    keys), so they are not even looked up."""
-    if skip_empty:  # only the annotations with attributes (C-level filters): lines and polygons often have none
-        positions = list(compress(range(len(labels)), attributes))
-        if len(positions) < len(labels):
-            attributes = [attributes[p] for p in positions]
-            labels = [labels[p] for p in positions]
-    else:
-        positions = range(len(labels))
-    tables = map(known.__getitem__, labels)
-    try:
-        return list(compress(positions, map(not_, map(le, map(dict.items, attributes), tables))))
-    except TypeError:  # an unhashable value (a list): compare annotation by annotation
-        return list(compress(positions, map(not_, map(_within, attributes, map(known.__getitem__, labels)))))
-
-
-def _within(attrs: dict, known: set) -> bool:
-    """Whether every (key, value) pair of ``attrs`` is in ``known`` (False when a value is unhashable)."""
-    try:
-        return attrs.items() <= known
-    except TypeError:
-        return False
-
-
-class _Analysis:
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.global_attributes = ctx.global_attributes
-        self.specs = ctx.task.attributes
-        self.mode = ctx.task.conditions_mode
-        self.findings: list[Finding] = []
-        self.by_kind: dict[str, list[Finding]] = {}  # the findings by kind (set by run)
-        self._unset: list[Finding] | None = None
-        self.cond_keys = sorted({k for s in self.specs.values() for obj in s.conditions.attribute_conditions
-                                 for k, _ in obj})
-        self._applicable: dict[Any, tuple[dict, tuple, tuple]] = {}
-        self._values: dict[tuple, tuple[str, str] | None] = {}
-        self._parents: dict[str, frozenset[str]] = {}
-        a = ctx.annotations
-        self.labels = a.labels
-        self.types = a.type_names
-        self.attributes = a.attributes
-        self.uuids = a.uuids
-
-    def run(self) -> "_Analysis":
-        if self.specs or any(self.attributes):
-            self._annotations()
-        self._globals()
-        for f in self.findings:
-            self.by_kind.setdefault(f.kind, []).append(f)
-        self.ctx = None  # the cache must not keep the request alive (only these small lists)
-        return self
-
-    def unset(self) -> list[Finding]:
-        """Applicable, not required attributes left unset (only ``require_all`` asks, so computed on demand)."""
-        if self._unset is None:
-            out = []
-            for pos, (label, attrs) in enumerate(zip(self.labels, self.attributes)):
-                for spec in self._applicable_for(label, attrs)[1]:
-                    if not spec.required and attrs.get(spec.key) is None:
-                        out.append(Finding(UNSET, pos, spec.key, self._unset_text(spec)))
-            ga = self.global_attributes
-            for spec in self.specs.values():
-                if (spec.is_global and not spec.required and spec.key not in RESERVED_GLOBAL
-                        and ga.get(spec.key) is None and spec.conditions.applies(None, ga, self.mode)):
-                    out.append(Finding(UNSET, None, spec.key, self._unset_text(spec, "for the image ")))
-            self._unset = out
-        return self._unset
-
-    # -- per annotation --------------------------------------------------------------------------------------------
-    def _applicable_for(self, label: str, attrs: dict) -> tuple[dict, tuple, tuple]:
-        """(key -> spec of the attributes that apply, those specs in task order, the required ones), cached per
-        label and the values of the attributes that conditions refer to."""
-        key = (label, tuple(_freeze(attrs.get(k)) for k in self.cond_keys)) if self.cond_keys else label
-        found = self._applicable.get(key)
-        if found is None:
-            specs = [s for s in self.specs.values()
-                     if not s.is_global and s.conditions.applies(label, attrs, self.mode)]
-            found = ({s.key: s for s in specs}, tuple(specs), tuple(s for s in specs if s.required))
-            self._applicable[key] = found
-        return found
-
-    def _annotations(self) -> None:
-        """Every annotation's attributes.
-
-        Without attribute conditions, what applies depends on the label only, so most annotations are cleared in
-        bulk: one whose every (key, value) pair is known to be fine for its label (a choice of a category, a
-        number on its steps, or a pair already checked on an earlier annotation), and that has its label's
-        required keys, has nothing to report. The others, and every annotation when conditions refer to other
-        attributes' answers, are checked one by one.
-
-        0 and 1 equal false and true in Python (``(k, True) in {(k, 1)}``), and a boolean is never a valid
-        number: pairs with 0 or 1 are only trusted after checking that the annotation holds no boolean."""
-        labels, attributes = self.labels, self.attributes
-        if self.cond_keys:
-            for pos, (label, attrs) in enumerate(zip(labels, attributes)):
-                self._one(pos, label, attrs, None)
-            return
-        fine: dict[str, set] = {}  # label -> (key, value) pairs found fine on that label
-        safe: dict[str, Any] = {}  # label -> the pairs without 0 / 1 (_NEVER: the label has required keys)
-        needed: dict[str, frozenset[str]] = {}  # label -> keys of its required attributes
-        plain = [(s.key, s, s.conditions.labels) for s in self.specs.values() if not s.is_global]
-        conditioned = frozenset().union(*(only for _, _, only in plain if only is not None))
-        unconditioned = tuple(k for k, _, only in plain if only is None)
-        shared: dict[tuple, tuple] = {}  # labels with the same applicable attributes share what is known
-        for label in label_index(self.ctx)[0]:
-            keys = (tuple(k for k, _, only in plain if only is None or label in only) if label in conditioned
-                    else unconditioned)
-            group = shared.get(keys)
-            if group is None:
-                in_order = tuple(self.specs[k] for k in keys)
-                required = tuple(s for s in in_order if s.required)
-                pairs, safe_pairs = _seed(in_order)
-                group = shared[keys] = (({s.key: s for s in in_order}, in_order, required), pairs,
-                                        _NEVER if required else safe_pairs, frozenset(s.key for s in required))
-            self._applicable[label], fine[label], safe[label], needed[label] = group
-        rest = _not_within(attributes, labels, safe, skip_empty=not any(needed.values()))
-        if len(rest) > 64 and not any(needed.values()):
-            # Many left (0 and 1 are common answers): again in bulk with the pairs holding 0 / 1, when no value is a
-            # boolean (and no label has required keys, checked below).
-            others = [attributes[p] for p in rest]
-            if bool not in set(map(type, chain.from_iterable(map(dict.values, others)))):
-                rest = [rest[i] for i in _not_within(others, [labels[p] for p in rest], fine)]
-        for pos in rest:
-            label, attrs = labels[pos], attributes[pos]
-            known = fine[label]
-            if (_within(attrs, known) and attrs.keys() >= needed[label]
-                    and bool not in set(map(type, attrs.values()))):
-                continue  # fine, by pairs holding 0 / 1 or learnt from an earlier annotation
-            self._one(pos, label, attrs, known)
-
-    def _one(self, pos: int, label: str, attrs: dict, known: set | None) -> None:
-        """The findings of one annotation. ``known``: where to record the (key, value) pairs found fine, when that
-        depends on the label only (no attribute conditions) and not on the annotation itself (its box, its uuid)."""
-        add = self.findings.append
-        specs = self.specs
-        applicable, _, required = self._applicable_for(label, attrs)
-        for k, v in attrs.items():
-            if v is None:
-                continue
-            spec = applicable.get(k)
-            if spec is not None:
-                problem = self._check(spec, v, pos)
-                if problem is not None:
-                    add(Finding(problem[0], pos, k, problem[1], problem[2] if len(problem) > 2 else None))
-                elif known is not None and spec.type not in _PER_ANNOTATION and _learnable(v):
-                    known.add((k, v))
-                continue
-            spec = specs.get(k)
-            if spec is None:
-                if k not in RESERVED_GLOBAL:
-                    add(Finding(UNDECLARED, pos, k, f"'{k}' is not an attribute of this task; remove it."))
-                elif known is not None and _learnable(v):
-                    known.add((k, v))
-            elif spec.is_global:
-                add(Finding(NOT_APPLICABLE, pos, k, f"{k} describes the whole image; set it once for the "
-                                                    f"image, not on this {self.types[pos]}."))
-            else:
-                add(Finding(NOT_APPLICABLE, pos, k, self._not_applicable_text(spec, label)))
-        for spec in required:
-            if attrs.get(spec.key) is None:
-                add(Finding(MISSING, pos, spec.key, self._missing_text(spec, label)))
-
-    # -- the image's attributes ------------------------------------------------------------------------------------
-    def _globals(self) -> None:
-        add = self.findings.append
-        ga = self.global_attributes
-        for k, v in ga.items():
-            if k in RESERVED_GLOBAL or v is None:
-                continue
-            spec = self.specs.get(k)
-            if spec is None:
-                add(Finding(UNDECLARED, None, k, f"'{k}' is not an attribute of this task; remove it from the "
-                                                 "image's attributes."))
-            elif not spec.is_global:
-                add(Finding(NOT_APPLICABLE, None, k, f"{k} belongs on individual annotations, not on the whole "
-                                                     "image."))
-            elif not spec.conditions.applies(None, ga, self.mode):
-                add(Finding(NOT_APPLICABLE, None, k, f"{k} only applies when "
-                                                     f"{self._conditions_text(spec)}; remove it."))
-            else:
-                problem = self._check(spec, v, None)
-                if problem is not None:
-                    add(Finding(problem[0], None, k, problem[1]))
-        for spec in self.specs.values():
-            if (spec.is_global and spec.key not in RESERVED_GLOBAL and ga.get(spec.key) is None
-                    and spec.conditions.applies(None, ga, self.mode)):
-                if spec.required:
-                    add(Finding(MISSING, None, spec.key, f"{spec.key} is required for the image; set it."))
-
-    # -- value checks ----------------------------------------------------------------------------------------------
-    def _check(self, spec, value: Any, pos: int | None):
-        """None, or (kind, text[, target position]) for one present value of an applicable attribute."""
-        t = spec.type
-        if t in ("x_line", "y_line", "linked"):  # depend on the annotation: not cached
-            return self._check_offset(spec, value, pos) if t != "linked" else self._check_linked(spec, value, pos)
-        if type(value) in (str, int, float):
-            key = (spec.key, type(value), value)
-            if key in self._values:
-                return self._values[key]
-            out = self._check_plain(spec, value)
-            self._values[key] = out
-            return out
-        return self._check_plain(spec, value)
-
-    def _check_plain(self, spec, value: Any):
-        t = spec.type
-        k = spec.key
-        if t == "category":
-            return self._check_category(spec, value)
-        if t == "text":
-            return None if isinstance(value, str) else (TYPE, f"{k} must be text, not {_kind_of(value)}.")
-        if t == "number":
-            if not _is_number(value):
-                return TYPE, f"{k} must be a number, not {_kind_of(value)}."
-            return self._check_range(spec, float(value))
-        if t == "angle":
-            if not _is_number(value):
-                return TYPE, f"{k} must be an angle in degrees, not {_kind_of(value)}."
-            if not 0.0 <= value <= 360.0:
-                return NUMBER, f"{k} is {num(float(value))}; an angle must be between 0 and 360."
-            return None
-        return None  # a type this validator does not know: nothing to check
-
-    def _check_category(self, spec, value: Any):
-        k = spec.key
-        if isinstance(value, list):
-            if not all(isinstance(v, str) for v in value):
-                return TYPE, f"{k} must be a list of answers (text), but it holds something else."
-            if not spec.allow_multiple:
-                return CHOICE, f"{k} takes a single answer, but a list was given ({names(value) or 'empty'})."
-            bad = [v for v in value if spec.choices and v not in spec.choices]
-            if not bad:
-                return None
-            return CHOICE, (f"{k}: {names(repr(v) for v in bad)} "
-                            f"{'is not one of the choices' if len(bad) == 1 else 'are not among the choices'}; "
-                            f"choose from {names(spec.choices)}.")
-        if not isinstance(value, str):
-            return TYPE, f"{k} must be one of its answers (text), not {_kind_of(value)}."
-        if not spec.choices or value in spec.choices:
-            return None
-        if value in self._parent_choices(spec):
-            sub = group_leaves(spec.raw.get("choices"), value)
-            return CHOICE, f"{k}: '{value}' is a group; choose one of {names(sub or spec.choices)}."
-        slip = same_ignoring_case(value, spec.choices)
-        if slip is not None:
-            return CHOICE, f"{k}: '{value}' is not one of the choices; did you mean '{slip}'?"
-        return CHOICE, f"{k}: '{value}' is not one of the choices; choose one of {names(spec.choices)}."
-
-    def _parent_choices(self, spec) -> frozenset[str]:
-        found = self._parents.get(spec.key)
-        if found is None:
-            found = self._parents[spec.key] = frozenset(parents(spec.raw.get("choices")))
-        return found
-
-    @staticmethod
-    def _check_range(spec, value: float):
-        k = spec.key
-        lo, hi, step = spec.min, spec.max, spec.step
-        if lo is not None and value < lo - BOUND_TOLERANCE * max(1.0, abs(lo)):
-            return NUMBER, f"{k} is {num(value)}; the minimum is {num(lo)}."
-        if hi is not None and value > hi + BOUND_TOLERANCE * max(1.0, abs(hi)):
-            return NUMBER, f"{k} is {num(value)}; the maximum is {num(hi)}."
-        if step is not None and step > 0:
-            base = lo if lo is not None else 0.0
-            n = (value - base) / step
-            if abs(n - round(n)) > STEP_TOLERANCE:
-                start = f" from {num(lo)}" if lo is not None else ""
-                return NUMBER, f"{k} is {num(value)}; it goes in steps of {num(step)}{start}."
-        return None
-
-    def _check_offset(self, spec, value: Any, pos: int | None):
-        k = spec.key
-        if not _is_number(value):
-            return TYPE, f"{k} must be a number of pixels, not {_kind_of(value)}."
-        if pos is None:
-            return None
-        extent = self._extent(pos, spec.type == "x_line")
-        dim = "width" if spec.type == "x_line" else "height"
-        if extent is None or extent[0] <= 0:
-            return None  # no box to measure against, or an empty box (reported by box_too_small)
-        size, what = extent
-        if not -BOUND_TOLERANCE <= value <= size * (1 + BOUND_TOLERANCE) + BOUND_TOLERANCE:
-            return NUMBER, f"{k} is {num(float(value))}; it must be between 0 and the {what}'s {dim} ({px(size)} px)."
-        return None
-
-    def _extent(self, pos: int, horizontal: bool) -> tuple[float, str] | None:
-        t = self.types[pos]
-        ann = Annotation(self.ctx.annotations, pos)
-        if t == "box":
-            return (ann.width if horizontal else ann.height), "box"
-        if t == "cuboid":
-            face = cuboid_face(ann)
-            if face is None:
-                return None
-            return (face[0] if horizontal else face[1]), "front face"
-        return None
-
-    def _check_linked(self, spec, value: Any, pos: int | None):
-        k = spec.key
-        if not isinstance(value, str):
-            return TYPE, f"{k} must link to another annotation, not {_kind_of(value)}."
-        a = self.ctx.annotations
-        allowed = sorted(spec.allowed_labels) if spec.allowed_labels else []
-        link_to = f"link it to a {_either(allowed)}" if allowed else "link it to another annotation"
-        if pos is not None and value == self.uuids[pos]:
-            return LINKED, f"{k} links this {self.types[pos]} to itself; {link_to}."
-        if value not in a.uuid_order:
-            return LINKED, f"{k} points to an annotation that is not in this task; {link_to}."
-        target = _position_of(a, value)
-        if target is None or not allowed:
-            return None  # the target is malformed (reported on it) or any label may be linked
-        target_label = self.labels[target]
-        if target_label not in spec.allowed_labels:
-            return LINKED, f"{k} must point to a {_either(allowed)}, but it points to a {target_label}.", target
-        return None
-
-    # -- texts -----------------------------------------------------------------------------------------------------
-    def _conditions_text(self, spec) -> str:
-        parts = []
-        for obj in spec.conditions.attribute_conditions:
-            terms = [f"{k} is {next(iter(v))}" if len(v) == 1 else f"{k} is one of {names(sorted(v))}"
-                     for k, v in obj]
-            parts.append(" and ".join(terms))
-        joiner = " or " if self.mode == "or" else " and "
-        return joiner.join(parts) or "its conditions hold"
-
-    def _not_applicable_text(self, spec, label: str) -> str:
-        labels = spec.conditions.labels
-        if labels is not None and label not in labels:
-            return (f"{spec.key} does not apply to a {label} (it is only for {names(self._label_order(spec))}); "
-                    "remove it.")
-        return f"{spec.key} only applies when {self._conditions_text(spec)}; remove it or change that answer."
-
-    @staticmethod
-    def _label_order(spec) -> list[str]:
-        cond = spec.raw.get("conditions")
-        lc = cond.get("label_condition") if isinstance(cond, dict) else None
-        raw = lc.get("label") if isinstance(lc, dict) else None
-        if isinstance(raw, list):
-            return [x for x in raw if isinstance(x, str)]
-        return sorted(spec.conditions.labels or ())
-
-    @staticmethod
-    def _missing_text(spec, label: str) -> str:
-        if spec.type == "linked":
-            allowed = sorted(spec.allowed_labels) if spec.allowed_labels else []
-            target = f"a {_either(allowed)}" if allowed else "another annotation"
-            return f"{spec.key} is required: link this {label} to {target}."
-        return f"{spec.key} is required for a {label}; set it."
-
-    @staticmethod
-    def _unset_text(spec, where: str = "") -> str:
-        question = f" ({spec.description})" if spec.description and len(spec.description) <= 80 else ""
-        return f"{spec.key} is not set {where}yet; please answer it{question}.".replace("  ", " ")
-
-
-def _position_of(a, uuid: str) -> int | None:
-    pos_of = getattr(a, "pos_of_uuid", None)
-    if pos_of is not None:
-        return pos_of.get(uuid)
-    ann = a.by_uuid.get(uuid)
-    return None if ann is None else ann.pos
-
+    yield from report(anns, ctx, (LINKED,))

@@ -7,18 +7,19 @@ from marshmallow import validate
 from validator import Issue, Options, fields, rule
 from validator.scale.annotations import TYPE_CODE
 
-from ._shape_support import plural, px, quiet, row_owners, selected, view
+from ._options import Float, Integer
+from ._shape_support import plural, px, row_owners, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class DuplicateVertexOptions(Options):
-    tolerance = fields.Float(load_default=0.0, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=0.0, validate=_NON_NEGATIVE, metadata={
         "description": "Two consecutive vertices at most this far apart (px) count as one spot; 0: only vertices "
                        "at exactly the same position."})
     allow_closing_duplicate = fields.Boolean(load_default=True, metadata={
         "description": "Accept a polygon whose last vertex repeats its first (an explicitly closed outline)."})
-    max_locations = fields.Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
+    max_locations = Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
         "description": "At most this many duplicate vertices are pointed at per annotation (all are counted)."})
 
 
@@ -37,14 +38,19 @@ class DuplicateVertexOptions(Options):
         option to false to report it. Shapes with no extent at all are left to `polygon_degenerate` and
         `line_zero_length`, which say it better.
 
+        A warning by default: on real human annotations (docs/calibration.md) every one of its flags was an exact
+        double click, harmless to masks, areas and overlaps; at `error` it alone failed a third of the COCO
+        images. Projects whose tools choke on zero-length edges can raise it to `error`.
+
         Example: the line (0, 0), (10, 0), (10, 0), (20, 5) gives "Vertex 3 of the line is on top of vertex 2;
         delete one of them." at (10, 0).
     """,
     geometries=("polygon", "line"),
+    level="warn",  # calibrated: every flag on real data is a harmless double click (docs/calibration.md)
     options=DuplicateVertexOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def duplicate_vertex(anns, ctx, opts):
     if not len(anns):
         return

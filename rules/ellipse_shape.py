@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
-from ._shape_support import px, quiet, view
+from ._options import Float, Integer
+from ._shape_support import px, view
 
 _ELLIPSE_HOW = ("An ellipse is given by 4 points: the two ends of one axis (points 1 and 3) and the two ends of the "
                 "other (points 2 and 4), e.g. top, right, bottom, left.")
@@ -15,19 +16,19 @@ _NON_NEGATIVE = validate.Range(min=0)
 
 
 class VertexCountOptions(Options):
-    max_locations = fields.Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
+    max_locations = Integer(load_default=10, validate=_NON_NEGATIVE, metadata={
         "description": "At most this many of the ellipse's points are pointed at."})
 
 
 class ConsistencyOptions(Options):
-    centre_tolerance = fields.Float(load_default=2.0, validate=_NON_NEGATIVE, metadata={
+    centre_tolerance = Float(load_default=2.0, validate=_NON_NEGATIVE, metadata={
         "description": "How far apart (px) the midpoints of points 1-3 and of points 2-4 may be."})
-    angle_tolerance = fields.Float(load_default=10.0, validate=validate.Range(min=0, max=90), metadata={
+    angle_tolerance = Float(load_default=10.0, validate=validate.Range(min=0, max=90), metadata={
         "description": "How far (degrees) the angle between the two axes may be from 90 degrees."})
 
 
 class DegenerateOptions(Options):
-    tolerance = fields.Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=0.5, validate=_NON_NEGATIVE, metadata={
         "description": "An axis at most this long (px) counts as no axis: the ellipse is flat."})
 
 
@@ -46,8 +47,8 @@ class DegenerateOptions(Options):
     geometries=("ellipse",),
     options=VertexCountOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def ellipse_vertex_count(anns, ctx, opts):
     positions = anns.positions
     bad = positions[ctx.geometry.counts[positions] != 4]
@@ -78,8 +79,8 @@ def ellipse_vertex_count(anns, ctx, opts):
     geometries=("ellipse",),
     options=ConsistencyOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def ellipse_inconsistent(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):
@@ -122,8 +123,8 @@ def ellipse_inconsistent(anns, ctx, opts):
     geometries=("ellipse",),
     options=DegenerateOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def ellipse_degenerate(anns, ctx, opts):
     pos, pts = _four_points(ctx, anns.positions)
     if not len(pos):

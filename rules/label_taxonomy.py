@@ -30,6 +30,7 @@ PLURAL = {"box": "boxes", "polygon": "polygons", "line": "lines", "point": "poin
         "Polygons are not part of this task; use a box."
     """,
     per="task",
+    cost="linear",
 )
 def geometry_not_requested(anns, ctx, opts):
     requested = ctx.task.geometries
@@ -72,6 +73,7 @@ class TaxonomyOptions(Options):
     """,
     options=TaxonomyOptions,
     per="task",
+    cost="linear",
 )
 def label_not_in_taxonomy(anns, ctx, opts):
     geos = ctx.task.geometries

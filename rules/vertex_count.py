@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+from marshmallow import validate
 
 from validator import Options, fields, rule
 from validator.scale.annotations import TYPE_CODE
 
 from ._support import anchored, num
+from ._options import Integer
 
 SCALE_DEFAULT_MIN = 1  # Scale's documented default min_vertices for polygons and lines
 NOUN = {"polygon": "Polygon", "line": "Line"}
@@ -17,8 +19,8 @@ def _count(n: int) -> str:
 
 
 class MinVertices(Options):
-    min_vertices = fields.Integer(
-        load_default=None, allow_none=True,
+    min_vertices = Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1),
         metadata={"description": "Minimum number of vertices, added to the task's own `min_vertices` (the larger "
                                  "of the two applies). None: the task's value only."})
     use_task_limits = fields.Boolean(
@@ -28,8 +30,8 @@ class MinVertices(Options):
 
 
 class MaxVertices(Options):
-    max_vertices = fields.Integer(
-        load_default=None, allow_none=True,
+    max_vertices = Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1),
         metadata={"description": "Maximum number of vertices, added to the task's own `max_vertices` (the smaller "
                                  "of the two applies). None: the task's value only."})
     use_task_limits = fields.Boolean(
@@ -53,6 +55,7 @@ class MaxVertices(Options):
     geometries=("polygon", "line"),
     options=MinVertices,
     per="task",
+    cost="linear",
 )
 def too_few_vertices(anns, ctx, opts):
     yield from _check(anns, ctx, opts, "min_vertices", low=True)
@@ -72,6 +75,7 @@ def too_few_vertices(anns, ctx, opts):
     geometries=("polygon", "line"),
     options=MaxVertices,
     per="task",
+    cost="linear",
 )
 def too_many_vertices(anns, ctx, opts):
     yield from _check(anns, ctx, opts, "max_vertices", low=False)

@@ -138,7 +138,7 @@ def test_rule_not_an_array_of_tables(tmp_path):
 # -- top level, [engine], [task] --------------------------------------------------------------------------------------
 def test_unknown_top_level_key(tmp_path):
     assert only(tmp_path, '[engin]\nx = 1\n') == \
-        "engin: unknown key; did you mean 'engine'? (allowed: engine, projects, rule, task)"
+        "engin: unknown key; did you mean 'engine'? (allowed: engine, limits, projects, rule, task)"
 
 
 def test_unknown_engine_key(tmp_path):

@@ -17,6 +17,9 @@ from validator.engine.engine import INCOMPLETE, INCOMPLETE_TEXT, Engine
 from validator.testing import box, cuboid, ellipse, line, make_body, make_task, point, polygon
 
 PLUGIN = "tests.plugins.engine_rules"
+# hypothesis (loaded by other tests) runs Python in a gc callback; a budget alarm landing there cannot interrupt
+# the rule (which then finishes and counts as finished) and pytest reports the lost exception as "unraisable"
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 def engine(tmp_path, rules: str = "", *, policy: str = "open", budget_ms: float | None = None,
@@ -329,31 +332,32 @@ options = { min_size = 10 }
 """
 
 
-def test_rule_sleeping_past_the_budget_open(tmp_path, engine_logs):
-    eng = engine(tmp_path, SLOW, budget_ms=200, policy="open")
+@pytest.mark.parametrize("policy", ["open", "closed"])
+def test_a_rule_sleeping_past_the_budget_never_gives_a_pass(tmp_path, engine_logs, policy):
+    """Work cut by the budget is not a rule bug: whatever the failure policy, the task does not pass while an
+    error-level instance did not finish, and a neutral global issue names what could not be checked."""
+    eng = engine(tmp_path, SLOW, budget_ms=200, policy=policy)
     t0 = time.monotonic()
-    r = eng.validate(make_body([box(0, 0, 5, 5)]))
+    r = eng.validate(make_body([box(0, 0, 5, 5), box(0, 0, 50, 50)]))
     elapsed = time.monotonic() - t0
     assert elapsed < 2.5, "the sleeping rule was not interrupted"  # the sleep alone would take 5 s
     assert r.budget_exhausted
-    assert r.answer == {"pass": True, "issues": {}, "globalIssues": []}
-    # the interrupted rule and every later one are reported as not completed
-    assert r.skipped == ["t_sleeps: time budget exhausted", "t_min_size: time budget exhausted"]
+    # the cheap (per-annotation) rule ran first, although configured second; the slow one did not finish
+    assert r.skipped == ["t_sleeps: time budget exhausted"]
+    answer = r.answer
+    assert answer["pass"] is False
+    assert answer["issues"] == {"a1": [{"errorType": "t_min_size", "locations": [{"x": 0.0, "y": 0.0}],
+                                        "extra": "5x5 < 10"}]}
+    [incomplete] = answer["globalIssues"]
+    assert incomplete["errorType"] == INCOMPLETE
+    assert "could not be completed" in incomplete["extra"] and "t_sleeps" in incomplete["extra"]
+    assert "Traceback" not in incomplete["extra"] and "budget" not in incomplete["extra"]
     assert any(rec.getMessage() == "time budget exhausted; rules not completed" for rec in engine_logs.records)
-
-
-def test_rule_sleeping_past_the_budget_closed(tmp_path):
-    eng = engine(tmp_path, SLOW, budget_ms=200, policy="closed")
-    t0 = time.monotonic()
-    r = eng.validate(make_body([box(0, 0, 5, 5)]))
-    assert time.monotonic() - t0 < 2.5
-    assert r.answer == {"pass": False, "issues": {}, "globalIssues": [{"errorType": INCOMPLETE,
-                                                                       "extra": INCOMPLETE_TEXT}]}
 
 
 def test_budget_spent_between_rules_skips_the_later_ones(tmp_path):
     """Off the main thread no alarm can interrupt a rule: the budget is then checked between rules."""
-    rules = SLOW.replace("seconds = 5", "seconds = 0.3")
+    rules = SLOW.replace("seconds = 5", "seconds = 0.3") + '\n[[rule]]\nid = "t_task_summary"\n'
     eng = engine(tmp_path, rules, budget_ms=100, policy="open")
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("r", eng.validate(make_body([box(0, 0, 5, 5)]))))
@@ -361,12 +365,13 @@ def test_budget_spent_between_rules_skips_the_later_ones(tmp_path):
     t.join(10)
     r = out["r"]
     assert r.budget_exhausted
-    assert r.skipped == ["t_min_size: time budget exhausted"]  # the slow rule finished, the next did not run
-    assert [i.extra for i in r.issues] == ["slept"]  # the slow rule's own issues are kept
+    assert r.skipped == ["t_task_summary: time budget exhausted"]  # the slow rule finished, the next did not run
+    assert sorted(i.extra.split(" ")[0] for i in r.issues if i.error_type != INCOMPLETE) == ["5x5", "slept"]
+    assert r.answer["pass"] is False and INCOMPLETE in [i["errorType"] for i in r.answer["globalIssues"]]
     # the same slow rule, with a generous budget: everything runs
     eng = engine(tmp_path, rules, budget_ms=5000)
     r = eng.validate(make_body([box(0, 0, 5, 5)]))
-    assert not r.budget_exhausted and len(r.issues) == 2
+    assert not r.budget_exhausted and len(r.issues) == 3
 
 
 def test_the_alarm_is_disarmed_and_the_handler_restored(tmp_path):
@@ -439,13 +444,16 @@ def test_named_instances_run_beside_the_default_instance_unless_it_is_turned_off
 def test_closed_policy_budget_overrun_of_only_non_blocking_instances_does_not_fail(tmp_path):
     rules = ('[[rule]]\nid = "t_min_size"\noptions = { min_size = 1 }\n\n'
              '[[rule]]\nid = "t_sleeps"\nlevel = "shadow"\noptions = { seconds = 5 }\n\n'
-             '[[rule]]\nid = "t_every"\nlevel = "warn"\n')
+             '[[rule]]\nid = "t_every"\nlevel = "warn"\n\n'
+             '[[rule]]\nid = "t_task_summary"\nlevel = "warn"\n')
     eng = engine(tmp_path, rules, budget_ms=200, policy="closed")
     t0 = time.monotonic()
     r = eng.validate(make_body([box(0, 0, 5, 5)]))
     assert time.monotonic() - t0 < 2.5
-    assert r.budget_exhausted and r.skipped == ["t_sleeps: time budget exhausted", "t_every: time budget exhausted"]
-    assert r.answer == {"pass": True, "issues": {}, "globalIssues": []}  # the error-level rule did finish
+    # cheapest first, then error before warn before shadow: the shadow rule on trial runs last
+    assert r.budget_exhausted and r.skipped == ["t_sleeps: time budget exhausted"]
+    assert [i.instance for i in r.issues] == ["t_every", "t_task_summary"]
+    assert r.answer["pass"] is True  # the error-level rule did finish: no issue for the shadow rule
 
 
 # -- the two entry points agree ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from validator.testing import RuleTester, error, invalid, line, point, polygon, 
 tester = RuleTester("duplicate_vertex")
 
 SQUARE = [(0, 0), (10, 0), (10, 10), (0, 10)]
+COCO_TV = [(344.41, 200.91), (344.41, 200.91), (416.99, 214.1), (406.43, 306.47), (331.22, 293.28)]
 
 test_duplicate_vertex = tester.pytest(
     valid=[
@@ -42,5 +43,17 @@ test_duplicate_vertex = tester.pytest(
                 errors=[error("a1", at=[(0, 0), (5, 5)], message="3 vertices of the line")]),
         invalid("only the annotation with a duplicate", [polygon(SQUARE), line([(1, 1), (2, 2), (2, 2)])],
                 errors=[error("a2", at=[(2, 2)])]),
+        # a real shape (COCO 000000196611.jpg, tv): the double click every flag on real data was (docs/calibration.md)
+        invalid("COCO tv polygon with a double-clicked first vertex", [polygon(COCO_TV)],
+                errors=[error("a1", at=[(344.41, 200.91)], message="Vertex 2 of the polygon is on top of vertex 1")]),
     ],
 )
+
+
+def test_a_double_click_warns_by_default_and_does_not_block_the_task():
+    from validator.engine.engine import Engine
+    from validator.testing import make_body
+
+    result = Engine.from_config_file(None).validate(make_body([polygon(COCO_TV)]))  # the built-in defaults
+    assert [(i.error_type, i.level) for i in result.issues] == [("duplicate_vertex", "warn")]
+    assert result.passed

@@ -1,14 +1,74 @@
-"""polygon_degenerate and polygon_self_intersection: real outlines pass, flat ones and crossing ones do not."""
+"""polygon_degenerate, polygon_self_intersection and polygon_self_touch: real outlines pass, flat ones and crossing
+ones do not; keyholes are accepted, harmless meetings warn (cases taken from real annotations: docs/calibration.md)."""
 import pytest
 
 from validator.testing import RuleTester, box, error, invalid, line, polygon, valid
 
 degenerate = RuleTester("polygon_degenerate")
 crossing = RuleTester("polygon_self_intersection")
+touching = RuleTester("polygon_self_touch")
+# both rules at error, keyholes refused: every outline that meets itself is reported by exactly one of the two
+# (what the detection tests below compare with shapely)
+meeting = RuleTester("polygon_self_intersection", config="""
+[engine]
+builtin_rules = "configured"
+failure_policy = "closed"
+
+[[rule]]
+id = "polygon_self_intersection"
+level = "error"
+options = { allow_keyholes = false, max_locations = 1000 }
+
+[[rule]]
+id = "polygon_self_touch"
+level = "error"
+options = { allow_keyholes = false, max_locations = 1000 }
+""")
 
 SQUARE = [(0, 0), (10, 0), (10, 10), (0, 10)]
 CONCAVE = [(0, 0), (20, 0), (20, 20), (10, 5), (0, 20)]  # an arrow head: concave but simple
 BOW_TIE = [(0, 0), (10, 10), (10, 0), (0, 10)]
+SMALL_BOW_TIE = [(0, 0), (4, 4), (4, 0), (0, 4)]  # lobes of 4 px²: the wrong one is below min_loop_area
+PINCHED = [(0, 0), (10, 0), (5, 5), (10, 10), (0, 10), (5, 5)]
+VERTEX_ON_EDGE = [(0, 0), (10, 0), (10, 10), (5, 0), (0, 10)]
+SPIKE = [(0, 0), (10, 0), (10, 10), (10, 5)]
+# an outer square, a corridor along x = 50 (in and out on the same line), an inner square the other way round
+KEYHOLE = [(0, 0), (50, 0), (50, 30), (30, 30), (30, 70), (70, 70), (70, 30), (50, 30), (50, 0), (100, 0),
+           (100, 100), (0, 100)]
+# the keyhole with a detour of the way out across the way in: a loop of 6 px² covered twice, 2.14 px wide
+WIDE_CORRIDOR = [(0, 0), (50, 0), (50, 30), (30, 30), (30, 70), (70, 70), (70, 30), (50, 30), (50, 20), (47, 18),
+                 (50, 16), (50, 0), (100, 0), (100, 100), (0, 100)]
+
+# Real shapes (coordinates of a few annotations, docs/calibration.md):
+# TACO batch_5/000015.JPG "Other plastic": a keyhole around a hole of 387 px², corridor sides on each other (FP-protocol)
+TACO_KEYHOLE = [(1042.0, 1618.0), (1036.0, 1601.0), (1030.0, 1575.0), (1028.0, 1563.0), (1027.0, 1541.0),
+                (1028.0, 1529.0), (1037.0, 1529.0), (1047.0, 1523.0), (1063.0, 1526.0), (1069.0, 1549.0),
+                (1083.0, 1589.0), (1090.0, 1611.0), (1093.0, 1637.0), (1061.0, 1635.0), (1063.0, 1613.0),
+                (1065.0, 1596.0), (1064.0, 1573.0), (1059.0, 1554.0), (1057.0, 1550.0), (1055.0, 1556.0),
+                (1054.0, 1574.0), (1057.0, 1594.0), (1063.0, 1607.0), (1063.0, 1613.0), (1061.0, 1635.0),
+                (1042.0, 1633.0), (1042.0, 1618.0)]
+# TACO batch_1/000038.jpg "Pop tab": a keyhole whose corridor sides cross (a 2 px² sliver 0.42 px wide) (FP-protocol)
+TACO_POP_TAB = [(1154.0, 593.0), (1165.0, 586.0), (1172.0, 581.0), (1179.0, 577.0), (1186.0, 571.0), (1192.0, 570.0),
+                (1196.0, 571.0), (1198.0, 578.0), (1198.0, 586.0), (1193.0, 599.0), (1186.0, 609.0), (1176.0, 624.0),
+                (1165.0, 639.0), (1158.0, 648.0), (1150.0, 652.0), (1140.0, 653.0), (1135.0, 646.0), (1134.0, 634.0),
+                (1137.0, 627.0), (1141.0, 614.0), (1144.0, 605.0), (1150.0, 597.0), (1155.0, 605.0), (1151.0, 611.0),
+                (1147.0, 618.0), (1145.0, 626.0), (1143.0, 634.0), (1143.0, 640.0), (1145.0, 643.0), (1151.0, 642.0),
+                (1156.0, 636.0), (1160.0, 631.0), (1164.0, 626.0), (1168.0, 619.0), (1170.0, 610.0), (1170.0, 604.0),
+                (1169.0, 598.0), (1167.0, 596.0), (1163.0, 597.0), (1160.0, 600.0), (1156.0, 604.0), (1155.0, 605.0),
+                (1152.0, 601.0), (1151.0, 599.0), (1150.0, 597.0), (1154.0, 593.0)]
+# TACO batch_6/000029.JPG "Unlabeled litter": crosses itself, 1,512 px² inside out (TP)
+TACO_FIGURE_8 = [(1403.0, 1302.0), (1430.0, 1249.0), (1439.0, 1224.0), (1451.0, 1201.0), (1434.0, 1191.0),
+                 (1423.0, 1199.0), (1409.0, 1223.0), (1613.0, 1067.0), (1378.0, 1287.0), (1391.0, 1298.0),
+                 (1403.0, 1302.0)]
+# COCO 000000349860.jpg person: crosses itself in a loop of a fraction of a px² (vertex jitter, TP-minor)
+COCO_JITTER = [(48.82, 373.35), (57.44, 375.26), (61.27, 370.48), (61.27, 363.78), (64.14, 356.12), (62.22, 351.33),
+               (53.61, 344.63), (48.82, 341.76), (46.91, 363.78), (49.78, 378.13)]
+# COCO 000000126107.jpg boat: touches itself at a vertex on the image border (pinch between two lobes, TP-minor)
+COCO_PINCH = [(622.98, 469.19), (640.0, 479.67), (640.0, 427.28), (634.77, 424.01), (617.09, 418.11),
+              (609.89, 418.77), (597.45, 422.04), (596.79, 433.17), (600.06, 446.93), (605.96, 456.09),
+              (613.82, 464.61), (626.26, 470.5), (638.7, 477.7), (640.0, 479.01)]
+# COCO 000000060932.jpg tie: a zero-width spike, the outline runs back along itself (TP-minor)
+COCO_SPIKE = [(87.35, 205.75), (93.17, 228.07), (93.17, 232.93), (93.17, 215.46)]
 
 test_polygon_degenerate = degenerate.pytest(
     valid=[
@@ -55,24 +115,79 @@ test_polygon_self_intersection = crossing.pytest(
         valid("flat polygon: reported by polygon_degenerate, not here", [polygon([(0, 0), (10, 0), (5, 0)])]),
         valid("a crossing line is not a polygon", [line(BOW_TIE)]),
         valid("boxes are not checked", [box(0, 0, 10, 10)]),
+        valid("pinched at a vertex: the area is right (polygon_self_touch warns)", [polygon(PINCHED)]),
+        valid("a vertex on another edge (polygon_self_touch warns)", [polygon(VERTEX_ON_EDGE)]),
+        valid("a spike back along its own edge (polygon_self_touch warns)", [polygon(SPIKE)]),
+        valid("a bow-tie whose wrong lobe is 4 px², below min_loop_area", [polygon(SMALL_BOW_TIE)]),
+        valid("a keyhole: corridor in and out on one line, around a hole", [polygon(KEYHOLE)]),
+        valid("the same keyhole drawn the other way round", [polygon(KEYHOLE[::-1])]),
+        valid("TACO keyhole (Other plastic), corridor sides on each other", [polygon(TACO_KEYHOLE)]),
+        valid("TACO keyhole (Pop tab), corridor sides crossing in a 0.42 px sliver", [polygon(TACO_POP_TAB)]),
+        valid("COCO person: a jitter loop of a fraction of a px²", [polygon(COCO_JITTER)]),
+        valid("COCO boat: a pinch on the image border", [polygon(COCO_PINCH)]),
+        valid("COCO tie: a zero-width spike", [polygon(COCO_SPIKE)]),
+        valid("a wider keyhole_max_width accepts a sloppier corridor", [polygon(WIDE_CORRIDOR)],
+              options={"keyhole_max_width": 5}),
     ],
     invalid=[
         invalid("bow-tie, at the crossing point", [polygon(BOW_TIE)],
-                errors=[error("a1", at=[(5, 5)], message="The polygon's outline crosses itself at 1 place")]),
+                errors=[error("a1", at=[(5, 5)], message="The polygon's outline crosses itself at 1 place, turning "
+                                                         "25 px² of it inside out or covering it twice")]),
         invalid("figure of eight with two crossings",
                 [polygon([(0, 0), (10, 10), (20, 0), (30, 10), (30, 0), (20, 10), (10, 0), (0, 10)])],
                 errors=[error("a1", at=[(5, 5), (15, 5), (25, 5)], message="crosses itself at 3 places")]),
-        invalid("pinched: two corners at the same spot",
-                [polygon([(0, 0), (10, 0), (5, 5), (10, 10), (0, 10), (5, 5)])],
-                errors=[error("a1", at=[(5, 5)], message="crosses or touches itself at 1 place")]),
-        invalid("a vertex lying on another edge", [polygon([(0, 0), (10, 0), (10, 10), (5, 0), (0, 10)])],
-                errors=[error("a1", at=[(5, 0)], message="crosses or touches itself")]),
-        invalid("a spike running back along its own edge", [polygon([(0, 0), (10, 0), (10, 10), (10, 5)])],
-                errors=[error("a1", at=[(10, 7.5), (10, 5)], message="crosses or touches itself at 2 places")]),
         invalid("crossings capped", [polygon([(0, 0), (10, 10), (20, 0), (30, 10), (30, 0), (20, 10), (10, 0),
                                               (0, 10), (0, 1)])],
                 options={"max_locations": 1}, errors=[error("a1", at=[(5, 5)], message="at 3 places")]),
         invalid("only the crossing one", [polygon(SQUARE), polygon(BOW_TIE)], errors=[error("a2", at=[(5, 5)])]),
+        invalid("TACO figure-8 (Unlabeled litter): 1,512 px² inside out", [polygon(TACO_FIGURE_8)],
+                errors=[error("a1", at=[(1435.7997432605905, 1232.8896020539153), (1443.5217391304348, 1196.601023017903)],
+                              message="crosses itself at 2 places, turning 1512.04 px² of it inside out")]),
+        invalid("a lower min_loop_area blocks a small bow-tie", [polygon(SMALL_BOW_TIE)],
+                options={"min_loop_area": 3}, errors=[error("a1", at=[(2, 2)], message="turning 4 px²")]),
+        invalid("keyholes refused", [polygon(KEYHOLE)], options={"allow_keyholes": False},
+                errors=[error("a1", at=[(50, 0), (50, 30), (50, 15)],
+                              message="a corridor cutting a hole out of it, which this project does not accept")]),
+        invalid("a curl: a quarter covered twice", [polygon([(0, 0), (10, 0), (10, 10), (0, 10), (0, 0.0001),
+                                                             (5, 0.0001), (5, 5), (0.0001, 5)])],
+                errors=[error("a1", at=[(2e-09, 0.0001)], message="turning 25 px² of it")]),
+    ],
+)
+
+test_polygon_self_touch = touching.pytest(
+    valid=[
+        valid("square", [polygon(SQUARE)]),
+        valid("a bow-tie is polygon_self_intersection's", [polygon(BOW_TIE)]),
+        valid("TACO figure-8 is polygon_self_intersection's", [polygon(TACO_FIGURE_8)]),
+        valid("keyholes are accepted", [polygon(KEYHOLE), polygon(TACO_KEYHOLE), polygon(TACO_POP_TAB)]),
+        valid("keyholes refused are polygon_self_intersection's", [polygon(KEYHOLE)],
+              options={"allow_keyholes": False}),
+        valid("flat polygon: polygon_degenerate's", [polygon([(0, 0), (10, 0), (5, 0)])]),
+    ],
+    invalid=[
+        invalid("pinched: two corners at the same spot", [polygon(PINCHED)],
+                errors=[error("a1", at=[(5, 5)], message="The polygon's outline touches itself at 1 place without "
+                                                         "enclosing anything the wrong way; harmless to its area")]),
+        invalid("a vertex lying on another edge", [polygon(VERTEX_ON_EDGE)],
+                errors=[error("a1", at=[(5, 0)], message="touches itself")]),
+        invalid("a spike running back along its own edge", [polygon(SPIKE)],
+                errors=[error("a1", at=[(10, 7.5), (10, 5)], message="touches itself at 2 places")]),
+        invalid("a bow-tie with a 4 px² lobe", [polygon(SMALL_BOW_TIE)],
+                errors=[error("a1", at=[(2, 2)], message="crosses itself at 1 place, in loops of less than 10 px² "
+                                                         "(4 px² in all)")]),
+        invalid("COCO person: jitter loop", [polygon(COCO_JITTER)],
+                errors=[error("a1", at=[(48.82418548191309, 373.35092740956543)],
+                              message="crosses itself at 1 place, in loops of less than 10 px² (0.01 px² in all)")]),
+        invalid("COCO boat: pinch", [polygon(COCO_PINCH)],
+                errors=[error("a1", at=[(640.0, 479.01)], message="touches itself at 1 place")]),
+        invalid("COCO tie: spike", [polygon(COCO_SPIKE)],
+                errors=[error("a1", at=[(93.17, 228.07), (93.17, 230.5)], message="touches itself at 2 places")]),
+        invalid("a keyhole whose corridor is wider than keyhole_max_width", [polygon(WIDE_CORRIDOR)],
+                errors=[error("a1", at=[(50, 0), (50, 30), (50, 25), (50, 20), (50, 16), (50, 8)],
+                              message="in loops of less than 10 px² (6 px² in all)")]),
+        invalid("keyhole_max_width 0: a crossing corridor is no keyhole", [polygon(TACO_POP_TAB)],
+                options={"keyhole_max_width": 0},
+                errors=[error("a1", at=[(1150.0, 597.0), (1155.0, 605.0)], message="(2 px² in all)")]),
     ],
 )
 
@@ -149,7 +264,7 @@ def test_crossing_verdicts_agree_with_shapely_is_simple(per_body):
             grid = rng.choice([3, 4, 6, 20])
             outlines.append([(rng.randint(0, grid), rng.randint(0, grid)) for _ in range(rng.randint(3, 9))])
         body = make_body([polygon(pts) for pts in outlines])
-        got = {i.uuid for i in crossing.engine().validate(body).issues}
+        got = {i.uuid for i in meeting.engine().validate(body).issues}
         flat = {i.uuid for i in flat_engine.validate(body).issues}
         for k, pts in enumerate(outlines):
             uuid = f"a{k + 1}"
@@ -199,7 +314,7 @@ def test_crossing_points_agree_with_shapely():
     from validator.testing import make_body
 
     rng = random.Random(5)
-    engine = crossing.engine({"max_locations": 1000})
+    engine = meeting.engine()
     compared = 0
     for _ in range(400):
         kind = rng.random()
@@ -241,6 +356,22 @@ def test_nearly_parallel_edges_cross_where_exact_arithmetic_says():
     d2 = ex * (F(b[1]) - F(c[1])) - ey * (F(b[0]) - F(c[0]))
     t = d1 / (d1 - d2)
     exact = (float(F(a[0]) + t * (F(b[0]) - F(a[0]))), float(F(a[1]) + t * (F(b[1]) - F(a[1]))))
-    issues = crossing.engine({"max_locations": 1000}).validate(make_body([polygon(outline)])).issues
+    issues = meeting.engine().validate(make_body([polygon(outline)])).issues
     assert abs(exact[0] - 0.848) < 1e-12 and abs(exact[1] - 3.744) < 1e-12  # where GEOS puts it, too
     assert any(abs(x - exact[0]) < 1e-12 and abs(y - exact[1]) < 1e-12 for x, y in issues[0].locations)
+
+
+def test_an_outline_crossing_itself_hundreds_of_times_is_blocked_without_measuring_its_loops():
+    """Beyond MAX_FACES meetings the loops are not measured (a bounded cost): such an outline is broken anyway."""
+    import random
+
+    from validator.geometry.loops import MAX_FACES
+    from validator.testing import make_body
+
+    rng = random.Random(3)
+    scribble = [(rng.uniform(0, 1000), rng.uniform(0, 1000)) for _ in range(100)]
+    (issue,) = crossing.engine().validate(make_body([polygon(scribble)])).issues
+    count = int(issue.extra.split(" at ")[1].split(" ")[0])
+    assert count > MAX_FACES
+    assert issue.extra.endswith(f"itself at {count} places; move its vertices so that no two edges cross or touch.")
+    assert not touching.engine().validate(make_body([polygon(scribble)])).issues

@@ -204,3 +204,56 @@ def test_the_shadow_counters_quoted_in_step_5(tutorial_files, validator_logs_pro
     doc = DOC.read_text()
     assert '`{"rule": "thin_box", "uuid": "car-2", "errorType": "thin_box"}`' in doc
     assert '`"thin_box:shadow": 1`' in doc and '`validator_issues_total{level="shadow",rule="thin_box"}`' in doc
+
+
+def _headlight_scene(cars: int) -> dict:
+    """``cars`` car boxes on a grid, two headlights in each, and a stray headlight outside every car."""
+    from validator.testing import box, make_body, make_task, point
+
+    anns = []
+    side = int(cars ** 0.5) + 1
+    for k in range(cars):
+        x, y = (k % side) * 100.0, (k // side) * 60.0
+        anns += [box(x, y, 80, 40, label="car"), point(x + 5, y + 30, label="headlight"),
+                 point(x + 75, y + 30, label="headlight")]
+    anns.append(point(-50, -50, label="headlight", uuid="stray"))
+    task = make_task(width=side * 100, height=side * 60,
+                     geometries={"box": {"objects_to_annotate": ["car"]}, "point": {"objects_to_annotate":
+                                                                                    ["headlight"]}})
+    return make_body(anns, task)
+
+
+def test_the_headlight_rule_stays_near_linear(tutorial_files):
+    """The tutorial's two-label rule, scoped to headlights: its work (candidate point-in-box pairs, counted by the
+    engine) grows with the number of headlights, from 1,000 to 10,000 annotations; no pairwise blow-up."""
+    import orjson
+
+    from validator.engine.engine import Engine
+
+    (tutorial_files / "headlights.toml").write_text(
+        '[engine]\nbuiltin_rules = "configured"\nplugins = ["acme_rules.headlights"]\n\n'
+        '[[rule]]\nid = "headlight_outside_car"\nlevel = "error"\nlabels = ["headlight"]\n')
+    engine = Engine(load_config(tutorial_files / "headlights.toml"))
+    work = {}
+    for cars in (333, 3333):  # ~1,000 and ~10,000 annotations
+        result = engine.validate_bytes(orjson.dumps(_headlight_scene(cars)))
+        assert not result.rule_failures and not result.budget_exhausted
+        assert [i.uuid for i in result.issues] == ["stray"]  # scoped to headlights, yet it sees every car
+        headlights = 2 * cars + 1
+        work[cars] = result.stats["point_candidates"]
+        assert work[cars] <= 2 * headlights, work  # about one candidate car per headlight
+    assert work[3333] <= 12 * work[333]
+
+
+def test_the_shared_analysis_of_the_reference_is_computed_once(tutorial_files):
+    from acme_rules.label_counts import label_counts
+
+    from validator.engine.context import Context
+    from validator.scale.annotations import extract
+    from validator.scale.task import TaskSpec
+    from validator.testing import box, make_task, point
+
+    raw = [{"uuid": "a", **box(0, 0, 5, 5, label="car")}, {"uuid": "b", **point(1, 1, label="headlight")}]
+    ctx = Context(TaskSpec.from_task(make_task()), extract(raw), {"annotations": raw})
+    assert label_counts(ctx) is label_counts(ctx)
+    assert label_counts(ctx) == {"car": 1, "headlight": 1}

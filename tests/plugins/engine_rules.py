@@ -1,6 +1,8 @@
 """Tiny rules that exercise the engine: scope, levels, granularity, failures, the time budget, bad output."""
 import time
 
+import numpy as np
+
 from validator import Issue, Options, fields, rule
 
 
@@ -76,3 +78,29 @@ def t_not_issue(anns, ctx, opts):
       needs_image_size=True)
 def t_image_size(anns, ctx, opts):
     yield Issue.globally(f"{ctx.task.image_width:g}x{ctx.task.image_height:g}")
+
+
+@rule(id="t_linear_task", summary="One global issue (a per-task rule that declares itself linear).",
+      why="Test rule: cost ordering.", per="task", cost="linear")
+def t_linear_task(anns, ctx, opts):
+    yield Issue.globally(f"linear saw {len(anns)}")
+
+
+@rule(id="t_overflow", summary="Squares absurd coordinates (overflows to inf).", why="Test rule: numeric warnings.",
+      geometries=("box",), per="task", cost="linear")
+def t_overflow(anns, ctx, opts):
+    huge = anns.bounds * 1e300
+    area = huge[:, 2] * huge[:, 3]  # inf, with an overflow warning numpy would print (or raise, under -W error)
+    return anns.where(~np.isfinite(area)).report("overflowed")
+
+
+class Copies(Options):
+    copies = fields.Integer(load_default=1, metadata={"description": "issues per annotation"})
+    text = fields.String(load_default="flagged")
+
+
+@rule(id="t_copies", summary="Several issues on every annotation.", why="Test rule: issue caps.", per="task",
+      cost="linear", options=Copies)
+def t_copies(anns, ctx, opts):
+    for k in range(opts["copies"]):
+        yield from anns.report(f"{opts['text']} {k}", error_type=f"t_copies_{k}")

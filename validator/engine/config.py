@@ -12,6 +12,13 @@ builtin_rules = "defaults"   # "defaults": every discovered rule runs at its def
                              # "configured": only the [[rule]] instances below run
 plugins = []                 # extra rule modules to import
 
+[limits]                     # caps the engine enforces (defaults shown; see docs/configuration.md)
+max_annotations = 20000      # per task: more is an issue on the task, and no pairwise rule runs
+max_vertices = 10000         # per annotation: more is an issue on that annotation, and no pairwise rule runs
+max_issues_per_rule = 100    # issues listed per rule instance and task; then one summary issue ("N more")
+max_issues_per_task = 1000   # issues listed per task; then one summary issue
+max_answer_bytes = 2097152   # the answer's size: issues beyond it are summarised (at most 2 MiB)
+
 [task]
 image_width_key = "image_width"    # task.metadata keys holding the image size
 image_height_key = "image_height"
@@ -65,7 +72,29 @@ _ENGINE_KEYS = {"failure_policy", "time_budget_ms", "builtin_rules", "plugins"}
 _TASK_KEYS = {"image_width_key", "image_height_key", "conditions_mode"}
 _RULE_KEYS = {"id", "name", "level", "labels", "geometries", "projects", "options"}
 _PROJECT_KEYS = {"image_width", "image_height", "rule"}
-_TOP_KEYS = {"engine", "task", "rule", "projects"}
+_TOP_KEYS = {"engine", "task", "limits", "rule", "projects"}
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps the engine enforces on every request (``[limits]``): see docs/configuration.md."""
+
+    max_annotations: int = 20_000
+    max_vertices: int = 10_000
+    max_issues_per_rule: int = 100
+    max_issues_per_task: int = 1_000
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+
+
+# key -> (smallest, largest) allowed value
+_LIMIT_RANGES = {
+    "max_annotations": (1, 1_000_000),
+    "max_vertices": (4, 10_000_000),
+    "max_issues_per_rule": (1, 100_000),
+    "max_issues_per_task": (1, 100_000),
+    "max_answer_bytes": (16 * 1024, MAX_ANSWER_BYTES),
+}
 
 
 class ConfigError(Exception):
@@ -103,6 +132,7 @@ class Config:
     conditions_mode: str = "and"
     project_image_size: dict[str, tuple[float, float]] = field(default_factory=dict)
     source: str = "built-in defaults"
+    limits: Limits = field(default_factory=Limits)
 
     def instances_for(self, project: str | None) -> list[RuleInstance]:
         """Instances that run for a task of this project (per-project overrides applied), in a stable order."""
@@ -312,6 +342,7 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
         task = {}
     _check_keys(problems, "engine", engine, _ENGINE_KEYS)
     _check_keys(problems, "task", task, _TASK_KEYS)
+    limits = _limits(problems, data.get("limits", {}))
 
     policy = engine.get("failure_policy", "open")
     if policy not in FAILURE_POLICIES:
@@ -394,4 +425,22 @@ def load_config(path: str | os.PathLike | None = None, *, registry: Registry | N
         conditions_mode=mode,
         project_image_size=project_image_size,
         source=source,
+        limits=limits,
     )
+
+
+def _limits(problems: _Problems, table: Any) -> Limits:
+    if not isinstance(table, dict):
+        problems.add("limits", "must be a table")
+        return Limits()
+    _check_keys(problems, "limits", table, set(_LIMIT_RANGES))
+    values = {}
+    for key, (low, high) in _LIMIT_RANGES.items():
+        if key not in table:
+            continue
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.add(f"limits.{key}", f"must be a whole number between {low} and {high}, not {value!r}")
+            continue
+        values[key] = value
+    return Limits(**values)

@@ -1,19 +1,30 @@
-"""The engine: runs the configured rule instances on one ``{task, response}`` body, each one guarded.
+"""The engine: runs the configured rule instances on one ``{task, response}`` body; it owns cost, scope, limits and
+the verdict.
 
-* Everything rules need is built once per request (:class:`validator.context.Context`).
-* Each instance runs isolated: an exception is caught, logged server-side with its traceback, counted in the
-  result, and its partial issues are discarded. The configured ``failure_policy`` decides the verdict: ``open``
-  (default) skips the instance, ``closed`` adds the global issue ``validation_incomplete`` (no internals) so the
-  task fails -- for an instance at level ``error`` only: a warn or shadow instance can never block a task, so
-  neither can its failure.
+* Everything rules need is built once per request (:class:`validator.engine.context.Context`).
+* ``[limits]`` first: more annotations than ``max_annotations`` or an annotation with more than ``max_vertices``
+  vertices is an issue a labeler can act on (``annotation_limit``, ``vertex_limit``), and then no pairwise rule runs
+  (the task already fails for a reason).
+* Cheapest first: every ``linear`` instance before any ``pairwise`` one, error before warn before shadow within a
+  class, so the cheap checks (format, taxonomy, geometry type, bounds, sizes, attributes) always run.
+* An instance's scope (labels, geometry types, projects) chooses what it judges; every annotation stays visible as
+  context (``ctx.annotations``). Numeric warnings are suppressed around every rule.
 * A request-level time budget bounds all rules together. Where the engine runs in the main thread (gunicorn sync
   workers, the CLI), a running rule is interrupted with ``SIGALRM`` when the budget runs out; elsewhere the budget
-  is checked between rules. Rules not run because the budget is spent are handled by the same policy.
-* Output is deterministic: annotations in request order, issues sorted by error type, instance and location.
+  is checked between rules. Work cut short (the budget, a helper's ``WorkLimitExceeded``) is never a pass: every
+  unfinished error-level instance is named in one neutral global issue ``validation_incomplete``.
+* A rule that raises is isolated: logged server-side with its traceback, counted, its partial issues discarded.
+  The configured ``failure_policy`` decides the verdict: ``open`` (default) skips the instance, ``closed`` adds
+  ``validation_incomplete`` (no internals) so the task fails -- for an instance at level ``error`` only.
+* Output is bounded and deterministic: issues capped per instance and per task (with a summary issue saying how
+  many more), texts and locations bounded, the answer under ``max_answer_bytes``; annotations in request order,
+  issues sorted by error type, instance and location.
 """
 from __future__ import annotations
 
+from itertools import islice
 import logging
+import math
 import signal
 import threading
 import time
@@ -24,16 +35,26 @@ import numpy as np
 from validator.scale import envelope, jsonio
 from validator.scale.annotations import LISTED_DEFAULT, TYPE_CODE, extract, from_typed
 from validator.engine.config import Config, RuleInstance, load_config
-from validator.engine.context import Context, Selection
-from validator.engine.issues import Issue, ReportedIssue, Result, order_issues
+from validator.engine.context import Context, Selection, WorkLimitExceeded
+from validator.engine.registry import COSTS
+from validator.engine.issues import (ANSWER_TRUNCATED, MAX_LOCATIONS, MAX_TEXT_CHARS, RETURNED_LEVELS, Issue,
+                                     ReportedIssue, Result, order_issues)
 from validator.scale.task import TaskSpec
 
 log = logging.getLogger("validator.engine")
 
 INCOMPLETE = "validation_incomplete"
 INCOMPLETE_TEXT = "Automatic checks could not be completed for this task. Please submit again in a moment."
+ANNOTATION_LIMIT = "annotation_limit"
+VERTEX_LIMIT = "vertex_limit"
+COST_RANK = {c: n for n, c in enumerate(COSTS)}
+LEVEL_RANK = {"error": 0, "warn": 1, "shadow": 2, "off": 3}
 _FORMAT_RULES = ("malformed_annotation", "non_finite_coordinate")  # rules/annotation_format.py: they read malformed
 SHADOW_LOG_LIMIT = 50  # shadow issues listed per request in the log (all are counted)
+# Issues of one instance held in memory (then sorted; the first max_issues_per_rule are listed): the larger of
+# HOLD_FACTOR times the cap and HOLD_MIN. Beyond it a rule's issues are only counted.
+HOLD_FACTOR = 10
+HOLD_MIN = 1_000
 
 
 class BudgetExceeded(BaseException):
@@ -88,7 +109,8 @@ class _Budget:
 class _Plan:
     """What the run loop needs of one configured rule instance, worked out once when the engine is built."""
 
-    __slots__ = ("stage", "codes", "scope", "declares_geometries", "needs_image_size", "per_task", "func", "options")
+    __slots__ = ("stage", "codes", "scope", "declares_geometries", "needs_image_size", "per_task", "func", "options",
+                 "pairwise")
 
     def __init__(self, inst: RuleInstance):
         rule = inst.rule
@@ -100,6 +122,7 @@ class _Plan:
         self.per_task = rule.per == "task"
         self.func = rule.func
         self.options = inst.options
+        self.pairwise = rule.cost == "pairwise"
 
 
 class _LazyBody:
@@ -131,6 +154,7 @@ class Engine:
         every = [*config.instances, *(i for group in config.project_instances.values() for i in group)]
         for inst in every:
             self._plans[id(inst)] = _Plan(inst)
+        self._order: dict[str | None, list[RuleInstance]] = {}  # project -> its instances, cheapest first
         # How many malformed annotations extraction records one by one (per kind): as many as the format rules list
         # (their option max_listed); the others are only counted, so memory stays bounded whatever the body.
         self._listed = max((i.options["max_listed"] for i in every if i.id in _FORMAT_RULES),
@@ -210,7 +234,8 @@ class Engine:
             result.stats = dict(ctx.geometry.stats)
         finally:
             ctx.release()
-        result.issues = order_issues(issues, annotations.uuid_order)
+        result.issues = self._cap_task(order_issues(issues, annotations.uuid_order))
+        result.max_answer_bytes = cfg.limits.max_answer_bytes
         self._log_shadow(result, spec)
         result.duration_ms = (time.perf_counter() - t0) * 1000
         result.stages_ms = stages
@@ -218,22 +243,70 @@ class Engine:
         return result
 
     # ------------------------------------------------------------------------------------------------------
+    def _ordered(self, project: str | None) -> list[RuleInstance]:
+        """The instances that run for a project, cheapest first: every linear instance before any pairwise one
+        and, within a cost class, error before warn before shadow (so neither a costly rule nor a rule on trial
+        can spend the budget the blocking cheap checks need). Worked out once per project."""
+        try:
+            return self._order[project]
+        except KeyError:
+            chosen = self.config.instances_for(project)
+            ordered = sorted(chosen, key=lambda i: (COST_RANK[i.rule.cost], LEVEL_RANK[i.level]))
+            if len(self._order) < 10_000:  # projects named by requests: keep the cache bounded
+                self._order[project] = ordered
+            return ordered
+
     def _run_rules(self, ctx: Context, result: Result, stages: dict[str, float]) -> list[ReportedIssue]:
         cfg = self.config
-        instances = cfg.instances_for(ctx.task.project)
-        with _Budget(cfg.time_budget_ms) as budget:
-            return self._run_instances(ctx, result, stages, instances, budget)
+        instances = self._ordered(ctx.task.project)
+        issues = self._check_limits(ctx, result)
+        with np.errstate(all="ignore"), _Budget(cfg.time_budget_ms) as budget:
+            # numeric warnings are the engine's business: absurd but finite coordinates (1e300) overflow to inf in
+            # products and areas, which rules treat as "not flagged", never as a reason to fail or to log noise
+            return issues + self._run_instances(ctx, result, stages, instances, budget, pairwise=not issues)
+
+    def _check_limits(self, ctx: Context, result: Result) -> list[ReportedIssue]:
+        """The caps of ``[limits]`` on the request's size, checked before any rule: each one hit is an issue the
+        labeler can act on (so the task fails for a reason), and then no pairwise rule runs."""
+        limits = self.config.limits
+        out: list[ReportedIssue] = []
+        if result.annotation_count > limits.max_annotations:
+            out.append(ReportedIssue(
+                rule_id="engine", instance="limits", level="error", uuid=None, error_type=ANNOTATION_LIMIT,
+                extra=(f"This task has {result.annotation_count:,} annotations; at most {limits.max_annotations:,} "
+                       "are allowed in one task. Remove copies and annotations drawn by mistake, then submit again."),
+                locations=()))
+        anns = ctx.annotations
+        counts = anns.counts
+        # (no annotation can be over the limit when all of them together are not: one comparison, usually)
+        if len(anns.coords) > limits.max_vertices and int(counts.max()) > limits.max_vertices:
+            over = (counts > limits.max_vertices).nonzero()[0]
+            for p in over[:limits.max_issues_per_rule].tolist():
+                x, y = anns.coords[anns.offsets[p]].tolist()
+                out.append(ReportedIssue(
+                    rule_id="engine", instance="limits", level="error", uuid=anns.uuids[p],
+                    error_type=VERTEX_LIMIT,
+                    extra=(f"This {anns.type_names[p]} has {int(counts[p]):,} vertices; at most "
+                           f"{limits.max_vertices:,} are allowed. Simplify its outline, then submit again."),
+                    locations=((x, y),) if math.isfinite(x) and math.isfinite(y) else ()))
+            if len(over) > limits.max_issues_per_rule:
+                out.append(_summary(out[-1], len(over) - limits.max_issues_per_rule))
+        return out
 
     def _run_instances(self, ctx: Context, result: Result, stages: dict[str, float],
-                       instances: list[RuleInstance], budget: _Budget) -> list[ReportedIssue]:
+                       instances: list[RuleInstance], budget: _Budget, pairwise: bool = True
+                       ) -> list[ReportedIssue]:
         cfg = self.config
         issues: list[ReportedIssue] = []
         selections: dict[tuple, Selection] = {}
         present = ctx.annotations.positions_by_type.keys()  # the type codes present (a set-like view)
         missing_size_logged = False
-        blocking_incomplete = False  # an error-level instance failed or did not finish
+        crashed_blocking = False  # an error-level instance raised
+        unfinished: list[RuleInstance] = []  # instances the budget or a work limit left unfinished
         image_size_known = ctx.task.image_size_known
         plans = self._plans
+        per_rule = cfg.limits.max_issues_per_rule
+        hold = max(HOLD_FACTOR * per_rule, HOLD_MIN)  # issues kept in memory per instance (the rest only counted)
         perf_counter = time.perf_counter
         for n, inst in enumerate(instances):
             plan = plans[id(inst)]
@@ -245,12 +318,15 @@ class Engine:
                 result.skipped.append(f"{inst.name}: image size unknown")
                 continue
             if budget.spent():
-                blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
+                unfinished.extend(self._budget_spent(ctx, result, instances[n:], pairwise))
                 break
             codes = plan.codes
             # A rule that declares geometry types is not called when the task has nothing of them in the
             # instance's scope (a rule with geometries=None always runs, even on an empty selection).
             if plan.declares_geometries and present.isdisjoint(codes):
+                continue
+            if plan.pairwise and not pairwise:
+                result.skipped.append(f"{inst.name}: not run, the task is over a limit")
                 continue
             selection = selections.get(plan.scope)
             if selection is None:
@@ -262,32 +338,93 @@ class Engine:
                 budget.in_rule = True
                 if plan.per_task:
                     found = plan.func(selection, ctx, plan.options)
-                    found = [] if found is None else list(found)
+                    if found is None:
+                        found, unheld = [], 0
+                    elif found.__class__ is list:
+                        unheld = 0 if len(found) <= hold else _unheld(found, hold)
+                    else:  # a generator (or any iterable): hold the first ones, count the rest
+                        rest = iter(found)
+                        found = list(islice(rest, hold))
+                        unheld = 0 if len(found) < hold else _unheld(rest, 0)
                 else:
-                    found = self._run_per_annotation(plan, ctx, selection)
+                    found, unheld = self._run_per_annotation(plan, ctx, selection, hold)
                 budget.in_rule = False
                 stamped = self._stamp(inst, found, ctx) if found else found
             except BudgetExceeded:
                 stages[plan.stage] = (perf_counter() - started) * 1000
-                blocking_incomplete |= self._budget_spent(ctx, result, instances[n:])
+                unfinished.extend(self._budget_spent(ctx, result, instances[n:], pairwise))
                 break
+            except WorkLimitExceeded:  # a helper's bounded work ran out: not checked, which is not a pass
+                budget.in_rule = False
+                stages[plan.stage] = (perf_counter() - started) * 1000
+                log.warning("work limit reached; rule not completed",
+                            extra={"rule": inst.id, "instance": inst.name, "task_id": ctx.task.task_id})
+                result.skipped.append(f"{inst.name}: work limit reached")
+                unfinished.append(inst)
+                continue
             except Exception:  # a rule's bug must never become a 5xx or block labelers (policy decides)
                 budget.in_rule = False
                 stages[plan.stage] = (perf_counter() - started) * 1000
                 log.exception("rule failed", extra={"rule": inst.id, "instance": inst.name,
                                                     "task_id": ctx.task.task_id})
                 result.rule_failures.append(inst.name)
-                blocking_incomplete |= inst.level == "error"
+                crashed_blocking |= inst.level == "error"
                 continue
             stages[plan.stage] = (perf_counter() - started) * 1000
+            if len(stamped) > per_rule or unheld:
+                stamped = self._cap(inst, stamped, per_rule, unheld, ctx, result)
             issues.extend(stamped)
-        # Only an error-level instance can block a task, so only its failure can hide a blocking issue: a
-        # crashed warn or shadow rule (shadow mode is for trying a rule on live traffic) never fails a task.
-        if blocking_incomplete:
-            if cfg.failure_policy == "closed":
-                issues.append(ReportedIssue(rule_id="engine", instance="engine", level="error", uuid=None,
-                                            error_type=INCOMPLETE, extra=INCOMPLETE_TEXT, locations=()))
+        # Work cut short (the budget, a work limit) must never let an error-level check pass unrun: a neutral
+        # global issue names what could not be checked, whatever the failure policy.
+        not_checked = [i for i in unfinished if i.level == "error"]
+        if not_checked:
+            issues.append(ReportedIssue(rule_id="engine", instance="engine", level="error", uuid=None,
+                                        error_type=INCOMPLETE, extra=_not_checked_text(not_checked), locations=()))
+        # A rule's crash is our bug: the failure policy decides. Only an error-level instance can block a task, so
+        # only its failure can hide a blocking issue: a crashed warn or shadow rule never fails a task.
+        elif crashed_blocking and cfg.failure_policy == "closed":
+            issues.append(ReportedIssue(rule_id="engine", instance="engine", level="error", uuid=None,
+                                        error_type=INCOMPLETE, extra=INCOMPLETE_TEXT, locations=()))
         return issues
+
+    def _cap_task(self, ordered: list[ReportedIssue]) -> list[ReportedIssue]:
+        """At most ``max_issues_per_task`` returned issues (errors kept first, in answer order), then one summary
+        issue for the rest, at level error if an error is among them (the verdict never changes)."""
+        limit = self.config.limits.max_issues_per_task
+        if len(ordered) <= limit:
+            return ordered
+        returned = [i for i in ordered if i.level in RETURNED_LEVELS]
+        if len(returned) <= limit:
+            return ordered
+        keep = set(map(id, sorted(returned, key=lambda i: i.level != "error")[:limit]))
+        dropped = [i for i in returned if id(i) not in keep]
+        out = [i for i in ordered if i.level not in RETURNED_LEVELS or id(i) in keep]
+        level = "error" if any(i.level == "error" for i in dropped) else "warn"
+        n = len(dropped)
+        out.append(ReportedIssue(rule_id="engine", instance="engine", level=level, uuid=None,
+                                 error_type=ANSWER_TRUNCATED,
+                                 extra=(f"{n:,} more issue{'s' if n != 1 else ''} found in this task "
+                                        f"{'are' if n != 1 else 'is'} not listed. Fix the ones shown, then submit "
+                                        "again to see the rest."), locations=()))
+        return out
+
+    @staticmethod
+    def _cap(inst: RuleInstance, stamped: list[ReportedIssue], limit: int, unheld: int, ctx: Context,
+             result: Result) -> list[ReportedIssue]:
+        """At most ``limit`` issues of an instance on annotations (the first in answer order) and ``limit`` global
+        ones, then one summary issue saying how many more (``unheld``: issues beyond those held, counted but never
+        kept). Apart, so that a rule's own global summary ("and 1,234 more") is never the one cut."""
+        ordered = order_issues(stamped, ctx.annotations.uuid_order)  # issues on annotations first, globals last
+        on_annotations = [i for i in ordered if i.uuid is not None]
+        global_ = ordered[len(on_annotations):]
+        more = max(len(on_annotations) - limit, 0) + max(len(global_) - limit, 0) + unheld
+        if not more:
+            return stamped
+        result.suppressed[inst.name] = result.suppressed.get(inst.name, 0) + more
+        kept = on_annotations[:limit] + global_[:limit]
+        kept.append(ReportedIssue(rule_id=inst.id, instance=inst.name, level=inst.level, uuid=None,
+                                  error_type=inst.id, extra=_more_text(more), locations=()))
+        return kept
 
     @staticmethod
     def _log_shadow(result: Result, spec: TaskSpec) -> None:
@@ -300,15 +437,27 @@ class Engine:
                 "shadow": [{"rule": i.instance, "uuid": i.uuid, "errorType": i.error_type}
                            for i in shadow[:SHADOW_LOG_LIMIT]]})
 
-    def _budget_spent(self, ctx: Context, result: Result, not_finished: list[RuleInstance]) -> bool:
-        """Record the instances the budget left unfinished; whether one of them could have blocked the task."""
+    def _budget_spent(self, ctx: Context, result: Result, rest: list[RuleInstance], pairwise: bool
+                      ) -> list[RuleInstance]:
+        """Record the instances the budget left unfinished (log and result): ``rest`` from the one interrupted on,
+        without those that would not have run anyway (image size unknown, none of their geometry types present,
+        pairwise ones when a limit is hit). Returns them."""
         result.budget_exhausted = True
+        present = ctx.annotations.positions_by_type.keys()
+        size_known = ctx.task.image_size_known
+        not_finished = []
+        for inst in rest:
+            plan = self._plans[id(inst)]
+            if ((plan.needs_image_size and not size_known) or (plan.pairwise and not pairwise)
+                    or (plan.declares_geometries and present.isdisjoint(plan.codes))):
+                continue
+            not_finished.append(inst)
         names = [i.name for i in not_finished]
         log.warning("time budget exhausted; rules not completed",
                     extra={"task_id": ctx.task.task_id, "budget_ms": self.config.time_budget_ms,
                            "rules_not_completed": names})
         result.skipped.extend(f"{n}: time budget exhausted" for n in names)
-        return any(i.level == "error" for i in not_finished)
+        return not_finished
 
     @staticmethod
     def _selection(inst: RuleInstance, codes: tuple | None, ctx: Context) -> Selection:
@@ -320,14 +469,19 @@ class Engine:
         return Selection(anns, positions)
 
     @staticmethod
-    def _run_per_annotation(plan: "_Plan", ctx: Context, selection: Selection) -> list[Issue]:
+    def _run_per_annotation(plan: "_Plan", ctx: Context, selection: Selection, hold: int
+                            ) -> tuple[list[Issue], int]:
         func, opts, items = plan.func, plan.options, ctx.annotations.items
         found: list[Issue] = []
+        unheld = 0
         for p in selection.positions.tolist():
             out = func(items[p], ctx, opts)
             if out is not None:
-                found.extend(out)
-        return found
+                if len(found) < hold:
+                    found.extend(out)
+                else:
+                    unheld += _unheld(out, 0)
+        return found, unheld
 
     @staticmethod
     def _stamp(inst: RuleInstance, found: Iterable[Any], ctx: Context) -> list[ReportedIssue]:
@@ -341,6 +495,48 @@ class Engine:
             if uuid is not None and uuid not in known:
                 uuid = None  # Scale's issues keys must be uuids of the request: anything else is global
             extra = issue.extra if issue.extra is None or isinstance(issue.extra, str) else str(issue.extra)
+            if extra is not None and len(extra) > MAX_TEXT_CHARS:
+                extra = extra[:MAX_TEXT_CHARS - 1] + "\u2026"
+            if len(locations) > MAX_LOCATIONS:
+                locations = locations[:MAX_LOCATIONS]
             out.append(ReportedIssue(rule_id=inst.id, instance=inst.name, level=inst.level, uuid=uuid,
                                      error_type=issue.error_type or inst.id, extra=extra, locations=locations))
         return out
+
+
+def _summary(last: ReportedIssue, more: int) -> ReportedIssue:
+    """The issue standing for ``more`` issues of an instance not listed (after ``last``, the last one listed)."""
+    return ReportedIssue(rule_id=last.rule_id, instance=last.instance, level=last.level, uuid=None,
+                         error_type=last.error_type, extra=_more_text(more), locations=())
+
+
+def _more_text(more: int) -> str:
+    return (f"{more:,} more issue{'s' if more != 1 else ''} of this kind {'are' if more != 1 else 'is'} not listed. "
+            "Fix the ones shown, then submit again to see the rest.")
+
+
+def _unheld(found: Any, hold: int) -> int:
+    """How many of a rule's issues are beyond the first ``hold`` (``found``: the rule's output, a list, or an
+    iterator of which ``hold`` were taken already); counted and type-checked, never kept, so that a rule's output
+    in memory is bounded whatever it yields. Trims a list to ``hold`` in place."""
+    if found.__class__ is list:
+        more = found[hold:]
+        del found[hold:]
+        rest: Iterable[Any] = more
+    else:
+        rest = found
+    count = 0
+    for issue in rest:
+        if not isinstance(issue, Issue):
+            raise TypeError(f"a rule yielded {type(issue).__name__}, not an Issue")
+        count += 1
+    return count
+
+
+def _not_checked_text(instances: list[RuleInstance]) -> str:
+    """What a labeler reads when checks could not finish: which ones (by the errorType they would report)."""
+    ids = list(dict.fromkeys(i.rule.id for i in instances))
+    shown = ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+    return (f"Some automatic checks could not be completed for this task, so it cannot be accepted yet: {shown}. "
+            "Please submit again; if this message comes back, look for annotations drawn many times over or "
+            "outlines with very many points.")

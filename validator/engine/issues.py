@@ -16,6 +16,10 @@ from validator.scale.answer import answer_json, issue_json
 
 LEVELS = ("error", "warn", "shadow", "off")
 RETURNED_LEVELS = frozenset({"error", "warn"})
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+MAX_TEXT_CHARS = 1000  # of one issue's extra (longer texts are cut, with an ellipsis)
+MAX_LOCATIONS = 100  # per issue
+ANSWER_TRUNCATED = "issues_not_listed"
 
 
 def _clean_locations(at: Any) -> tuple[tuple[float, float], ...]:
@@ -114,6 +118,8 @@ class Result:
     stages_ms: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)  # work counters of the request (ctx.geometry.stats)
+    suppressed: dict[str, int] = field(default_factory=dict)  # instance -> issues not listed (over a cap)
+    max_answer_bytes: int = MAX_ANSWER_BYTES
     # The request's decoded body and columns, kept alive until the caller drops the result: the service frees
     # them after the answer has been sent (see app.ValidateEndpoint), not while the labeler waits.
     inputs: Any = field(default=None, repr=False, compare=False)
@@ -128,9 +134,12 @@ class Result:
     @property
     def answer(self) -> dict:
         """The body returned to Scale. Deterministic: issues sorted per uuid, uuids in request order."""
+        returned = list(self.returned())
+        if _size_bound(returned) > self.max_answer_bytes - 1024:
+            returned = self._within_bytes(returned)
         per_uuid: dict[str, list[ReportedIssue]] = {}
         global_issues: list[ReportedIssue] = []
-        for issue in self.returned():
+        for issue in returned:
             if issue.uuid is None:
                 global_issues.append(issue)
             else:
@@ -141,6 +150,29 @@ class Result:
             [i.to_json() for i in sorted(global_issues, key=ReportedIssue.sort_key)],
         )
 
+    def _within_bytes(self, returned: list[ReportedIssue]) -> list[ReportedIssue]:
+        """The returned issues (in answer order, errors first) whose JSON fits the answer size, and one summary issue
+        for the rest (at level error if an error is among them: the verdict never changes)."""
+        import orjson
+
+        budget = self.max_answer_bytes - 1024  # the answer's frame and the summary issue
+        ranked = sorted(returned, key=lambda i: i.level != "error")  # stable: answer order within a level
+        kept: list[ReportedIssue] = []
+        for n, issue in enumerate(ranked):
+            size = len(orjson.dumps(issue.to_json())) + len(issue.uuid or "") + 8
+            if size > budget:
+                rest = ranked[n:]
+                level = "error" if any(i.level == "error" for i in rest) else "warn"
+                kept.append(ReportedIssue(
+                    rule_id="engine", instance="engine", level=level, uuid=None, error_type=ANSWER_TRUNCATED,
+                    extra=(f"{len(rest):,} more issue{'s' if len(rest) != 1 else ''} found in this task "
+                           f"{'are' if len(rest) != 1 else 'is'} not listed. Fix the ones shown, then submit "
+                           "again to see the rest."), locations=()))
+                break
+            budget -= size
+            kept.append(issue)
+        return kept
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Issue counts per level and per rule instance, for logs and metrics."""
         by_level: dict[str, int] = {}
@@ -150,6 +182,14 @@ class Result:
             key = f"{i.instance}:{i.level}"
             by_rule[key] = by_rule.get(key, 0) + 1
         return {"by_level": by_level, "by_rule": by_rule}
+
+
+def _size_bound(issues: Sequence[ReportedIssue]) -> int:
+    """An upper bound of the JSON size of these issues in an answer (escapes count six bytes a character)."""
+    total = 0
+    for i in issues:
+        total += 48 + 6 * (len(i.error_type) + len(i.extra or "") + len(i.uuid or "")) + 64 * len(i.locations)
+    return total
 
 
 def order_issues(issues: Sequence[ReportedIssue], uuid_order: dict[str, int]) -> list[ReportedIssue]:

@@ -37,6 +37,11 @@ ENTRY_POINT_GROUP = "scale_validator.rules"
 #: pyproject.toml installs that folder as ``validator_rules`` (``rules`` would collide in site-packages).
 BUILTIN_PACK = "validator_rules"
 RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
+# Cost classes, cheapest first: the engine runs every "linear" instance (work proportional to the annotations and
+# vertices it looks at: format, taxonomy, geometry type, bounds, sizes, attributes) before any "pairwise" one
+# (work that grows with pairs of annotations or of edges: overlaps, duplicates, self-intersection), so a costly
+# rule can never use up the time budget before the cheap checks have run.
+COSTS = ("linear", "pairwise")
 
 
 class RegistryError(Exception):
@@ -107,6 +112,7 @@ class Rule:
     needs_image_size: bool
     module: str
     source: str = "builtin"
+    cost: str = "linear"
 
     def load_options(self, raw: dict | None) -> Any:
         """Validate and complete options; raises marshmallow.ValidationError."""
@@ -137,12 +143,16 @@ def rule(
     options: type[Schema] = NoOptions,
     per: str = "annotation",
     needs_image_size: bool = False,
+    cost: str | None = None,
 ) -> Callable[[Callable], Callable]:
     """Register a rule. See docs/writing-rules.md.
 
     ``per="annotation"``: ``func(ann, ctx, opts)`` is called for each annotation the instance applies to.
     ``per="task"``: ``func(anns, ctx, opts)`` is called once with the selection of matching annotations.
     The function yields :class:`validator.issues.Issue` objects (or returns an iterable of them).
+    ``cost``: ``"linear"`` or ``"pairwise"`` (see COSTS). Default: ``"linear"`` for a per-annotation rule, and
+    ``"pairwise"`` for a per-task rule (it may compare annotations with each other: it runs after the cheap checks
+    unless it says it is linear).
     """
     if not RULE_ID_RE.match(id):
         raise RegistryError(f"rule id {id!r} must be snake_case, 3-64 characters, starting with a letter")
@@ -150,6 +160,10 @@ def rule(
         raise RegistryError(f"rule {id!r}: default level {level!r} is not one of {', '.join(LEVELS)}")
     if per not in ("annotation", "task"):
         raise RegistryError(f"rule {id!r}: per={per!r} must be 'annotation' or 'task'")
+    if cost is None:
+        cost = "linear" if per == "annotation" else "pairwise"
+    if cost not in COSTS:
+        raise RegistryError(f"rule {id!r}: cost={cost!r} must be one of {', '.join(map(repr, COSTS))}")
     if isinstance(geometries, str):  # geometries="box": one type, not the letters b, o, x
         geometries = (geometries,)
     geos = None if geometries is None else tuple(geometries)
@@ -186,6 +200,7 @@ def rule(
             per=per,
             needs_image_size=needs_image_size,
             module=func.__module__,
+            cost=cost,
         )
         func.__rule__ = r  # type: ignore[attr-defined]
         return func

@@ -12,8 +12,12 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
   ``geoms`` builds all. ``exists``: where a geometry exists, without building any.
 * ``tree``: one STRtree over ``geoms`` for the whole task (for rules that need shapely predicates; the built-in
   rules find their candidate pairs with ``envelope_pairs`` and never build it).
-* ``envelopes`` / ``envelope_pairs(positions, grow)``: the bounds each geometry has (without building it) and the
-  pairs whose envelopes meet, by a numpy sweep: what an STRtree query of the envelopes gives, linear-ish work.
+* ``envelopes`` / ``meeting_pairs(positions, grow)``: the bounds each geometry has (without building it) and the
+  pairs whose envelopes meet, by a numpy sweep: what an STRtree query of the envelopes gives, output-sensitive
+  work, at most a limit of pairs (reaching it is reported, never a silent cut).
+* ``first_copies(positions)``: exact copies (same type, label and vertices), by sorting, never by pairs.
+* ``measurable_geoms_of(positions)``: the geometries with invalid ones repaired (once per annotation), None for
+  polygons too tangled to repair at a bounded cost.
 * ``areas``: shapely areas.
 * ``axis_aligned_boxes``: positions of unrotated boxes, for exact IoU by plain arithmetic.
 """
@@ -26,9 +30,14 @@ import shapely
 
 from validator.scale.annotations import TYPE_CODE, AnnotationSet
 
+from .overlaps import Candidates, PairOverlaps, overlap_candidates
+from .polygons import Outlines, self_crossings
+from .pairs import EnvelopePairs, envelope_pairs_upto, first_copies, meeting_envelopes, pair_limit
+
+__all__ = ["GeometryIndex", "meeting_envelopes"]
+
 ELLIPSE_SEGMENTS = 64
-_ALL_PAIRS_UP_TO = 96  # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting;
-# measured: all pairs 30 us vs sweep 40 us at 83 envelopes, even at ~100)
+MAX_REPAIRED_CROSSINGS = 16  # measurable_geoms_of repairs polygons that meet themselves at most this often
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -39,10 +48,12 @@ class GeometryIndex:
         self.annotations = annotations
         annotations.geometry = self
         # counted for the complexity guard (tests/test_complexity.py): pairs compared exactly by rules, tree builds
-        self.stats = {"exact_comparisons": 0, "strtree_builds": 0}
+        self.stats = {"exact_comparisons": 0, "strtree_builds": 0, "pairs_scanned": 0}
         self._geoms: np.ndarray | None = None  # built lazily, per annotation (geoms_of), shared by every rule
         self._built: np.ndarray | None = None
         self._all_built = False
+        self._measurable: np.ndarray | None = None  # measurable_geoms_of: repaired shapes, per annotation
+        self._measured: np.ndarray | None = None
 
     # -- cheap, numpy only -------------------------------------------------------------------------------------
     @property
@@ -185,22 +196,79 @@ class GeometryIndex:
     def envelope_pairs(self, positions: np.ndarray, grow: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Pairs ``(i, j)``, ``i < j``, of the given positions (annotations with a geometry) whose envelopes
         (grown by ``grow`` on every side) meet, touching included: what a query of an STRtree of these envelopes
-        returns, found with numpy alone (no geometry built).
+        returns, found with numpy alone (no geometry built). All of them, however many: rules use
+        :meth:`meeting_pairs`, which stops at a limit."""
+        found = self.meeting_pairs(positions, grow, limit=None)
+        return found.i, found.j
 
-        Small sets compare every pair. Larger ones are cut into horizontal strips about two envelopes high: each
-        envelope goes into every strip it spans, and in each strip a sweep along x (sorted left edges, binary
-        search of each right edge) gives the pairs that meet in x; those that also meet in y are kept, each in
-        the one strip holding the top of their common part. The work grows with the number of envelopes and of
-        pairs near each other (meeting in x within a strip), not with the number of all pairs."""
+    def meeting_pairs(self, positions: np.ndarray, grow: float = 0.0, limit: int | None = -1) -> EnvelopePairs:
+        """:meth:`envelope_pairs` as an :class:`~validator.geometry.pairs.EnvelopePairs` (rows are positions), at
+        most ``limit`` pairs (default: :func:`~validator.geometry.pairs.pair_limit` of the number of positions;
+        None: all). The work grows with the number of envelopes and of pairs near each other, never beyond a small
+        multiple of the limit (counted in ``stats["pairs_scanned"]``)."""
         positions = np.asarray(positions, dtype=np.int64)
+        if limit == -1:
+            limit = pair_limit(len(positions))
         if len(positions) < 2:
-            return _NO_PAIRS, _NO_PAIRS
+            return EnvelopePairs(_NO_PAIRS, _NO_PAIRS)
         env = self.envelopes[positions]
         if grow:
             env = env + np.array([-grow, -grow, grow, grow])
-        i, j = meeting_envelopes(env)
-        return positions[i], positions[j]
+        found = envelope_pairs_upto(env, limit)
+        self.stats["pairs_scanned"] = self.stats.get("pairs_scanned", 0) + found.work
+        busiest = int(positions[found.busiest]) if not found.complete else -1
+        return found._replace(i=positions[found.i], j=positions[found.j], busiest=busiest)
 
+    def first_copies(self, positions: np.ndarray, by_label: bool = True) -> np.ndarray:
+        """For each of the given positions, the position (among them) of its first exact copy: the same geometry
+        type (and label, ``by_label``) and exactly the same vertices; its own position when it has none before
+        it. By sorting, never by pairs (see :func:`~validator.geometry.pairs.first_copies`)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        a = self.annotations
+        codes = a.type_codes[positions].astype(np.int64)
+        if by_label:
+            codes = codes + len(TYPE_CODE) * a.label_ids[1][positions]
+        first = first_copies(codes, a.coords[a.rows_of(positions)], self.counts[positions])
+        return positions[first]
+
+    def measurable_geoms_of(self, positions: np.ndarray) -> np.ndarray:
+        """:meth:`geoms_of`, with invalid shapes repaired (``shapely.make_valid``: a bow-tie becomes its two
+        triangles) so that areas and overlaps mean something; None for a polygon too tangled to repair at a bounded
+        cost (more than ``MAX_REPAIRED_CROSSINGS`` places where its outline meets itself: the cost of GEOS's repair
+        grows much faster than the number of crossings, in one C call that nothing can interrupt).
+        Validity and repairs are worked out once per annotation per request, whatever the number of pairs."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if self._measurable is None:
+            self._measurable = np.full(len(self.annotations), None, dtype=object)
+            self._measured = np.zeros(len(self.annotations), dtype=bool)
+        todo = np.unique(positions[~self._measured[positions]])
+        if len(todo):
+            g = self.geoms_of(todo)
+            bad = ~shapely.is_valid(g)
+            if bad.any():
+                g[bad] = [self._repaired(int(p), geom) for p, geom in zip(todo[bad].tolist(), g[bad])]
+            self._measurable[todo] = g
+            self._measured[todo] = True
+        return self._measurable[positions]
+
+    def _repaired(self, pos: int, geom):
+        a = self.annotations
+        if a.type_codes[pos] == _POLYGON and self.counts[pos] > 3:
+            stats: dict = {}
+            found = self_crossings(Outlines(a.coords[a.offsets[pos]:a.offsets[pos] + self.counts[pos]],
+                                            self.counts[pos:pos + 1]), stats, max_places=MAX_REPAIRED_CROSSINGS)
+            self.stats["edge_pairs"] = self.stats.get("edge_pairs", 0) + stats.get("edge_pairs", 0)
+            if found and (not found[0].complete or len(found[0].points) > MAX_REPAIRED_CROSSINGS):
+                return None
+        return shapely.make_valid(geom)
+
+    def overlap_candidates(self, positions: np.ndarray, grow: float = 0.0) -> "Candidates":
+        """Candidate pairs for overlap rules, bounded (see :mod:`validator.geometry.overlaps`)."""
+        return overlap_candidates(self, np.asarray(positions, dtype=np.int64), grow)
+
+    def overlaps(self, i: np.ndarray, j: np.ndarray) -> PairOverlaps:
+        """Exact overlap areas of pairs of positions (see :class:`validator.geometry.overlaps.PairOverlaps`)."""
+        return PairOverlaps(self, i, j)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -216,55 +284,3 @@ class GeometryIndex:
             out[ok] = shapely.area(g[ok])
         return out
 
-
-def meeting_envelopes(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of rows ``(i, j)``, ``i < j``, of an ``(m, 4)`` array of finite envelopes (``xmin, ymin, xmax, ymax``)
-    that meet, touching included: what an STRtree query of these envelopes returns (see ``envelope_pairs``)."""
-    m = len(env)
-    if m < 2:
-        return _NO_PAIRS, _NO_PAIRS
-    x0, y0, x1, y1 = env[:, 0], env[:, 1], env[:, 2], env[:, 3]
-    if m <= _ALL_PAIRS_UP_TO:
-        left_of = x0[:, None] <= x1  # [a, b]: a starts before b ends
-        i, j = np.nonzero(left_of & left_of.T)  # meet in x (a few percent of all pairs); then y, on those only
-        upper = i < j
-        i, j = i[upper], j[upper]
-        meet = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
-        return i[meet], j[meet]
-    top = float(y0.min())
-    height = 2.0 * float((y1 - y0).sum()) / m
-    span = float(y1.max()) - top
-    if not (height > 0 and np.isfinite(span) and span / height < 4 * m):
-        height = max(span, 1.0) / (4 * m) if np.isfinite(span) and span > 0 else np.inf
-    if np.isfinite(height):
-        first = np.floor((y0 - top) / height).astype(np.int64)
-        last = np.floor((y1 - top) / height).astype(np.int64)
-    else:  # absurd coordinates: one strip (still exact, only slower)
-        first = last = np.zeros(m, dtype=np.int64)
-    spans = last - first + 1
-    # one entry per (envelope, strip it spans)
-    who = np.arange(m).repeat(spans)
-    strip = (first - spans.cumsum() + spans).repeat(spans) + np.arange(int(spans.sum()))
-    # rank of every left edge among all left edges; right edges as "how many left edges are <= it"
-    order = np.argsort(x0)
-    rank = np.empty(m, dtype=np.int64)
-    rank[order] = np.arange(m)
-    by_right = np.argsort(x1)  # binary searches in sorted order: several times faster
-    reach = np.empty(m, dtype=np.int64)
-    reach[by_right] = np.searchsorted(x0[order], x1[by_right], side="right")
-    key = strip * (m + 1) + rank[who]
-    sort = np.argsort(key)  # keys are distinct
-    key, who, strip = key[sort], who[sort], strip[sort]
-    # entries after e in its strip whose left edge is <= e's right edge
-    upto = np.searchsorted(key, strip * (m + 1) + reach[who], side="left")
-    count = upto - np.arange(len(key)) - 1
-    a = np.arange(len(key)).repeat(count)
-    b = a + 1 + np.arange(int(count.sum())) - (count.cumsum() - count).repeat(count)
-    i, j, s = who[a], who[b], strip[a]
-    both = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
-    low = np.maximum(y0[i], y0[j])
-    home = np.floor((low - top) / height).astype(np.int64) if np.isfinite(height) else np.zeros(len(i), np.int64)
-    keep = both & (home == s)
-    i, j = i[keep], j[keep]
-    i, j = np.minimum(i, j), np.maximum(i, j)
-    return i, j

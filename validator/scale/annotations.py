@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import msgspec
 import numpy as np
 
+from validator.geometry.boxes import box_corners  # the kernel (re-exported: __all__)
 from validator.scale import format as fmt
 from validator.scale.format import CODE_OF_CLASS, GEOMETRY_TYPES, MISSING, NAME_OF_CLASS, TYPE_CODE
 
@@ -279,45 +280,15 @@ class AnnotationSet(Sequence[Annotation]):
     def positions_of_type(self, *types: str) -> np.ndarray:
         return self.positions_of_types([TYPE_CODE[t] for t in types])
 
+    def select(self, type=None, labels=None):
+        """The annotations of these geometry types and labels, as a rule's Selection (validator.engine.context)."""
+        from validator.engine.context import select  # the engine's helper (this layer does not import it)
+
+        return select(self, type=type, labels=labels)
+
 
 
 # -- the column builder (both paths) ----------------------------------------------------------------------------
-def box_corners(ltwhr: np.ndarray) -> np.ndarray:
-    """Corners TL, TR, BR, BL of boxes ``(m, 5)`` = left, top, width, height, rotation (radians, clockwise about
-    the centre, y axis down). Returns ``(m, 4, 2)``."""
-    with np.errstate(invalid="ignore", over="ignore"):  # non-finite input gives non-finite corners, reported
-        return _box_corners(ltwhr)
-
-
-def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
-    left, top, w, h, rot = (ltwhr[:, i] for i in range(5))
-    right, bottom = left + w, top + h
-    out = np.empty((len(ltwhr), 4, 2))
-    # axis-aligned first, exactly (no cos/sin rounding): TL, TR, BR, BL
-    out[:, 0, 0] = left
-    out[:, 0, 1] = top
-    out[:, 1, 0] = right
-    out[:, 1, 1] = top
-    out[:, 2, 0] = right
-    out[:, 2, 1] = bottom
-    out[:, 3, 0] = left
-    out[:, 3, 1] = bottom
-    rotated = (rot != 0.0).nonzero()[0]
-    if len(rotated):
-        l, t, ww, hh, r = left[rotated], top[rotated], w[rotated], h[rotated], rot[rotated]
-        dx = np.stack([-ww / 2, ww / 2, ww / 2, -ww / 2], axis=1)
-        dy = np.stack([-hh / 2, -hh / 2, hh / 2, hh / 2], axis=1)
-        cx = (l + ww / 2)[:, None]
-        cy = (t + hh / 2)[:, None]
-        c = np.cos(r)[:, None]
-        sn = np.sin(r)[:, None]
-        out[rotated, :, 0] = cx + dx * c - dy * sn
-        out[rotated, :, 1] = cy + dx * sn + dy * c
-    return out
-
-
-
-
 def columns(anns: list, raws: Any, *, request_index: list[int] | None = None, malformed: list[Malformed] | None = None,
             uuid_order: dict[str, int] | None = None, unlisted: Mapping[str, int] | None = None,
             work: Mapping[str, int] | None = None, finite_only: bool = True) -> AnnotationSet | None:

@@ -2,22 +2,24 @@
 from __future__ import annotations
 
 import numpy as np
+from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
 from validator.scale.annotations import TYPE_CODE
 
 from ._support import anchored, cuboid_faces, num, px
+from ._options import Float
 
 BOX, CUBOID = TYPE_CODE["box"], TYPE_CODE["cuboid"]
 
 
 class BoxSizeOptions(Options):
-    min_width = fields.Float(
-        load_default=None, allow_none=True,
+    min_width = Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=0),
         metadata={"description": "Minimum width in pixels, added to the task's own `min_width` (the larger of the "
                                  "two applies). None: the task's value only."})
-    min_height = fields.Float(
-        load_default=None, allow_none=True,
+    min_height = Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=0),
         metadata={"description": "Minimum height in pixels, added to the task's own `min_height` (the larger of "
                                  "the two applies). None: the task's value only."})
     use_task_minimums = fields.Boolean(
@@ -42,6 +44,7 @@ class BoxSizeOptions(Options):
     geometries=("box", "cuboid"),
     options=BoxSizeOptions,
     per="task",
+    cost="linear",
 )
 def box_too_small(anns, ctx, opts):
     a = ctx.annotations

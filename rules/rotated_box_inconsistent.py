@@ -4,18 +4,19 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
-from ._shape_support import plural, px, quiet, selected, view
+from ._options import Float
+from ._shape_support import plural, px, selected, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class RotatedBoxOptions(Options):
-    tolerance = fields.Float(load_default=1.5, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=1.5, validate=_NON_NEGATIVE, metadata={
         "description": "How far (px) a given vertex may be from the corner computed from left, top, width, height "
                        "and rotation."})
-    relative_tolerance = fields.Float(load_default=0.005, validate=_NON_NEGATIVE, metadata={
+    relative_tolerance = Float(load_default=0.005, validate=_NON_NEGATIVE, metadata={
         "description": "Added allowance as a fraction of the box's diagonal (rotation rounding moves the corners of "
                        "big boxes more); the larger of the two applies."})
 
@@ -40,8 +41,8 @@ class RotatedBoxOptions(Options):
     geometries=("box",),
     options=RotatedBoxOptions,
     per="task",
+    cost="linear",
 )
-@quiet
 def rotated_box_inconsistent(anns, ctx, opts):
     given = ctx.annotations.given_vertices
     if not given:

@@ -4,15 +4,16 @@ from __future__ import annotations
 import numpy as np
 from marshmallow import validate
 
-from validator import Issue, Options, fields, rule
+from validator import Issue, Options, rule
 
-from ._shape_support import px, quiet, view
+from ._options import Float
+from ._shape_support import px, view
 
 _NON_NEGATIVE = validate.Range(min=0)
 
 
 class DuplicatePointOptions(Options):
-    tolerance = fields.Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
+    tolerance = Float(load_default=1.0, validate=_NON_NEGATIVE, metadata={
         "description": "Two points of the same label at most this far apart (px) are duplicates."})
 
 
@@ -26,23 +27,36 @@ class DuplicatePointOptions(Options):
         corner), and so are same-label points further apart than `tolerance` px. A duplicate is reported once, on the
         later point in the request (three points on one spot: on the second and on the third).
 
+        On real keypoints (docs/calibration.md) its every flag was a keypoint copied from another person: a real
+        mistake.
+
         Example: two "head" points at (100, 200) and (100.5, 200) give, on the second, "Another head point is only
         0.5 px away; delete one of them." at (100.5, 200).
     """,
     geometries=("point",),
     options=DuplicatePointOptions,
     per="task",
+    cost="pairwise",
 )
-@quiet
 def duplicate_point(anns, ctx, opts):
     positions = anns.positions
     if len(positions) < 2:
         return
     tol = max(float(opts["tolerance"]), 0.0)
     a = ctx.annotations
-    # Candidate pairs (earlier, later) within the tolerance in x and in y, numpy only; then the exact distance for
-    # those of the same label.
-    other, later = ctx.geometry.envelope_pairs(positions, grow=tol)
+    # Candidate pairs within the tolerance in x and in y (numpy only; past the limit, exact copies grouped by
+    # sorting and a pile too dense named: validator/geometry/overlaps.py), then the exact distance.
+    found = ctx.geometry.overlap_candidates(positions, grow=tol)
+    for pos, others in found.copies:
+        ann, n = view(ctx, pos), len(others)
+        yield Issue.on(ann, f"{n:,} other {ann.label} point{'s are' if n > 1 else ' is'} at exactly this spot; "
+                            "delete them.", at=ann.xy[:1])
+    if found.pile is not None:
+        ann, crowd = view(ctx, found.pile[0]), found.pile[1]
+        yield Issue.on(ann, f"This {ann.label} point is one of {crowd + 1:,} points within {px(tol)} px of each "
+                            f"other here: too many to check them all for duplicates (at most {found.limit:,} pairs "
+                            "are compared); delete the points that do not belong.", at=ann.xy[:1])
+    other, later = found.i, found.j
     labels = a.label_array
     same = labels[other] == labels[later]
     other, later = other[same], later[same]
