@@ -374,6 +374,8 @@ class Engine:
             if len(stamped) > per_rule or unheld:
                 stamped = self._cap(inst, stamped, per_rule, unheld, ctx, result)
             issues.extend(stamped)
+        if budget.spent():  # the deadline passed while the last rule ran, and the rule still finished (the
+            result.budget_exhausted = True  # alarm came after it, or in a gc callback that cannot interrupt)
         # Work cut short (the budget, a work limit) must never let an error-level check pass unrun: a neutral
         # global issue names what could not be checked, whatever the failure policy.
         not_checked = [i for i in unfinished if i.level == "error"]
