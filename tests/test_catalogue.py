@@ -95,14 +95,18 @@ def test_rules_lists_id_level_geometries_summary_and_options(capsys, plugin_conf
     i = lines.index(next(ln for ln in lines if ln.startswith("t_min_size ")))
     assert lines[i].split() == ["t_min_size", "car_min_size=error,", "pedestrian_min_size=warn", "[box]"]
     assert lines[i + 1].strip() == "Box smaller than min_size."
-    assert lines[i + 2].strip() == "option min_size = 0.0  (Float)"
+    assert lines[i + 2].strip() == "instance car_min_size  error  labels car"
+    assert lines[i + 3].strip() == "min_size = 8.0  (Float)"  # as configured, not the default 0.0
+    assert lines[i + 4].strip() == "instance pedestrian_min_size  warn  everywhere"
+    assert lines[i + 5].strip() == "min_size = 4.0  (Float)"
     every = next(ln for ln in lines if ln.startswith("t_every "))
     assert every.split() == ["t_every", "shadow", "[all]"]
     raises = next(ln for ln in lines if ln.startswith("t_raises "))
     assert raises.split() == ["t_raises", "off", "[all]"]  # registered, but no instance in this config
     n = len(load_config(plugin_config).registry)
     assert n == sum(1 for ln in lines[:-2] if ln and not ln.startswith(" "))  # one entry per rule
-    assert lines[-1] == f"{n} rules (config: {plugin_config}). `validator rules ID` shows one rule's documentation."
+    assert lines[-1] == (f"{n} rules (config: {plugin_config}). Defaults are marked \"default\"; `validator rules ID` "
+                         "shows one rule's documentation.")
 
 
 def test_rules_with_the_default_config(capsys):
@@ -110,7 +114,8 @@ def test_rules_with_the_default_config(capsys):
     assert code == 0
     for r in load_config(None).registry:
         assert re.search(rf"^{r.id} +{r.level} +\[", out, re.M), r.id
-    assert out.rstrip().endswith("(config: built-in defaults). `validator rules ID` shows one rule's documentation.")
+    assert out.rstrip().endswith("(config: built-in defaults). Defaults are marked \"default\"; `validator rules ID` "
+                                 "shows one rule's documentation.")
 
 
 def test_rules_id_shows_one_rules_full_documentation(capsys, plugin_config):
@@ -138,7 +143,7 @@ def test_rules_id_of_a_built_in_rule(capsys):
     code, out, _ = run(capsys, "malformed_annotation")
     assert code == 0
     assert out.startswith("malformed_annotation\n  An annotation that is not in Scale's format")
-    assert "defined in:    rules.annotation_format (built-in rule pack)" in out
+    assert "defined in:    validator_rules.annotation_format (built-in rule pack)" in out
     assert "max_listed (Integer, default 100)" in out
     code, out, _ = run(capsys, "attribute_wrong_type")
     assert code == 0 and "Options: none" in out
@@ -152,7 +157,8 @@ def test_unknown_rule_id_exits_2_with_did_you_mean(capsys):
 
 def test_unknown_rule_id_without_a_close_match(capsys):
     code, _, err = run(capsys, "qqqqqqqq")
-    assert code == 2 and err == "validator: unknown rule 'qqqqqqqq'\n"
+    assert code == 2 and err == ("validator: unknown rule 'qqqqqqqq'; rules of plugin modules are known only with "
+                                 "the config that names them (--config FILE or $VALIDATOR_CONFIG, engine.plugins)\n")
 
 
 def test_rules_with_a_bad_config_exits_2_naming_the_problem(capsys, tmp_path):

@@ -32,6 +32,11 @@ level = "warn"
 """
 
 
+def example_paths() -> list[str]:
+    """The well-formed example bodies (examples/failing/ and examples/batch.jsonl hold failing ones)."""
+    return [str(p) for p in sorted(EXAMPLES.glob("*.json"))]
+
+
 def example_bodies() -> list[dict]:
     return [json.loads(p.read_bytes()) for p in sorted(EXAMPLES.glob("*.json"))]
 
@@ -63,7 +68,7 @@ def levels_config(tmp_path):
 
 @needs_examples
 def test_examples_all_pass(capsys):
-    assert cli([str(EXAMPLES), "--jobs", "1"]) == 0
+    assert cli([*example_paths(), "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     assert out.count("PASS  ") == len(list(EXAMPLES.glob("*.json")))
     assert "01_boxes_attributes_nesting.json  task 5f1e2d3c4b5a69788796a5b1" in out
@@ -207,7 +212,7 @@ def test_jobs_output_is_identical_to_one_process(tmp_path, levels_config, monkey
     for fmt in ("text", "json"):
         for jobs in (1, 2):
             out = io.StringIO()
-            code = run_check([str(path), str(EXAMPLES)], config=levels_config, jobs=jobs, fmt=fmt, out=out)
+            code = run_check([str(path), *example_paths()], config=levels_config, jobs=jobs, fmt=fmt, out=out)
             outputs[fmt, jobs] = (code, out.getvalue())
     assert pools == [2, 2]  # jobs=2 really used worker processes, jobs=1 did not
     assert outputs["text", 1] == outputs["text", 2]
@@ -277,7 +282,7 @@ def validator_cli(*argv: str, env: dict | None = None):
 
 @needs_examples
 def test_command_line_exit_codes(tmp_path):
-    ok = validator_cli("check", str(EXAMPLES), "--jobs", "2")
+    ok = validator_cli("check", *example_paths(), "--jobs", "2")
     assert ok.returncode == 0, ok.stderr
     assert "Summary: " in ok.stdout and ok.stderr == ""
     (tmp_path / "bad.json").write_text(json.dumps(failing_body(example_bodies()[0])))
@@ -285,7 +290,7 @@ def test_command_line_exit_codes(tmp_path):
     assert failed.returncode == 1 and "FAIL  " in failed.stdout and failed.stderr == ""
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text("[engine\n")
-    broken = validator_cli("check", str(EXAMPLES), "--config", str(bad_config))
+    broken = validator_cli("check", *example_paths(), "--config", str(bad_config))
     assert broken.returncode == 2 and broken.stdout == ""
     assert broken.stderr.startswith("validator: ") and "not valid TOML" in broken.stderr
     assert "Traceback" not in broken.stderr

@@ -228,8 +228,8 @@ def test_rule_id_collision_with_the_built_in_pack(tmp_path):
         sys.path.remove(str(tmp_path))
         sys.modules.pop("shadowing_rules", None)
     assert found == ("engine.plugins: rule id 'malformed_annotation' is defined twice: in "
-                     "rules.annotation_format (built-in rule pack) and in shadowing_rules (config plugins); rule ids "
-                     "must be unique")
+                     "validator_rules.annotation_format (built-in rule pack) and in shadowing_rules (config plugins); "
+                     "rule ids must be unique")
 
 
 def test_the_same_module_twice_is_not_a_collision(tmp_path):

@@ -444,13 +444,6 @@ def test_per_project_image_size(policy_service):
     assert error_types(post_ok(policy_service, payload), "wide") == ["outside_image"]
 
 
-@pytest.mark.skip(reason="the app-level except path (a bug outside any rule) cannot be reached honestly: no request "
-                         "content is known to trigger it (the fuzz in test_http_bad_bodies.py checks that none does), "
-                         "and monkeypatching our own code is not allowed in these tests")
-def test_app_level_bug_is_answered_by_the_failure_policy():
-    pass
-
-
 # -- start-up errors through gunicorn ---------------------------------------------------------------------------------
 
 def test_unknown_rule_id_stops_gunicorn_with_a_did_you_mean(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError, fields, validate
 
-from rules._options import Float, Integer
+from validator_rules._options import Float, Integer
 from validator.engine.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def _builtin_numeric_options():
                 out.append((rule_id, schema, prefix + name, f))
 
     for r in registry:
-        if r.module.startswith("rules."):
+        if r.module.startswith("validator_rules."):
             walk(r.id, r.options)
     return out
 
@@ -46,7 +46,7 @@ def test_there_are_numeric_options_to_check():
 
 @pytest.mark.parametrize("rule_id,schema,name,field", OPTIONS, ids=IDS)
 def test_every_numeric_option_is_strict_and_has_a_documented_range(rule_id, schema, name, field):
-    assert isinstance(field, (Float, Integer)), f"{rule_id}.{name}: use rules._options.Float / Integer"
+    assert isinstance(field, (Float, Integer)), f"{rule_id}.{name}: use rules/_options.py Float / Integer"
     ranges = [v for v in field.validators if isinstance(v, validate.Range)]
     assert ranges, f"{rule_id}.{name} has no range"
     assert f"Range: {field.metadata['range']}" in field.metadata["description"]

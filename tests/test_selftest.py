@@ -306,5 +306,5 @@ def test_command_line_never_prints_a_traceback_or_the_key():
                            "--retries", "0"], cwd=Path(__file__).resolve().parents[1], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr.startswith("selftest failed (unreachable): could not reach http://127.0.0.1:")
+    assert proc.stderr.startswith("validator: selftest failed (unreachable): could not reach http://127.0.0.1:")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and API_KEY not in proc.stderr

@@ -90,7 +90,7 @@ def test_no_auth_header_is_refused_by_the_service(service_url, capsys):
 
 @needs_examples
 def test_json_output(service_url, service_key, capsys):
-    assert cli([str(EXAMPLES), "--url", service_url, "--auth-key", service_key, "--format", "json"]) == 0
+    assert cli([*map(str, example_files()), "--url", service_url, "--auth-key", service_key, "--format", "json"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert records[-1]["kind"] == "summary" and records[-1]["pass"] == len(example_files())
     assert all(r["ok"] and r["status"] == 200 and r["violations"] == [] for r in records[:-1])

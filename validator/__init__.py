@@ -4,12 +4,14 @@ Rule authors need only this module::
 
     from validator import rule, Issue, Options, fields
     from validator import analysis, Selection   # shared analyses; the type of ``anns`` and of ``ctx.select(...)``
+
+and, to declare the range of an option, ``validate`` (marshmallow's validators: ``validate.Range(min=0)``).
 """
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from validator.engine.context import Selection, WorkLimitExceeded, analysis
 from validator.engine.issues import Issue
 from validator.engine.registry import Options, rule
 
-__all__ = ["rule", "Issue", "Options", "fields", "analysis", "Selection", "WorkLimitExceeded"]
+__all__ = ["rule", "Issue", "Options", "fields", "validate", "analysis", "Selection", "WorkLimitExceeded"]
 __version__ = "0.1.0"

@@ -29,10 +29,13 @@ __all__ = [
     "ScaleAuthError",
     "ScaleBadRequestError",
     "ScaleNotFoundError",
+    "ScaleURLError",
+    "ScaleWrongBaseURLError",
     "ScaleUnreachableError",
     "ScaleRetriesExhaustedError",
     "send_lint_callback",
     "lint_callback_url",
+    "url_problem",
 ]
 
 DEFAULT_BASE_URL = "https://api.scale.com/v1"
@@ -75,6 +78,17 @@ class ScaleBadRequestError(ScaleAPIError):
         return "invalid validation response" in self.message.lower()
 
 
+class ScaleWrongBaseURLError(ScaleNotFoundError):
+    """404 with a body that is not Scale's JSON error: the server that answered is most likely not Scale's API
+    (a base URL with a typo, a missing ``/v1``, a proxy's page)."""
+    kind = "wrong base URL"
+
+
+class ScaleURLError(ScaleAPIError, ValueError):
+    """A URL given to the client is malformed (no http(s) scheme, no host, a bad port). Raised before any call."""
+    kind = "usage"
+
+
 class ScaleUnreachableError(ScaleAPIError):
     """Scale's API could not be reached (DNS, refused connection, TLS, timeout)."""
     kind = "unreachable"
@@ -83,6 +97,44 @@ class ScaleUnreachableError(ScaleAPIError):
 class ScaleRetriesExhaustedError(ScaleAPIError):
     """Scale kept answering with a retryable status (408, 429, 5xx) until retries or time ran out."""
     kind = "retries exhausted"
+
+
+def url_problem(url: str, what: str) -> str | None:
+    """Why ``url`` cannot be used as an http(s) URL (one sentence naming ``what``), or None when it can.
+
+    Checked before anything is sent: ``127.0.0.1:9`` (no scheme) would otherwise be retried as a connection
+    error and end in requests' ``InvalidSchema``."""
+    shown = repr(url)
+    if not isinstance(url, str) or not url.strip():
+        return f"{what} is empty"
+    if url != url.strip() or any(c.isspace() for c in url):
+        return f"{what} {shown} contains white space"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError as exc:
+        return f"{what} {shown} is not a valid URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        if "://" not in url:
+            return f"{what} {shown} has no http:// or https:// scheme (did you mean 'https://{url}'?)"
+        return f"{what} {shown} must be an http:// or https:// URL, not {parts.scheme}://"
+    if not parts.hostname:
+        return f"{what} {shown} has no host name"
+    if port == 0:
+        return f"{what} {shown} has port 0"
+    return None
+
+
+def _scale_error_message(resp: requests.Response) -> str | None:
+    """The ``error`` of Scale's JSON error body (``{"status_code": 404, "error": "..."}``), or None when the body is
+    anything else (HTML, text, other JSON)."""
+    try:
+        body = _loads(resp.content)
+    except Exception:  # noqa: BLE001
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"].strip():
+        return body["error"]
+    return None
 
 
 def lint_callback_url(base_url: str, task_id: str) -> str:
@@ -113,7 +165,7 @@ def _redactor(secret: str | None) -> Callable[[str], str]:
 
 def _loads(data: bytes) -> Any:
     try:
-        from validator import jsonio  # orjson with a NaN-tolerant fallback, when the service code is present
+        from validator.scale import jsonio  # orjson with a NaN-tolerant fallback, when the service code is present
         return jsonio.loads(data)
     except ImportError:
         return json.loads(data)
@@ -192,6 +244,10 @@ def send_lint_callback(
     if not task_id or not str(task_id).strip():
         raise ScaleAPIError("no task id given")
     base_url = base_url or os.environ.get("SCALE_API_BASE_URL") or DEFAULT_BASE_URL
+    for value, what in ((base_url, "the Scale API base URL"), (callback_url, "the callback URL")):
+        problem = url_problem(value, what)
+        if problem:
+            raise ScaleURLError(_redactor(api_key)(problem))
     url = lint_callback_url(base_url, task_id)
     shown_url = _redact_url(url)
     redact = _redactor(api_key)
@@ -222,6 +278,10 @@ def send_lint_callback(
                 last_problem = f"no answer from {shown_url} within the time left ({remaining:.1f} s)"
                 retry_after = None
                 unreachable = True
+            except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                    requests.exceptions.MissingSchema) as exc:  # url_problem let it through: still no retry
+                raise ScaleURLError(f"cannot call {shown_url}: {redact(str(exc))}", url=shown_url,
+                                    attempts=attempt) from None
             except requests.exceptions.RequestException as exc:  # connection refused, DNS, TLS, ...
                 last_status = None
                 last_problem = f"could not reach {shown_url}: {redact(_connection_reason(exc))}"
@@ -247,6 +307,12 @@ def send_lint_callback(
                     cls: type[ScaleAPIError]
                     if status == 401:
                         cls, text = ScaleAuthError, f"Scale refused the API key (HTTP 401): {message}"
+                    elif status == 404 and _scale_error_message(resp) is None:
+                        cls, text = ScaleWrongBaseURLError, (
+                            f"{_redact_url(base_url)} looks like the wrong base URL: {shown_url} answered HTTP 404 "
+                            f"with a body that is not Scale's JSON error ({redact(_error_text(resp, 120))}); check "
+                            f"--base-url or "
+                            f"SCALE_API_BASE_URL (Scale's is {DEFAULT_BASE_URL})")
                     elif status == 404:
                         cls, text = ScaleNotFoundError, f"no such task {task_id!r} (HTTP 404): {message}"
                     elif status == 400:

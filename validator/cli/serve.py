@@ -21,6 +21,7 @@ NAME = "serve"
 HELP = "run the validation endpoint for development (production: gunicorn, see the Procfile)"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "01_boxes_attributes_nesting.json"
 access_log = logging.getLogger("validator.serve")
+FAILING_EXAMPLE = EXAMPLE.parent / "failing" / "01_label_not_in_taxonomy.json"  # a mistake the rules catch
 
 
 def configure(parser) -> None:
@@ -103,8 +104,11 @@ def run(args) -> int:
         print(f"  generated callback key for this run: {generated}", file=sys.stderr)
     example = EXAMPLE if EXAMPLE.exists() else Path("examples/01_boxes_attributes_nesting.json")
     header = f" -H 'scale-callback-auth: {key}'" if key else ""
-    print(f"\n  Try it:\n    curl -sS{header} -H 'content-type: application/json' "
-          f"--data @{example} {url}/validate\n", file=sys.stderr)
+    failing = FAILING_EXAMPLE if FAILING_EXAMPLE.exists() else Path("examples/failing/01_label_not_in_taxonomy.json")
+    curl = f"curl -sS{header} -H 'content-type: application/json'"
+    print(f"\n  Try it with a well-formed answer (\"pass\": true):\n    {curl} --data @{example} {url}/validate\n"
+          f"  and with a mistake the rules catch (a label outside the taxonomy: \"pass\": false):\n"
+          f"    {curl} --data @{failing} {url}/validate\n", file=sys.stderr, flush=True)
     print("  Production runs under gunicorn: see the Procfile and docs/deployment.md.\n", file=sys.stderr, flush=True)
     try:
         server.serve_forever()

@@ -23,8 +23,10 @@ from typing import Any, Iterable, Iterator, TextIO
 
 import requests
 
-from validator.scale.answer import answer_violations
+from validator.cli.errors import fail, say
 from validator.cli.inputs import InputItem, iter_inputs
+from validator.cli.scale_api import url_problem
+from validator.scale.answer import answer_violations
 from validator.cli.render import answer_issue_lines, count_answer_issues
 
 NAME = "simulate"
@@ -51,6 +53,12 @@ class Outcome:
     answer: Any = None
     violations: list[str] = field(default_factory=list)
     error: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        """The endpoint got the body and answered (an HTTP status): not an unreadable input, not a failed
+        connection."""
+        return self.status is not None
 
     @property
     def ok(self) -> bool:
@@ -165,10 +173,11 @@ def run_simulate(paths: Iterable[str], url: str, *, auth_key: str | None, timeou
                  fmt: str = "text", verbose: bool = False, out: TextIO | None = None,
                  session: requests.Session | None = None, stdin=None) -> int:
     out = out if out is not None else sys.stdout
-    counts = {"bodies": 0, "pass": 0, "fail": 0, "problems": 0}
+    counts = {"bodies": 0, "sent": 0, "pass": 0, "fail": 0, "problems": 0}
     latencies: list[float] = []
     for o in simulate(paths, url, auth_key=auth_key, timeout=timeout, session=session, stdin=stdin):
         counts["bodies"] += 1
+        counts["sent"] += o.sent
         if o.verdict == "PASS":
             counts["pass"] += 1
         elif o.verdict == "FAIL":
@@ -188,8 +197,14 @@ def run_simulate(paths: Iterable[str], url: str, *, auth_key: str | None, timeou
         out.write(json.dumps(summary) + "\n")
     else:
         tail = f", slowest {summary['max_latency_ms']} ms" if latencies else ""
-        plural = "body" if counts["bodies"] == 1 else "bodies"
-        out.write(f"\n{counts['bodies']} {plural} sent to {url}: {counts['pass']} pass, {counts['fail']} fail, "
+        n, sent = counts["bodies"], counts["sent"]
+        if sent == 0:
+            what = "nothing sent"  # no input could be read, or the endpoint could not be reached
+        elif sent == n:
+            what = f"{n} {'body' if n == 1 else 'bodies'} sent"
+        else:
+            what = f"{sent} of {n} bodies sent"
+        out.write(f"\n{what} to {url}: {counts['pass']} pass, {counts['fail']} fail, "
                   f"{counts['problems']} with problems{tail}\n")
     out.flush()
     return EXIT_PROBLEM if counts["problems"] or not counts["bodies"] else EXIT_OK
@@ -225,21 +240,18 @@ def auth_key_from(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     key = None if args.no_auth else auth_key_from(args)
     if key is None and not args.no_auth:
-        print(f"simulate: no auth key: set {AUTH_ENV} (or pass --auth-key; --no-auth to send none)",
-              file=sys.stderr)
-        return EXIT_USAGE
-    if not args.url.startswith(("http://", "https://")):
-        print(f"simulate: --url must be an http:// or https:// URL, not {args.url!r}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(f"no auth key: set {AUTH_ENV} (or pass --auth-key; --no-auth to send none)", EXIT_USAGE)
+    problem = url_problem(args.url, "--url")
+    if problem:
+        return fail(problem, EXIT_USAGE)
     try:
         return run_simulate(args.paths, args.url, auth_key=key, timeout=args.timeout, fmt=args.format,
                             verbose=args.verbose)
     except KeyboardInterrupt:
-        print("simulate: interrupted", file=sys.stderr)
+        say("simulate interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - never a traceback
         message = str(exc)
         if key and len(key) >= 4:
             message = message.replace(key, "***")
-        print(f"simulate: failed ({type(exc).__name__}: {message})", file=sys.stderr)
-        return EXIT_PROBLEM
+        return fail(f"simulate failed ({type(exc).__name__}: {message})", EXIT_PROBLEM)

@@ -3,7 +3,8 @@
 A rule is a plain function plus declarative metadata (id, summary, why-text, geometry types, default level,
 options schema). Rules are *discovered*, never imported implicitly by name:
 
-1. the built-in pack: every module of the top-level ``rules`` package;
+1. the built-in pack: every module of the package ``validator_rules`` (the repository's top-level ``rules/`` folder,
+   installed under a name of its own: see :data:`BUILTIN_PACK`);
 2. extra modules named in the config file (``plugins = ["my_company.rules"]``);
 3. installed distributions that declare an entry point in the group ``scale_validator.rules``
    (the entry point names a module, which is imported).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import pkgutil
 import re
@@ -24,11 +26,16 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 
 from marshmallow import RAISE, Schema, ValidationError
+from marshmallow.fields import Field, Nested
+from marshmallow.validate import Validator
 
 from validator.scale.annotations import GEOMETRY_TYPES
 from validator.engine.issues import LEVELS
 
 ENTRY_POINT_GROUP = "scale_validator.rules"
+#: The import name of the built-in rule pack. Its source is the repository's top-level ``rules/`` folder;
+#: pyproject.toml installs that folder as ``validator_rules`` (``rules`` would collide in site-packages).
+BUILTIN_PACK = "validator_rules"
 RULE_ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 # Cost classes, cheapest first: the engine runs every "linear" instance (work proportional to the annotations and
 # vertices it looks at: format, taxonomy, geometry type, bounds, sizes, attributes) before any "pairwise" one
@@ -44,7 +51,9 @@ class RegistryError(Exception):
 class Options(Schema):
     """Base class for rule options: unknown options are rejected (a typo must not be silently ignored).
 
-    Declare each option with a default, e.g. ``min_width = fields.Float(load_default=0)``.
+    Declare each option with a default, e.g. ``min_width = fields.Float(load_default=0)``, and its range with
+    ``validate=validate.Range(min=0)`` (``from validator import validate``) or a function returning False for an
+    invalid value (see :func:`_false_fails`).
     """
 
     class Meta:
@@ -53,6 +62,41 @@ class Options(Schema):
 
 class NoOptions(Options):
     pass
+
+
+def _false_fails(validator: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """``validate=lambda v: v > 0``: marshmallow 3 treats a validator that returns False as a failed validation;
+    marshmallow 4 ignores the return value and accepts the value silently. Keep the marshmallow 3 meaning (the
+    pin allows both): False raises, whichever version is installed."""
+    if getattr(validator, "_false_fails", False) or isinstance(validator, Validator):
+        return validator  # marshmallow's own validators raise by themselves
+
+    def check(value: Any) -> None:
+        if validator(value) is False:
+            raise ValidationError("Invalid value.")
+
+    check._false_fails = True  # type: ignore[attr-defined]
+    return check
+
+
+def _strict_fields(schema: Schema) -> Schema:
+    """Apply :func:`_false_fails` to every validator of the schema's (bound, per-instance) fields."""
+    pending = list(schema.fields.values())
+    while pending:
+        f = pending.pop()
+        if getattr(f, "validators", None):
+            f.validators = [_false_fails(v) for v in f.validators]
+        inner = [getattr(f, "inner", None), getattr(f, "value_field", None), getattr(f, "key_field", None),
+                 *getattr(f, "tuple_fields", ())]
+        pending.extend(x for x in inner if isinstance(x, Field))
+        if isinstance(f, Nested) and isinstance(getattr(f, "schema", None), Schema):
+            _strict_fields(f.schema)
+    return schema
+
+
+def options_schema(options: type[Schema]) -> Schema:
+    """An instance of a rule's options schema, with validators that return False failing (see _false_fails)."""
+    return _strict_fields(options())
 
 
 @dataclass(frozen=True)
@@ -72,7 +116,7 @@ class Rule:
 
     def load_options(self, raw: dict | None) -> Any:
         """Validate and complete options; raises marshmallow.ValidationError."""
-        return self.options().load(raw or {})
+        return options_schema(self.options).load(raw or {})
 
     def option_fields(self) -> list[tuple[str, str, Any, str]]:
         """(name, type, default, description) for each option, for docs and ``validator rules``."""
@@ -134,7 +178,15 @@ def rule(
     def decorate(func: Callable) -> Callable:
         _check_signature(id, func, per)
         try:
-            options().load({})  # every option must have a valid default
+            schema = options_schema(options)
+            defaults = schema.load({})  # every option must have a valid default ...
+            for name, f in schema.fields.items():  # ... that passes its own validators (load does not check it)
+                if defaults.get(name) is not None:
+                    try:
+                        for check in f.validators:
+                            check(defaults[name])
+                    except ValidationError as exc:
+                        raise ValidationError({name: exc.messages}) from None
         except ValidationError as exc:
             raise RegistryError(f"rule {id!r}: options have no valid defaults: {exc.messages}") from None
         r = Rule(
@@ -232,9 +284,32 @@ def entry_point_modules() -> list[tuple[str, str]]:
     return sorted((ep.name, ep.value.split(":")[0]) for ep in eps)
 
 
-def build_registry(plugins: Iterable[str] = (), *, builtin: str = "rules", entry_points: bool = True) -> Registry:
+def _import_builtin_pack_from_source() -> None:
+    """From a source checkout that is not installed (``PYTHONPATH=/path/to/repo``), import the repository's
+    ``rules/`` folder under its installed name, so that the built-in pack has one name however it is run."""
+    if BUILTIN_PACK in sys.modules or importlib.util.find_spec(BUILTIN_PACK) is not None:
+        return
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "rules"
+    init = folder / "__init__.py"
+    if not init.is_file():
+        return  # _module_and_submodules reports the missing pack
+    spec = importlib.util.spec_from_file_location(BUILTIN_PACK, init, submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[BUILTIN_PACK] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[BUILTIN_PACK]
+        raise
+
+
+def build_registry(plugins: Iterable[str] = (), *, builtin: str = BUILTIN_PACK, entry_points: bool = True) -> Registry:
     """Discover every rule: built-in pack, configured plugin modules, entry points. Raises RegistryError."""
     reg = Registry()
+    if builtin == BUILTIN_PACK:
+        _import_builtin_pack_from_source()
     reg.load_module(builtin, "built-in rule pack")
     for name in plugins:
         reg.load_module(name, "config plugins")
