@@ -216,6 +216,18 @@ def _retry_after(resp: requests.Response) -> float | None:
         return None  # HTTP-date form: ignore, the backoff applies
 
 
+def next_pause(attempt: int, retries: int, backoff_factor: float, backoff_max: float,
+               retry_after: float | None, deadline: float) -> float | None:
+    """How long to wait before the next attempt (exponential backoff, at least Retry-After), or None when no
+    attempt is left or the wait would end past the deadline (the total time bound includes every sleep)."""
+    if attempt > retries:
+        return None
+    pause = min(backoff_max, backoff_factor * (2 ** (attempt - 1)))
+    if retry_after is not None:
+        pause = max(pause, retry_after)
+    return None if time.monotonic() + pause >= deadline else pause
+
+
 def send_lint_callback(
     task_id: str,
     callback_url: str,
@@ -325,12 +337,8 @@ def send_lint_callback(
                 retry_after = _retry_after(resp)
                 unreachable = False
 
-            if attempt > retries:
-                break
-            pause = min(backoff_max, backoff_factor * (2 ** (attempt - 1)))
-            if retry_after is not None:
-                pause = max(pause, retry_after)
-            if time.monotonic() + pause >= deadline:
+            pause = next_pause(attempt, retries, backoff_factor, backoff_max, retry_after, deadline)
+            if pause is None:
                 break
             sleep(pause)
     finally:

@@ -41,6 +41,7 @@ from validator.cli.scale_api import (
     _redact_url,
     _redactor,
     _retry_after,
+    next_pause,
 )
 
 USER_AGENT = "scale-realtime-validator/check"
@@ -123,12 +124,8 @@ def get_json(session: requests.Session, url: str, params: dict, *, api_key: str,
                                     url=shown, attempts=attempt)
             last_status, last_problem = status, f"Scale answered HTTP {status}: {message}"
             retry_after = _retry_after(resp)
-        if attempt > retries:
-            break
-        pause = min(backoff_max, backoff_factor * (2 ** (attempt - 1)))
-        if retry_after is not None:
-            pause = max(pause, retry_after)
-        if time.monotonic() + pause >= deadline:
+        pause = next_pause(attempt, retries, backoff_factor, backoff_max, retry_after, deadline)
+        if pause is None:
             break
         sleep(pause)
     note = f"after {attempt} attempt{'s' if attempt != 1 else ''}"
