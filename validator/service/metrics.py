@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
+from bisect import bisect_left
 from typing import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -79,14 +81,27 @@ class Metrics:
             self.validations.labels(verdict=verdict)
         for reason in REJECT_REASONS:
             self.rejected.labels(reason=reason)
+        # The values observe_validation adds to, found once (a label lookup costs more than the addition).
+        self._verdict = {True: self.validations.labels(verdict="pass")._value,
+                         False: self.validations.labels(verdict="fail")._value}
+        self._budget_value = self.budget_exhausted._value
+        self._duration = _histogram_values(self.duration)
+        self._duration_bounds = self.duration._upper_bounds
+        self._rule_bounds = self.rule_duration._upper_bounds
+        self._issue_series: dict = {}
+        self._failure_series: dict = {}
+        self._rule_series: dict = {}
+        self._direct = _direct_writes(self._budget_value)
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
 
     def prime(self, instances: Iterable[tuple[str, str]]) -> None:
         """Create the series of the configured rule instances ``(name, level)`` at zero."""
         for name, level in instances:
-            self.rule_failures.labels(rule=name)
-            self.rule_duration.labels(rule=name)
+            self._failure_series[name] = self.rule_failures.labels(rule=name)._value
+            self._rule_series[name] = _histogram_values(self.rule_duration.labels(rule=name))
             if level != "off":
-                self.issues.labels(level=level, rule=name)
+                self._issue_series[(level, name)] = self.issues.labels(level=level, rule=name)._value
 
     def reject(self, reason: str) -> None:
         self.rejected.labels(reason=reason).inc()
@@ -101,17 +116,70 @@ class Metrics:
             raise KeyError(f"unknown counter {name!r}")
 
     def observe_validation(self, result, elapsed_ms: float) -> None:
-        self.validations.labels(verdict="pass" if result.passed else "fail").inc()
-        for issue in result.issues:
-            self.issues.labels(level=issue.level, rule=issue.instance).inc()
+        """Count one validated request: its verdict, issues (by level and instance), rule failures, budget, the
+        time of each rule instance that ran and the request's time.
+
+        Exactly what ``.labels(...).inc()`` / ``.observe()`` per event would record, but the values to add are
+        gathered first (one addition per series, issues summed by series) and then written in one pass
+        (:meth:`_add`)."""
+        adds: list = [(self._verdict[result.passed], 1.0)]
+        issue_series = self._issue_series
+        if result.issues:
+            per_series: dict[tuple[str, str], int] = {}
+            for issue in result.issues:
+                key = (issue.level, issue.instance)
+                per_series[key] = per_series.get(key, 0) + 1
+            for key, n in per_series.items():
+                value = issue_series.get(key)
+                if value is None:
+                    value = issue_series[key] = self.issues.labels(level=key[0], rule=key[1])._value
+                adds.append((value, float(n)))
         for name in result.rule_failures:
-            self.rule_failures.labels(rule=name).inc()
+            adds.append((self._child_value(self._failure_series, self.rule_failures, name), 1.0))
         if result.budget_exhausted:
-            self.budget_exhausted.inc()
+            adds.append((self._budget_value, 1.0))
+        rule_series = self._rule_series
+        rule_bounds = self._rule_bounds
         for stage, ms in result.stages_ms.items():
             if stage.startswith("rule:"):
-                self.rule_duration.labels(rule=stage[5:]).observe(ms / 1000.0)
-        self.duration.observe(elapsed_ms / 1000.0)
+                name = stage[5:]
+                series = rule_series.get(name)
+                if series is None:
+                    series = rule_series[name] = _histogram_values(self.rule_duration.labels(rule=name))
+                seconds = ms / 1000.0
+                adds.append((series[0], seconds))
+                adds.append((series[1][min(bisect_left(rule_bounds, seconds), len(rule_bounds) - 1)], 1.0))
+        seconds = elapsed_ms / 1000.0
+        adds.append((self._duration[0], seconds))
+        bounds = self._duration_bounds
+        adds.append((self._duration[1][min(bisect_left(bounds, seconds), len(bounds) - 1)], 1.0))
+        self._add(adds)
+
+    def _child_value(self, cache: dict, metric, name: str):
+        value = cache.get(name)
+        if value is None:
+            value = cache[name] = metric.labels(rule=name)._value
+        return value
+
+    def _add(self, adds: list) -> None:
+        """Add each ``(value, amount)``: in multiprocess mode one lock and a direct write of each value to its
+        memory-mapped file (prometheus_client's own ``inc`` takes its lock, checks for a fork and writes, per
+        value); otherwise through the values' own ``inc``."""
+        if not self._direct:
+            for value, amount in adds:
+                value.inc(amount)
+            return
+        pid = os.getpid()
+        with self._lock:
+            if pid != self._pid:
+                # First write in this process (a forked worker): prometheus_client's own inc notices the new pid
+                # and moves every value of this process to files of its own (a zero increment adds nothing).
+                adds[0][0].inc(0.0)
+                self._pid = pid
+            for value, amount in adds:
+                value._value += amount
+                value._timestamp = 0.0
+                value._file.write_value(value._key, value._value, 0.0)
 
     def render(self) -> str:
         return self.render_bytes().decode()
@@ -126,6 +194,19 @@ class Metrics:
             registry = self.registry
         out = generate_latest(registry)
         return out + generate_latest(_BUILD_INFO_REGISTRY)
+
+
+def _histogram_values(child) -> tuple:
+    """A histogram series' (sum value, [bucket values]); a bucket is counted non-cumulatively (the first bound
+    >= the observation, ``bisect_left`` of the bounds), as ``Histogram.observe`` does."""
+    return child._sum, child._buckets
+
+
+def _direct_writes(value) -> bool:
+    """Whether values are prometheus_client's memory-mapped ones with the fields :meth:`Metrics._add` writes
+    (checked, so that another version of prometheus_client falls back to its own ``inc``)."""
+    return (getattr(value, "_multiprocess", False) and all(hasattr(value, a) for a in ("_value", "_timestamp",
+            "_file", "_key")) and hasattr(getattr(value, "_file", None), "write_value"))
 
 
 def is_multiprocess() -> bool:
