@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(h, logging.StreamHandler):
             h.setStream(open(os.devnull, "w"))
     wsgi = app.wsgi_app
-    endpoint = wsgi.app.endpoint  # RequestIds -> _FastLane -> ValidateEndpoint
+    endpoint = wsgi.endpoint  # _FastLane -> ValidateEndpoint
     engine = endpoint.engine
     counters = endpoint.metrics
     log = logging.getLogger("validator.app")

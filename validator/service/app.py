@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from flask import Flask, Response, request
@@ -82,6 +82,10 @@ class ValidateEndpoint:
         self.metrics = metrics.current()
 
     def __call__(self, environ, start_response):
+        # The request id (as RequestIds does for every other route; this lane is in front of it).
+        rid = request_id_of(environ)
+        environ["validator.request_id"] = rid
+        logs.REQUEST_ID.set(rid)
         paused = gc.isenabled()
         if paused:
             gc.disable()
@@ -89,11 +93,12 @@ class ValidateEndpoint:
         try:
             status, payload = self.handle(environ, held)
             start_response(_STATUS[status], [("Content-Type", "application/json"),
-                                             ("Content-Length", str(len(payload)))])
+                                             ("Content-Length", str(len(payload))), ("X-Request-ID", rid)])
         except BaseException:
             held.clear()
             if paused:
                 gc.enable()
+            logs.REQUEST_ID.set(None)
             raise
 
         def after_sending() -> None:
@@ -105,8 +110,9 @@ class ValidateEndpoint:
                 held.clear()  # free the request's objects now that the answer is on its way
                 if paused:
                     gc.enable()
+                logs.REQUEST_ID.set(None)
 
-        return ClosingIterator([payload], after_sending)
+        return _Answer(payload, after_sending)
 
     def flask_view(self) -> Response:
         status, payload = self.handle(request.environ)
@@ -134,10 +140,9 @@ class ValidateEndpoint:
             except ValueError:
                 counters.reject("bad_content_length")
                 return 400, _error_body("invalid Content-Length header")
-        too_large = f"body is larger than the limit of {settings.max_body_bytes} bytes"
         if length is not None and length > settings.max_body_bytes:
             counters.reject("too_large")
-            return 413, _error_body(too_large)
+            return 413, _error_body(_too_large(settings))
         try:
             if length is not None:
                 # gunicorn bounds wsgi.input to Content-Length; a client that stops early must not have its
@@ -153,7 +158,7 @@ class ValidateEndpoint:
                 raw = _read_capped(environ["wsgi.input"], settings.max_body_bytes + 1)
                 if len(raw) > settings.max_body_bytes:
                     counters.reject("too_large")
-                    return 413, _error_body(too_large)
+                    return 413, _error_body(_too_large(settings))
             else:
                 raw = b""  # neither a length nor a terminated stream: no body
         except BadRequest as exc:
@@ -193,8 +198,31 @@ class ValidateEndpoint:
         return 200, payload
 
 
+class _Answer:
+    """The WSGI iterable of an answer: its one body, and ``close()`` (called by the server once the body is
+    sent) runs ``after_sending``. A plain class: werkzeug's ClosingIterator does more than this needs."""
+
+    __slots__ = ("body", "after_sending")
+
+    def __init__(self, body: bytes, after_sending):
+        self.body = body
+        self.after_sending = after_sending
+
+    def __iter__(self):
+        yield self.body
+
+    def close(self) -> None:
+        after_sending, self.after_sending = self.after_sending, None
+        if after_sending is not None:
+            after_sending()
+
+
 _AUTH_ENVIRON = "HTTP_" + AUTH_HEADER.upper().replace("-", "_")
 _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 413: "413 Content Too Large"}
+
+
+def _too_large(settings: Settings) -> str:
+    return f"body is larger than the limit of {settings.max_body_bytes} bytes"
 
 
 def _error_body(message: str) -> bytes:
@@ -229,7 +257,7 @@ def request_id_of(environ) -> str:
         m = _TRACEPARENT.fullmatch(parent.strip().lower())
         if m and m.group(1) != "0" * 32:
             return m.group(1)
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # 128 random bits, as uuid4 (122), in the same 32-hex-digit form
 
 
 class RequestIds:
@@ -257,7 +285,8 @@ class RequestIds:
 
 
 class _FastLane:
-    """WSGI middleware: ``POST /validate`` goes straight to the endpoint; everything else to Flask."""
+    """WSGI middleware: ``POST /validate`` goes straight to the endpoint (which gives the request its id itself);
+    everything else to Flask through :class:`RequestIds`."""
 
     def __init__(self, flask_wsgi, endpoint: ValidateEndpoint):
         self.flask_wsgi = flask_wsgi
@@ -286,7 +315,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Flask knows the route (so GET /validate is a JSON 405, and tools listing routes see it); POSTs are served by
     # the fast lane in front of Flask, with the same handler.
     app.add_url_rule("/validate", "validate", endpoint.flask_view, methods=["POST"])
-    app.wsgi_app = RequestIds(_FastLane(app.wsgi_app, endpoint))  # type: ignore[method-assign]
+    app.wsgi_app = _FastLane(RequestIds(app.wsgi_app), endpoint)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["validator.engine"] = engine
     STATE.ready = True
