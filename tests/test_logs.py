@@ -1,5 +1,6 @@
 """The JSON log formatter: every record is one JSON object on one line, whatever a caller puts in ``extra``."""
 import json
+import time
 import logging
 
 from validator.service.logs import JSONFormatter
@@ -56,3 +57,12 @@ def test_request_supplied_fields_are_clipped_and_request_id_added():
     finally:
         REQUEST_ID.reset(token)
     assert len(out["task_id"]) == 129 and len(out["project"]) == 129 and out["request_id"] == "rid-1"
+
+
+def test_timestamps_are_utc_to_the_millisecond_whatever_the_order_of_records():
+    formatter = JSONFormatter()
+    for created in (1_700_000_000.9991, 1_700_000_001.0004, 1_700_000_000.5, 0.25, 1_900_000_123.042):
+        r = logging.LogRecord("validator.x", logging.INFO, __file__, 1, "m", None, None)
+        r.created, r.msecs = created, (created - int(created)) * 1000
+        expected = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(r.msecs):03d}Z"
+        assert json.loads(formatter.format(r))["ts"] == expected

@@ -36,12 +36,21 @@ def clip(value, limit: int = MAX_FIELD):
 
 
 class JSONFormatter(logging.Formatter):
+    _second: tuple[int, str] = (-1, "")
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        cached = self._second  # (second, its text): one attribute, so threads never pair a text with another second
+        if cached[0] != second:  # the date and time to the second, formatted once a second
+            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{cached[1]}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         msg = record.getMessage()
         if "\x1b" in msg:  # a colour code (werkzeug's or a terminal library's) has no place in a JSON line
             msg = _ANSI.sub("", msg)
         out = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": msg,
