@@ -91,6 +91,7 @@ class Metrics:
         self._issue_series: dict = {}
         self._failure_series: dict = {}
         self._rule_series: dict = {}
+        self._stage_series: dict = {}  # Result.stages_ms key -> the rule instance's series, or False
         self._direct = _direct_writes(self._budget_value)
         self._pid = os.getpid()
         self._lock = threading.Lock()
@@ -138,22 +139,28 @@ class Metrics:
             adds.append((self._child_value(self._failure_series, self.rule_failures, name), 1.0))
         if result.budget_exhausted:
             adds.append((self._budget_value, 1.0))
-        rule_series = self._rule_series
+        by_stage = self._stage_series
         rule_bounds = self._rule_bounds
+        last = len(rule_bounds) - 1
         for stage, ms in result.stages_ms.items():
-            if stage.startswith("rule:"):
-                name = stage[5:]
-                series = rule_series.get(name)
-                if series is None:
-                    series = rule_series[name] = _histogram_values(self.rule_duration.labels(rule=name))
+            series = by_stage.get(stage)
+            if series is None:  # a stage not seen yet: a rule instance's ("rule:<name>") or the engine's (False)
+                series = by_stage[stage] = stage.startswith("rule:") and self._rule_values(stage[5:])
+            if series:
                 seconds = ms / 1000.0
                 adds.append((series[0], seconds))
-                adds.append((series[1][min(bisect_left(rule_bounds, seconds), len(rule_bounds) - 1)], 1.0))
+                adds.append((series[1][min(bisect_left(rule_bounds, seconds), last)], 1.0))
         seconds = elapsed_ms / 1000.0
         adds.append((self._duration[0], seconds))
         bounds = self._duration_bounds
         adds.append((self._duration[1][min(bisect_left(bounds, seconds), len(bounds) - 1)], 1.0))
         self._add(adds)
+
+    def _rule_values(self, name: str) -> tuple:
+        series = self._rule_series.get(name)
+        if series is None:
+            series = self._rule_series[name] = _histogram_values(self.rule_duration.labels(rule=name))
+        return series
 
     def _child_value(self, cache: dict, metric, name: str):
         value = cache.get(name)
