@@ -25,6 +25,7 @@ COPY gunicorn.conf.py Procfile ./
 USER 10001:10001
 EXPOSE 8000
 
-# The Procfile's command without --bind: gunicorn.conf.py binds 0.0.0.0:$PORT itself (exec form: gunicorn is
-# PID 1 and gets SIGTERM directly, so the drain on SIGTERM works).
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "validator.service.wsgi:app"]
+# The Procfile's command without --bind: gunicorn.conf.py binds 0.0.0.0:$PORT itself (exec form: gunicorn's arbiter
+# runs in PID 1 and gets SIGTERM directly, so the drain on SIGTERM works). validator.service.gunicorn_main checks
+# the settings (WEB_CONCURRENCY included, which gunicorn reads on import) before it runs gunicorn.
+CMD ["python", "-m", "validator.service.gunicorn_main", "-c", "gunicorn.conf.py", "validator.service.wsgi:app"]

@@ -62,7 +62,7 @@ from bench import scenes  # noqa: E402
 AUTH_KEY = "bench-key"
 AUTH_HEADER = "scale-callback-auth"
 BARE_APP = "bench.bare_app:app"
-DEFAULT_COMMAND = "gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.service.wsgi:app"  # when no Procfile
+DEFAULT_COMMAND = "python -m validator.service.gunicorn_main -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.service.wsgi:app"  # when no Procfile
 TARGETS = {100: 3.0, 1000: 2.0, 10000: 2.0}  # max service/bare latency ratio, from the issue
 LOAD_TARGET = 1 / 3  # min service/bare req/s ratio under load
 
@@ -124,11 +124,15 @@ def build_argv(command: str, app: str, port: int) -> list[str]:
     argv = shlex.split(command)
     while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):  # leading VAR=value
         argv.pop(0)
-    if not argv or Path(argv[0]).name != "gunicorn":
-        raise SystemExit(f"bench: expected a gunicorn command in the Procfile, got {command!r}")
+    if argv and Path(argv[0]).name == "gunicorn":
+        argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
+    elif argv[:2] == ["python", "-m"] and len(argv) > 2:  # python -m validator.service.gunicorn_main ...
+        argv = [sys.executable, *argv[1:]]
+    else:
+        raise SystemExit(f"bench: expected a gunicorn command (or python -m ...) in the Procfile, got {command!r}")
     if argv[-1].startswith("-"):
         raise SystemExit(f"bench: cannot find the app argument (last token) in {command!r}")
-    argv = [sys.executable, "-m", "gunicorn", *argv[1:-1]]
+    argv = argv[:-1]
     # Same settings, but loopback only: any --bind of the command is rewritten to 127.0.0.1:port.
     out: list[str] = []
     skip = False

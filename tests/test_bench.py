@@ -19,6 +19,11 @@ def test_build_argv_rewrites_bind_to_loopback_and_swaps_the_app():
     assert argv[3:] == ["-c", "gunicorn.conf.py", "--bind", "127.0.0.1:4321", "bench.bare_app:app"]
     argv = run.build_argv("gunicorn -c gunicorn.conf.py -b=:80 app:x", "a:b", 1)
     assert argv[-3:] == ["--bind", "127.0.0.1:1", "a:b"]
+    # the Procfile's form: gunicorn behind the settings check, run by this venv's python
+    argv = run.build_argv("python -m validator.service.gunicorn_main -c gunicorn.conf.py --bind 0.0.0.0:$PORT x:app",
+                          "bench.bare_app:app", 4321)
+    assert argv == [sys.executable, "-m", "validator.service.gunicorn_main", "-c", "gunicorn.conf.py",
+                    "--bind", "127.0.0.1:4321", "bench.bare_app:app"]
 
 
 def test_quantile():

@@ -97,7 +97,8 @@ def test_container_command_starts_the_service_from_port(tmp_path):
     env.update({"PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}", "SCALE_CALLBACK_AUTH_KEY": "k-container",
                 "WEB_CONCURRENCY": "1", "VALIDATOR_DRAIN_SECONDS": "0"})
     log = tmp_path / "container.log"
-    proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, env=env, stdout=log.open("wb"),
+    assert argv[:2] == ["python", "-m"], argv
+    proc = subprocess.Popen([sys.executable, *argv[1:]], cwd=ROOT, env=env, stdout=log.open("wb"),
                             stderr=subprocess.STDOUT, start_new_session=True)
     svc = Service(f"http://127.0.0.1:{port}", proc, ("k-container",), log)
     try:

@@ -38,6 +38,8 @@ def procfile_command(port: int) -> list[str]:
             argv = shlex.split(cmd)
             if argv[0] == "gunicorn":
                 argv = [sys.executable, "-m", "gunicorn", *argv[1:]]
+            elif argv[0] == "python":  # python -m validator.service.gunicorn_main ...: this venv's python
+                argv = [sys.executable, *argv[1:]]
             return argv
     raise AssertionError("Procfile has no web: line")
 
