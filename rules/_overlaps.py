@@ -83,6 +83,25 @@ def label_codes(ctx, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return local[:len(i)], local[len(i):], {names[k]: c for c, k in enumerate(present.tolist())}
 
 
+def pair_thresholds(ctx, i: np.ndarray, j: np.ndarray, same_label: float, pairs: list[dict]) -> np.ndarray:
+    """Per candidate pair, the threshold it is held to: ``same_label`` for two shapes of one label, the
+    ``min_iou`` of the entry of ``pairs`` (``{"labels": [a, b], "min_iou": x}``) naming its two labels (which
+    overrides ``same_label`` for a label listed twice), inf (never) for the other pairs."""
+    ids = ctx.annotations.label_ids[1]
+    li, lj = ids[i], ids[j]
+    if not pairs:  # the usual case: no table, one comparison of label ids
+        return np.where(li == lj, same_label, np.inf)
+    ci, cj, index = label_codes(ctx, i, j)
+    n_labels = len(index)
+    thr = np.full((n_labels, n_labels), np.inf)
+    np.fill_diagonal(thr, same_label)
+    for t in pairs:
+        a, b = t["labels"]
+        if a in index and b in index:
+            thr[index[a], index[b]] = thr[index[b], index[a]] = t["min_iou"]
+    return thr[ci, cj]
+
+
 def same_type(ctx, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     codes = ctx.annotations.type_codes
     return codes[i] == codes[j]
