@@ -30,6 +30,8 @@ from marshmallow import ValidationError, validate
 from validator import Issue, fields
 from validator.geometry.overlaps import Candidates, PairOverlaps, centre_of, has_area
 
+from ._support import label_index
+
 AREA_TYPES = ("box", "polygon", "ellipse", "cuboid")
 LABEL_PAIR = fields.List(fields.String(validate=validate.Length(min=1)), validate=validate.Length(equal=2))
 
@@ -87,10 +89,9 @@ def pair_thresholds(ctx, i: np.ndarray, j: np.ndarray, same_label: float, pairs:
     """Per candidate pair, the threshold it is held to: ``same_label`` for two shapes of one label, the
     ``min_iou`` of the entry of ``pairs`` (``{"labels": [a, b], "min_iou": x}``) naming its two labels (which
     overrides ``same_label`` for a label listed twice), inf (never) for the other pairs."""
-    ids = ctx.annotations.label_ids[1]
-    li, lj = ids[i], ids[j]
-    if not pairs:  # the usual case: no table, one comparison of label ids
-        return np.where(li == lj, same_label, np.inf)
+    if not pairs:  # the usual case: no table, one comparison of label numbers
+        ids = label_index(ctx)[1]
+        return np.where(ids[i] == ids[j], same_label, np.inf)
     ci, cj, index = label_codes(ctx, i, j)
     n_labels = len(index)
     thr = np.full((n_labels, n_labels), np.inf)
