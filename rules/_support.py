@@ -58,6 +58,20 @@ def label_index(ctx) -> tuple[list[str], np.ndarray]:
     return list(numbering), codes
 
 
+@analysis
+def _request_types(ctx) -> frozenset[str]:
+    return frozenset(ctx.annotations.type_names)
+
+
+def types_of(ctx, anns) -> frozenset[str]:
+    """The geometry types among the selected annotations (``anns``): a rule skips the checks of the types it
+    reviews that are not there, without a pass over the columns. For every annotation, computed once per request."""
+    names = ctx.annotations.type_names
+    if len(anns) == len(names):
+        return _request_types(ctx)
+    return frozenset(map(names.__getitem__, anns.positions.tolist()))
+
+
 class _Numbering(dict):
     """key -> 0, 1, 2... in order of first lookup."""
 

@@ -12,7 +12,7 @@ import numpy as np
 from validator import Options, fields, rule
 from validator.scale.annotations import GEOMETRY_TYPES, TYPE_CODE
 
-from ._support import anchored, group_leaves, label_index, names, same_ignoring_case
+from ._support import anchored, group_leaves, label_index, names, same_ignoring_case, types_of
 
 PLURAL = {"box": "boxes", "polygon": "polygons", "line": "lines", "point": "points", "cuboid": "cuboids",
           "ellipse": "ellipses"}
@@ -34,7 +34,7 @@ PLURAL = {"box": "boxes", "polygon": "polygons", "line": "lines", "point": "poin
 )
 def geometry_not_requested(anns, ctx, opts):
     requested = ctx.task.geometries
-    if not requested or not len(anns):
+    if not requested or not len(anns) or types_of(ctx, anns) <= requested.keys():
         return
     unrequested = np.array([g not in requested for g in GEOMETRY_TYPES])  # by type code
     if not unrequested.any():
