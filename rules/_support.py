@@ -72,6 +72,15 @@ def types_of(ctx, anns) -> frozenset[str]:
     return frozenset(map(names.__getitem__, anns.positions.tolist()))
 
 
+def type_label_pairs(ctx, anns) -> set[tuple[str, str]]:
+    """The distinct (geometry type, label) pairs of the selected annotations (``anns``), in one pass."""
+    a = ctx.annotations
+    if len(anns) == len(a.labels):
+        return set(zip(a.type_names, a.labels))
+    names, labels = a.type_names, a.labels
+    return {(names[p], labels[p]) for p in anns.positions.tolist()}
+
+
 class _Numbering(dict):
     """key -> 0, 1, 2... in order of first lookup."""
 
