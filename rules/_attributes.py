@@ -19,7 +19,7 @@ from ._support import cuboid_face, group_leaves, label_index, names, num, px, sa
 
 RESERVED_GLOBAL = frozenset({"image_rotation"})
 NUMERIC_TYPES = ("number", "angle", "x_line", "y_line")
-GROUP_FROM = 200  # annotations: from this many, tasks with attribute_conditions clear annotations by group
+GROUP_FROM = 64  # annotations: from this many, tasks with attribute_conditions clear annotations by group
 STEP_TOLERANCE = 1e-6  # fraction of a step: 0.30000000000000004 is on a 0.1 step
 BOUND_TOLERANCE = 1e-9  # relative: a value at max after float arithmetic is not over it
 
@@ -191,6 +191,7 @@ class _Analysis:
         self.cond_keys = sorted({k for s in self.specs.values() for obj in s.conditions.attribute_conditions
                                  for k, _ in obj})
         self._applicable: dict[Any, tuple[dict, tuple, tuple]] = {}
+        self._for_label: dict[str, list] = {}
         self._values: dict[tuple, tuple[str, str] | None] = {}
         self._parents: dict[str, frozenset[str]] = {}
         a = ctx.annotations
@@ -231,8 +232,13 @@ class _Analysis:
         key = (label, tuple(_freeze(attrs.get(k)) for k in self.cond_keys)) if self.cond_keys else label
         found = self._applicable.get(key)
         if found is None:
-            specs = [s for s in self.specs.values()
-                     if not s.is_global and s.conditions.applies(label, attrs, self.mode)]
+            for_label = self._for_label.get(label)  # the label's attributes, before the attribute conditions
+            if for_label is None:
+                for_label = self._for_label[label] = [
+                    s for s in self.specs.values()
+                    if not s.is_global and (s.conditions.labels is None or label in s.conditions.labels)]
+            specs = [s for s in for_label
+                     if not s.conditions.attribute_conditions or s.conditions.applies(label, attrs, self.mode)]
             found = ({s.key: s for s in specs}, tuple(specs), tuple(s for s in specs if s.required))
             self._applicable[key] = found
         return found
@@ -257,22 +263,32 @@ class _Analysis:
         if self.cond_keys:
             # What applies depends on the label and on the answers the conditions name: annotations that share
             # both share what is known to be fine, so one whose every (key, value) pair is known fine for its group
-            # (and that has the group's required keys and no boolean, as below) is cleared without a check. Only
-            # for larger tasks: in small ones few annotations share a group, and learning costs more than it saves.
+            # (and that has the group's required keys and no boolean, as below) is cleared without a check.
+            # A group's known pairs start from the choices and whole-step numbers of the attributes that apply to
+            # it (``_seed``, as without conditions), shared by the groups to which the same attributes apply. As
+            # below, the pairs without 0 / 1 clear annotations in one C-level pass; the rest one by one.
             cond_keys = self.cond_keys
-            groups: dict[Any, tuple[set, frozenset]] = {}
-            for pos, (label, attrs) in enumerate(zip(labels, attributes)):
+            keys = [(label, *map(_freeze, map(attrs.get, cond_keys))) for label, attrs in zip(labels, attributes)]
+            groups: dict[Any, tuple[set, Any, frozenset]] = {}
+            seeded: dict[tuple, tuple[set, set]] = {}
+            for key, label, attrs in zip(keys, labels, attributes):
+                if key not in groups:
+                    _, in_order, required = self._applicable_for(label, attrs)
+                    applicable = tuple(s.key for s in in_order)
+                    seed = seeded.get(applicable)
+                    if seed is None:
+                        seed = seeded[applicable] = _seed(in_order)
+                    groups[key] = (seed[0], _NEVER if required else seed[1], frozenset(s.key for s in required))
+            rest = _not_within(attributes, keys, {k: g[1] for k, g in groups.items()})
+            for pos in rest:
+                label, attrs = labels[pos], attributes[pos]
                 if not attrs:
                     self._one(pos, label, attrs, None)  # nothing to learn; only required keys can be missing
                     continue
-                key = (label, *map(_freeze, map(attrs.get, cond_keys)))
-                group = groups.get(key)
-                if group is None:
-                    group = groups[key] = (set(), frozenset(s.key for s in self._applicable_for(label, attrs)[2]))
-                elif (_within(attrs, group[0]) and attrs.keys() >= group[1]
-                      and bool not in set(map(type, attrs.values()))):
-                    continue
-                self._one(pos, label, attrs, group[0])
+                known, _, needed = groups[keys[pos]]
+                if _within(attrs, known) and attrs.keys() >= needed and bool not in set(map(type, attrs.values())):
+                    continue  # fine, by pairs holding 0 / 1 or learnt from an earlier annotation of the group
+                self._one(pos, label, attrs, known)
             return
         fine: dict[str, set] = {}  # label -> (key, value) pairs found fine on that label
         safe: dict[str, Any] = {}  # label -> the pairs without 0 / 1 (_NEVER: the label has required keys)

@@ -30,6 +30,8 @@ from marshmallow import ValidationError, validate
 from validator import Issue, fields
 from validator.geometry.overlaps import Candidates, PairOverlaps, centre_of, has_area
 
+from ._support import label_index
+
 AREA_TYPES = ("box", "polygon", "ellipse", "cuboid")
 LABEL_PAIR = fields.List(fields.String(validate=validate.Length(min=1)), validate=validate.Length(equal=2))
 
@@ -81,6 +83,24 @@ def label_codes(ctx, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarr
     present, local = np.unique(np.concatenate([ids[i], ids[j]]), return_inverse=True)
     names = list(vocab)
     return local[:len(i)], local[len(i):], {names[k]: c for c, k in enumerate(present.tolist())}
+
+
+def pair_thresholds(ctx, i: np.ndarray, j: np.ndarray, same_label: float, pairs: list[dict]) -> np.ndarray:
+    """Per candidate pair, the threshold it is held to: ``same_label`` for two shapes of one label, the
+    ``min_iou`` of the entry of ``pairs`` (``{"labels": [a, b], "min_iou": x}``) naming its two labels (which
+    overrides ``same_label`` for a label listed twice), inf (never) for the other pairs."""
+    if not pairs:  # the usual case: no table, one comparison of label numbers
+        ids = label_index(ctx)[1]
+        return np.where(ids[i] == ids[j], same_label, np.inf)
+    ci, cj, index = label_codes(ctx, i, j)
+    n_labels = len(index)
+    thr = np.full((n_labels, n_labels), np.inf)
+    np.fill_diagonal(thr, same_label)
+    for t in pairs:
+        a, b = t["labels"]
+        if a in index and b in index:
+            thr[index[a], index[b]] = thr[index[b], index[a]] = t["min_iou"]
+    return thr[ci, cj]
 
 
 def same_type(ctx, i: np.ndarray, j: np.ndarray) -> np.ndarray:

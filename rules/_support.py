@@ -58,6 +58,29 @@ def label_index(ctx) -> tuple[list[str], np.ndarray]:
     return list(numbering), codes
 
 
+@analysis
+def _request_types(ctx) -> frozenset[str]:
+    return frozenset(ctx.annotations.type_names)
+
+
+def types_of(ctx, anns) -> frozenset[str]:
+    """The geometry types among the selected annotations (``anns``): a rule skips the checks of the types it
+    reviews that are not there, without a pass over the columns. For every annotation, computed once per request."""
+    names = ctx.annotations.type_names
+    if len(anns) == len(names):
+        return _request_types(ctx)
+    return frozenset(map(names.__getitem__, anns.positions.tolist()))
+
+
+def type_label_pairs(ctx, anns) -> set[tuple[str, str]]:
+    """The distinct (geometry type, label) pairs of the selected annotations (``anns``), in one pass."""
+    a = ctx.annotations
+    if len(anns) == len(a.labels):
+        return set(zip(a.type_names, a.labels))
+    names, labels = a.type_names, a.labels
+    return {(names[p], labels[p]) for p in anns.positions.tolist()}
+
+
 class _Numbering(dict):
     """key -> 0, 1, 2... in order of first lookup."""
 

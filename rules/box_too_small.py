@@ -5,12 +5,9 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, fields, rule
-from validator.scale.annotations import TYPE_CODE
 
-from ._support import anchored, cuboid_faces, num, px
+from ._support import anchored, cuboid_faces, num, px, types_of
 from ._options import Float
-
-BOX, CUBOID = TYPE_CODE["box"], TYPE_CODE["cuboid"]
 
 
 class BoxSizeOptions(Options):
@@ -49,7 +46,8 @@ class BoxSizeOptions(Options):
 def box_too_small(anns, ctx, opts):
     a = ctx.annotations
     pos = anns.positions
-    if (a.type_codes[pos] == BOX).any():
+    types = types_of(ctx, anns)
+    if "box" in types:
         min_w, min_h = _minimums(ctx, "box", opts)
         # Every box at once: the box column holds NaN (never too small) on the other annotations' rows.
         w, h = a.box[:, 2], a.box[:, 3]
@@ -59,7 +57,7 @@ def box_too_small(anns, ctx, opts):
         if len(bad):
             yield from anchored(ctx, bad, (_text("Box", bw, bh, min_w, min_h)
                                            for bw, bh in zip(w[bad].tolist(), h[bad].tolist())))
-    if (a.type_codes[pos] == CUBOID).any():
+    if "cuboid" in types:
         min_w, min_h = _minimums(ctx, "cuboid", opts)
         faces = cuboid_faces(ctx)  # NaN (never too small) where there is no front face to measure
         w, h = faces[:, 0], faces[:, 1]

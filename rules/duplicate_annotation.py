@@ -7,7 +7,8 @@ from marshmallow import validate, validates_schema
 from validator import Issue, Options, fields, rule
 
 from ._options import Float
-from ._overlaps import AREA_TYPES, candidates, label_codes, measure, ordered, pct, same_type, shape, unique_pairs, what
+from ._overlaps import (AREA_TYPES, candidates, measure, ordered, pair_thresholds, pct, same_type, shape, unique_pairs,
+                        what)
 
 
 class PairThreshold(Options):
@@ -74,15 +75,7 @@ def duplicate_annotation(anns, ctx, opts):
     i, j = found.i, found.j
     if not len(i):
         return
-    ci, cj, index = label_codes(ctx, i, j)
-    n_labels = len(index)
-    thr = np.full((n_labels, n_labels), np.inf)
-    np.fill_diagonal(thr, opts["min_iou"])
-    for t in opts["thresholds"]:
-        a, b = t["labels"]
-        if a in index and b in index:
-            thr[index[a], index[b]] = thr[index[b], index[a]] = t["min_iou"]
-    need = thr[ci, cj]
+    need = pair_thresholds(ctx, i, j, opts["min_iou"], opts["thresholds"])
     keep = np.isfinite(need)
     if not opts["across_types"]:
         keep &= same_type(ctx, i, j)

@@ -12,7 +12,8 @@ import numpy as np
 from validator import Options, fields, rule
 from validator.scale.annotations import GEOMETRY_TYPES, TYPE_CODE
 
-from ._support import anchored, group_leaves, label_index, names, same_ignoring_case
+from ._support import (anchored, group_leaves, label_index, names, same_ignoring_case, type_label_pairs,
+                       types_of)
 
 PLURAL = {"box": "boxes", "polygon": "polygons", "line": "lines", "point": "points", "cuboid": "cuboids",
           "ellipse": "ellipses"}
@@ -34,7 +35,7 @@ PLURAL = {"box": "boxes", "polygon": "polygons", "line": "lines", "point": "poin
 )
 def geometry_not_requested(anns, ctx, opts):
     requested = ctx.task.geometries
-    if not requested or not len(anns):
+    if not requested or not len(anns) or types_of(ctx, anns) <= requested.keys():
         return
     unrequested = np.array([g not in requested for g in GEOMETRY_TYPES])  # by type code
     if not unrequested.any():
@@ -81,7 +82,7 @@ def label_not_in_taxonomy(anns, ctx, opts):
         return
     check_all = opts["check_unrestricted"]
     allowed = {g: spec.labels for g, spec in geos.items() if spec.labels or check_all}
-    if not allowed:
+    if not allowed or all(g not in allowed or label in allowed[g] for g, label in type_label_pairs(ctx, anns)):
         return
     # Decided once per distinct (geometry, label): there are few of them.
     labels, label_of = label_index(ctx)

@@ -63,6 +63,8 @@ def outside_image(anns, ctx, opts):
     x, y = xy[:, 0], xy[:, 1]
     # only vertices beyond an edge can be far outside: measure those (few), not every vertex
     rows = ((x < x0) | (x > x1) | (y < y0) | (y > y1)).nonzero()[0]
+    if not len(rows):
+        return
     owner = row_owners(ctx, rows)
     if len(anns) < len(ctx.annotations):
         mine = selected(ctx, anns.positions)[owner]

@@ -56,3 +56,22 @@ test_box_too_small = tester.pytest(
                 task=MIN10, errors=[error("a2", at=(40, 0))]),
     ],
 )
+
+
+# types_of: a scoped instance reviews the types among its own annotations (a subset), the others every type present
+_scoped_sizes = RuleTester("box_too_small", config="""
+[engine]
+builtin_rules = "configured"
+failure_policy = "closed"
+
+[[rule]]
+id = "box_too_small"
+labels = ["pedestrian"]
+""")
+
+test_box_too_small_scoped_by_labels = _scoped_sizes.pytest(
+    valid=[valid("an empty car box and cuboid are outside the instance's labels", [box(0, 0, 0, 5), cuboid(100, 100, 0, 5)])],
+    invalid=[invalid("only the empty pedestrian box, next to an empty car cuboid",
+                     [cuboid(100, 100, 0, 5), box(0, 0, 0, 5, label="pedestrian")],
+                     errors=[error("a2", at=(0, 0), message="Box has no width")])],
+)

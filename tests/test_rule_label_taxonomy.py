@@ -1,6 +1,8 @@
 """Label taxonomy: geometry types the task asked for, leaf labels of that geometry's objects_to_annotate."""
-from validator.testing import (RuleTester, box, cuboid, ellipse, error, invalid, line, make_task, point, polygon,
-                               valid)
+from hypothesis import given, settings, strategies as st
+
+from validator.testing import (RuleTester, box, cuboid, ellipse, error, invalid, line, make_body, make_task, point,
+                               polygon, valid)
 
 NESTED = {
     "box": {"objects_to_annotate": ["traffic_sign",
@@ -86,3 +88,32 @@ test_label_not_in_taxonomy = taxonomy.pytest(
                 options={"check_unrestricted": True}, errors=[error("a1", at=(0, 0))]),
     ],
 )
+
+
+# The early return (every (type, label) pair present allowed) and the per-label table must agree with the taxonomy:
+# an issue on exactly the annotations whose label is not a leaf of their geometry's list, scoped or not.
+_LEAVES = {"box": {"car", "pedestrian", "truck", "bus"}, "polygon": {"road", "sidewalk", "car"}}
+_pedestrians_only = RuleTester("label_not_in_taxonomy", config="""
+[engine]
+builtin_rules = "configured"
+failure_policy = "closed"
+
+[[rule]]
+id = "label_not_in_taxonomy"
+labels = ["pedestrian", "vehicle"]
+""")
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(["car", "pedestrian", "vehicle", "road", "bus", "Car"])),
+                min_size=1, max_size=25))
+def test_label_not_in_taxonomy_flags_exactly_the_labels_outside_their_geometry(anns):
+    shapes = [box(10 * k, 0, 5, 5, label=label) if as_box else
+              polygon([(10 * k, 0), (10 * k + 5, 0), (10 * k, 5)], label=label)
+              for k, (as_box, label) in enumerate(anns)]
+    wrong = {f"a{k + 1}" for k, (as_box, label) in enumerate(anns)
+             if label not in _LEAVES["box" if as_box else "polygon"]}
+    for tester, scope in ((RuleTester("label_not_in_taxonomy"), None), (_pedestrians_only, {"pedestrian", "vehicle"})):
+        got = {i.uuid for i in tester.engine().validate(make_body(shapes)).issues if i.level != "off"}
+        want = {u for u in wrong if scope is None or anns[int(u[1:]) - 1][1] in scope}
+        assert got == want

@@ -1,9 +1,13 @@
 """Overlap rules: duplicates (IoU), forbidden overlaps between labels, containment. Real shapely geometry."""
+import copy
+
 import pytest
 import shapely
+from hypothesis import given, settings, strategies as st
 
 from validator.engine.config import ConfigError, load_config
-from validator.testing import RuleTester, box, cuboid, ellipse, error, invalid, line, make_task, point, polygon, valid
+from validator.testing import (RuleTester, box, cuboid, ellipse, error, invalid, line, make_body, make_task, point,
+                               polygon, valid)
 
 duplicates = RuleTester("duplicate_annotation")
 forbidden = RuleTester("forbidden_overlap", options={"pairs": [["road", "sidewalk"]]})
@@ -240,3 +244,20 @@ def test_good_options_load(tmp_path):
                   '{ min_iou = 0.85, across_types = true, thresholds = [{ labels = ["car", "truck"], min_iou = 0.7 }] }')
     (inst,) = [i for i in cfg.instances if i.id == "duplicate_annotation"]
     assert inst.options["thresholds"] == [{"labels": ["car", "truck"], "min_iou": 0.7}]
+
+
+# pair_thresholds: without a thresholds table the pairs' thresholds come from one comparison of label ids; with a
+# table (here one naming a label no shape has) from the table. Both must give the same answers.
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 6), st.integers(1, 6),
+                          st.sampled_from(["car", "truck", "pedestrian"]), st.booleans()), min_size=2, max_size=30))
+def test_duplicate_thresholds_without_a_table_match_the_table_path(shapes):
+    anns = [box(10 * x, 10 * y, 10 * w, 10 * h, label=label) if as_box else
+            polygon([(10 * x, 10 * y), (10 * (x + w), 10 * y), (10 * (x + w), 10 * (y + h)), (10 * x, 10 * (y + h))],
+                    label=label)
+            for x, y, w, h, label, as_box in shapes]
+    body = make_body(anns)
+    plain = duplicates.engine().validate(copy.deepcopy(body)).answer
+    table = duplicates.engine({"thresholds": [{"labels": ["bus", "bus"], "min_iou": 0.5}]}).validate(
+        copy.deepcopy(body)).answer
+    assert plain == table

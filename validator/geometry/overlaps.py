@@ -47,6 +47,8 @@ class Candidates(NamedTuple):
 def overlap_candidates(geo: "GeometryIndex", positions: np.ndarray, grow: float = 0.0) -> Candidates:
     """The candidate pairs of the shapes at ``positions`` (those that have a geometry; envelopes grown by
     ``grow`` px), bounded (see above)."""
+    if len(positions) < 2:  # nothing to pair: no envelope computed
+        return Candidates(_NONE, _NONE, [], None, pair_limit(len(positions)))
     positions = positions[geo.exists[positions]]  # shapes that cannot exist are not compared
     limit = pair_limit(len(positions))
     found = geo.meeting_pairs(positions, grow, limit=limit)
@@ -94,13 +96,14 @@ class PairOverlaps:
         self.area_i = np.zeros(k)
         self.area_j = np.zeros(k)
         self.rect = np.zeros((k, 4))  # intersection rectangles of box pairs
-        aligned = np.zeros(len(geo.annotations), dtype=bool)
-        aligned[geo.axis_aligned_boxes] = True
-        self.boxes = aligned[i] & aligned[j]
         self.shapes: dict[int, object] = {}  # pair index -> intersection geometry (non-box pairs)
         self.tangled: list[int] = []
         if not k:
+            self.boxes = np.zeros(0, dtype=bool)
             return
+        aligned = np.zeros(len(geo.annotations), dtype=bool)
+        aligned[geo.axis_aligned_boxes] = True
+        self.boxes = aligned[i] & aligned[j]
         b = geo.bounds
         if self.boxes.any():
             ov, rect = box_overlaps(b[i[self.boxes]], b[j[self.boxes]])

@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 # meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting them)
-ALL_PAIRS_UP_TO = 96
+ALL_PAIRS_UP_TO = 120
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _SHAPELY_CHUNK = 1 << 13  # pairs per shapely call in shape_overlaps
 
