@@ -183,7 +183,7 @@ class Engine:
         typed = envelope.decode(raw)
         if typed is not None:
             raw_task, response = typed
-            task = envelope.load_task(raw_task)  # the same specification and messages as the generic path
+            task = envelope.load_task(raw_task, cache=True)  # the same specification and messages as the generic path
             anns = response.annotations or []
             lazy = _LazyBody(raw)
             annotations = from_typed(anns, lazy.annotations)
@@ -221,7 +221,8 @@ class Engine:
             return result
         cfg = self.config
         spec = TaskSpec.from_task(task, width_key=cfg.image_width_key, height_key=cfg.image_height_key,
-                                  project_image_size=cfg.project_image_size, conditions_mode=cfg.conditions_mode)
+                                  project_image_size=cfg.project_image_size, conditions_mode=cfg.conditions_mode,
+                                  cache=fast)
         t1 = time.perf_counter()
         stages["envelope"] = (t1 - t0) * 1000
         annotations = make_annotations()
