@@ -55,3 +55,16 @@ def test_small_and_vectorised_columns_are_identical(anns, finite_only):
         (wide.uuids, wide.type_names, wide.labels, wide.attributes)
     if not finite_only:
         assert _bits(small.non_finite_positions()) == _bits(wide.non_finite_positions())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=5), max_size=SMALL))
+def test_positions_by_type_of_small_tasks_equal_the_vectorised_ones(codes):
+    anns = [fmt.Point(uuid=f"u{i}", label="car", x=0.0, y=0.0) for i in range(len(codes))]
+    small = columns(anns, [])
+    small.type_codes = np.array(codes, dtype=np.int8)
+    present = np.bincount(small.type_codes, minlength=6).nonzero()[0].tolist()
+    wide = {c: (small.type_codes == c).nonzero()[0] for c in present}
+    found = small.positions_by_type
+    assert list(found) == list(wide) and all(type(c) is int for c in found)
+    assert all(_bits(found[c]) == _bits(wide[c]) for c in wide)

@@ -220,6 +220,11 @@ class AnnotationSet(Sequence[Annotation]):
     def positions_by_type(self) -> dict[int, np.ndarray]:
         """Type code -> positions of the annotations of that type (only types present)."""
         codes = self.type_codes
+        if len(codes) <= SMALL:  # one pass in Python (numpy's per-call overhead dominates); the same arrays
+            found: dict[int, list[int]] = {}
+            for p, c in enumerate(codes.tolist()):
+                found.setdefault(c, []).append(p)
+            return {c: np.array(found[c], dtype=np.intp) for c in sorted(found)}
         present = np.bincount(codes, minlength=len(TYPE_CODE)).nonzero()[0].tolist()
         return {c: (codes == c).nonzero()[0] for c in present}
 
