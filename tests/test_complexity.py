@@ -18,7 +18,14 @@ NS = (500, 1000, 2000, 4000)
 PER_ROW = 40
 STEP = 36  # shapes are ~40 px wide: each overlaps its right neighbour by a few pixels, never the one after
 
-ALL_OVERLAP_RULES = """
+# The work counters must not depend on the machine's speed: a budget no test comes near, so that a loaded machine
+# never cuts a rule short (which would fail these tests on budget_exhausted, not on their counts).
+GENEROUS_BUDGET = """
+[engine]
+time_budget_ms = 60000
+"""
+
+ALL_OVERLAP_RULES = GENEROUS_BUDGET + """
 [[rule]]
 id = "forbidden_overlap"
 level = "error"
@@ -60,8 +67,11 @@ def chain(n: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def default_engine():
-    return Engine.from_config_file(None)
+def default_engine(tmp_path_factory):
+    """The built-in defaults, with a generous time budget."""
+    path = tmp_path_factory.mktemp("complexity") / "defaults.toml"
+    path.write_text(GENEROUS_BUDGET)
+    return Engine(load_config(path))
 
 
 @pytest.fixture(scope="module")

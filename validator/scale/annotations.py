@@ -220,6 +220,11 @@ class AnnotationSet(Sequence[Annotation]):
     def positions_by_type(self) -> dict[int, np.ndarray]:
         """Type code -> positions of the annotations of that type (only types present)."""
         codes = self.type_codes
+        if len(codes) <= SMALL:  # one pass in Python (numpy's per-call overhead dominates); the same arrays
+            found: dict[int, list[int]] = {}
+            for p, c in enumerate(codes.tolist()):
+                found.setdefault(c, []).append(p)
+            return {c: np.array(found[c], dtype=np.intp) for c in sorted(found)}
         present = np.bincount(codes, minlength=len(TYPE_CODE)).nonzero()[0].tolist()
         return {c: (codes == c).nonzero()[0] for c in present}
 
@@ -291,10 +296,13 @@ class AnnotationSet(Sequence[Annotation]):
 # -- the column builder (both paths) ----------------------------------------------------------------------------
 def columns(anns: list, raws: Any, *, request_index: list[int] | None = None, malformed: list[Malformed] | None = None,
             uuid_order: dict[str, int] | None = None, unlisted: Mapping[str, int] | None = None,
-            work: Mapping[str, int] | None = None, finite_only: bool = True) -> AnnotationSet | None:
+            work: Mapping[str, int] | None = None, finite_only: bool = True,
+            small: bool | None = None) -> AnnotationSet | None:
     """The AnnotationSet columns of converted annotations (validator/scale/format.py Structs, unique uuids), or None
     when a number is not finite (and ``finite_only``) or two annotations share a uuid. ``raws``: the annotations'
-    dicts, or a function that rebuilds them."""
+    dicts, or a function that rebuilds them. ``small``: assemble the coordinates in one Python pass (default: for
+    at most SMALL annotations, where numpy's per-call overhead dominates) or with whole-array passes; both give
+    the same columns (tests/test_annotations_small.py)."""
     n = len(anns)
     uuids = [a.uuid for a in anns]
     pos_of_uuid = dict(zip(uuids, range(n)))
@@ -307,24 +315,33 @@ def columns(anns: list, raws: Any, *, request_index: list[int] | None = None, ma
     attributes = [a.attributes for a in anns]
     if None in attributes:
         attributes = [{} if a is None else a for a in attributes]
-    box_pos, point_pos, vert_pos = split_by_kind(codes)
-    bs = [anns[i] for i in box_pos.tolist()]
-    ps = [anns[i] for i in point_pos.tolist()]
-    vert_anns = [anns[i] for i in vert_pos.tolist()]
-    vertex_lists = [a.vertices for a in vert_anns]
-    flat = list(chain.from_iterable(vertex_lists))
-    assembled = assemble_coordinates(
-        n, box_pos, [(b.left, b.top, b.width, b.height, b.rotation or 0.0) for b in bs],
-        point_pos, [p.x for p in ps], [p.y for p in ps],
-        vert_pos, np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists)),
-        [v.x for v in flat], [v.y for v in flat], finite_only=finite_only)
-    if assembled is None:
-        return None
-    edges, coords, box = assembled
-    given = {p: _xy(b.vertices) for p, b in zip(box_pos.tolist(), bs) if b.vertices is not None}
+    if (n <= SMALL) if small is None else small:
+        assembled = _assemble_small(anns, classes, finite_only)
+        if assembled is None:
+            return None
+        edges, coords, box, box_list, vert_list = assembled
+        bs = [anns[i] for i in box_list]
+        vert_anns = [anns[i] for i in vert_list]
+    else:
+        box_pos, point_pos, vert_pos = split_by_kind(codes)
+        box_list, vert_list = box_pos.tolist(), vert_pos.tolist()
+        bs = [anns[i] for i in box_list]
+        ps = [anns[i] for i in point_pos.tolist()]
+        vert_anns = [anns[i] for i in vert_list]
+        vertex_lists = [a.vertices for a in vert_anns]
+        flat = list(chain.from_iterable(vertex_lists))
+        assembled = assemble_coordinates(
+            n, box_pos, [(b.left, b.top, b.width, b.height, b.rotation or 0.0) for b in bs],
+            point_pos, [p.x for p in ps], [p.y for p in ps],
+            vert_pos, np.fromiter(map(len, vertex_lists), dtype=np.int64, count=len(vertex_lists)),
+            [v.x for v in flat], [v.y for v in flat], finite_only=finite_only)
+        if assembled is None:
+            return None
+        edges, coords, box = assembled
+    given = {p: _xy(b.vertices) for p, b in zip(box_list, bs) if b.vertices is not None}
     if finite_only and given and not all(np.isfinite(g).all() for g in given.values()):
         return None
-    cuboids = [(p, a) for p, a in zip(vert_pos.tolist(), vert_anns) if type(a) is fmt.Cuboid]
+    cuboids = [(p, a) for p, a in zip(vert_list, vert_anns) if type(a) is fmt.Cuboid]
     descriptions = {p: cuboid_descriptions(a.vertices) for p, a in cuboids}
     cuboid_edges = {p: a.edges for p, a in cuboids}
     return AnnotationSet(uuids=uuids, type_names=type_names, labels=labels, attributes=attributes, raws=raws,
@@ -333,6 +350,60 @@ def columns(anns: list, raws: Any, *, request_index: list[int] | None = None, ma
                          malformed=malformed or [], uuid_order=pos_of_uuid if uuid_order is None else uuid_order,
                          type_codes=codes, pos_of_uuid=pos_of_uuid, cuboid_edges=cuboid_edges, unlisted=unlisted,
                          work=work)
+
+
+SMALL = 64  # annotations at most for the one-pass assembly of the coordinates
+_BOX, _POINT = fmt.Box, fmt.Point
+_NOT_A_BOX = (math.nan, math.nan, math.nan, math.nan, 0.0)
+
+
+def _assemble_small(anns: list, classes: list, finite_only: bool) -> tuple | None:
+    """What :func:`assemble_coordinates` gives (edges, coords, box), in one pass over the annotations, with the
+    positions of boxes and of vertex-list annotations (lists). Unrotated box corners by the same exact arithmetic as
+    the kernel; rotated ones (rotation not 0, NaN included) by the kernel itself."""
+    xs: list[float] = []
+    ys: list[float] = []
+    edges = [0]
+    box_rows = []
+    box_list: list[int] = []
+    vert_list: list[int] = []
+    rotated: list[int] = []
+    end = 0
+    for p, (a, cls) in enumerate(zip(anns, classes)):
+        if cls is _BOX:
+            left, top, rot = a.left, a.top, a.rotation or 0.0
+            right, bottom = left + a.width, top + a.height
+            box_rows.append((left, top, a.width, a.height, rot))
+            box_list.append(p)
+            if rot != 0.0:
+                rotated.append(p)
+            xs += (left, right, right, left)
+            ys += (top, top, bottom, bottom)
+            end += 4
+        else:
+            box_rows.append(_NOT_A_BOX)
+            if cls is _POINT:
+                xs.append(a.x)
+                ys.append(a.y)
+                end += 1
+            else:
+                vert_list.append(p)
+                vs = a.vertices
+                xs += [v.x for v in vs]
+                ys += [v.y for v in vs]
+                end += len(vs)
+        edges.append(end)
+    coords = np.empty((end, 2), dtype=np.float64)
+    coords[:, 0] = xs
+    coords[:, 1] = ys
+    box = np.array(box_rows, dtype=np.float64).reshape(-1, 5)
+    edge_array = np.array(edges, dtype=np.int64)
+    if rotated:
+        rows = (edge_array[rotated][:, None] + np.arange(4)).ravel()
+        coords[rows] = box_corners(box[rotated]).reshape(-1, 2)
+    if finite_only and not (np.isfinite(coords).all() and np.isfinite(box[:, 4]).all()):
+        return None
+    return edge_array, coords, box, box_list, vert_list
 
 
 def _xy(vertices: list) -> np.ndarray:

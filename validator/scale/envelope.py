@@ -22,6 +22,7 @@ import orjson
 from validator.scale import format as fmt
 from validator.scale.answer import json_type_name
 from validator.scale.format import IMAGEANNOTATION, MISSING, PADDINGS, Problem
+from validator.scale.task import cached, params_key
 
 __all__ = ["BodyError", "IMAGEANNOTATION", "decode", "load_envelope", "load_task"]
 
@@ -70,12 +71,18 @@ def _check(value: dict, struct: type, where: str, *, strict: bool = True) -> Any
         raise BodyError("; ".join(problems) or f"{where}: Not a valid value.") from None
 
 
-def load_task(raw_task: Any) -> dict:
+_checked_params: dict[bytes, dict] = {}  # params_key of raw params -> their paddings (validator/scale/task.py)
+
+
+def load_task(raw_task: Any, *, cache: bool = False) -> dict:
     """Validate the Task object (its params too, for imageannotation tasks); defaults filled in. Raises BodyError.
 
     The result is the task as received (every field Scale adds is kept) with ``params`` and ``metadata`` objects
     (``{}`` when absent or null) and, for an imageannotation task, ``params.geometries`` and
-    ``params.annotation_attributes`` present (``{}`` when absent) and the paddings as floats."""
+    ``params.annotation_attributes`` present (``{}`` when absent) and the paddings as floats.
+
+    ``cache=True``: the task was parsed by orjson; its loaded params may be shared with earlier tasks that had the
+    same params (read-only)."""
     if not isinstance(raw_task, dict):
         raise BodyError(f"'task' must be an object, not {json_type_name(raw_task)}")
     _check(raw_task, fmt.Task, "task")
@@ -83,25 +90,32 @@ def load_task(raw_task: Any) -> dict:
     task["params"] = raw_task.get("params") or {}
     task["metadata"] = raw_task.get("metadata") or {}
     if task.get("type") == IMAGEANNOTATION:
-        task["params"] = _load_params(task["params"])
+        task["params"] = _load_params(task["params"], params_key(task["params"]) if cache else None)
     return task
 
 
-def _load_params(raw: dict) -> dict:
-    loaded = _check(raw, fmt.Params, "task.params", strict=False)  # lax: a numeric string padding is a number
+def _load_params(raw: dict, key: bytes | None) -> dict:
     params = dict(raw)
     params.setdefault("geometries", {})
     params.setdefault("annotation_attributes", {})
+    params.update(cached(_checked_params, key, lambda: _check_params(raw)))
+    return params
+
+
+def _check_params(raw: dict) -> dict:
+    """The paddings given (as floats) of params that match the specification; BodyError otherwise."""
+    loaded = _check(raw, fmt.Params, "task.params", strict=False)  # lax: a numeric string padding is a number
+    paddings = {}
     bad = []
     for key in PADDINGS:
         value = getattr(loaded, key)
         if value is not None:
             if not math.isfinite(value):
                 bad.append(f"task.params.{key}: Special numeric values (nan or infinity) are not permitted.")
-            params[key] = value
+            paddings[key] = value
     if bad:
         raise BodyError("; ".join(bad))
-    return params
+    return paddings
 
 
 def load_envelope(body: Any) -> tuple[dict, dict]:

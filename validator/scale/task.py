@@ -22,7 +22,44 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+import orjson
+
 log = logging.getLogger("validator.task")
+
+# What a task's params yield (taxonomy leaves, geometry options, attribute specs, paddings), per worker, keyed on the
+# JSON encoding of the params fields read (not the per-task ones, such as the attachment): Scale sends the same
+# project params with every task. Only params parsed by orjson are cached (the engine's typed path): orjson's encoding
+# of what it parsed is one-to-one (key order, absence, int vs float and every float digit kept), whereas a NaN from
+# the stdlib parser would encode as null, like a null.
+PARAMS_CACHE_SIZE = 64
+PARAMS_READ = ("geometries", "annotation_attributes", "padding", "paddingX", "paddingY")  # format.Params's fields
+_params_cache: dict[bytes, tuple] = {}
+
+
+def params_key(params: Any) -> bytes | None:
+    """The cache key of a params object parsed by orjson: the fields of PARAMS_READ it has, encoded (None when they
+    cannot be, e.g. nested too deep, or params is not an object)."""
+    if not isinstance(params, dict):
+        return None
+    try:
+        return orjson.dumps({k: params[k] for k in PARAMS_READ if k in params})
+    except (orjson.JSONEncodeError, TypeError):
+        return None
+
+
+def cached(cache: dict, key: bytes | None, build):
+    """``build()``, remembered under ``key`` in a small LRU (at most PARAMS_CACHE_SIZE entries; None: not cached).
+    A ``build`` that raises caches nothing."""
+    if key is None:
+        return build()
+    try:
+        value = cache.pop(key)
+    except KeyError:
+        value = build()
+        if len(cache) >= PARAMS_CACHE_SIZE:
+            del cache[next(iter(cache))]  # the least recently used (dicts keep insertion order)
+    cache[key] = value
+    return value
 
 
 
@@ -192,26 +229,18 @@ class TaskSpec:
     @classmethod
     def from_task(cls, task: Mapping[str, Any], *, width_key: str = "image_width", height_key: str = "image_height",
                   project_image_size: Mapping[str, tuple[float, float]] | None = None,
-                  conditions_mode: str = "and") -> "TaskSpec":
+                  conditions_mode: str = "and", cache: bool = False) -> "TaskSpec":
+        """``cache=True``: the task was parsed by orjson, and what its params yield may be shared with earlier
+        tasks that had the same params (read-only: never modify a spec)."""
         params = task.get("params") if isinstance(task.get("params"), dict) else {}
         metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
-        geos = {}
-        for gtype, gopts in (params.get("geometries") or {}).items():
-            if not isinstance(gopts, dict):
-                continue
-            ota = gopts.get("objects_to_annotate")
-            lv = leaves(ota)
-            geos[gtype] = GeometrySpec(gtype, frozenset(lv), tuple(lv), frozenset(parents(ota)), gopts)
-        attrs = {k: AttributeSpec.parse(k, v) for k, v in (params.get("annotation_attributes") or {}).items()
-                 if isinstance(k, str)}
+        geos, attrs, pad_x, pad_y = cached(_params_cache, params_key(params) if cache else None,
+                                           lambda: _from_params(params))
         project = task.get("project") if isinstance(task.get("project"), str) else None
         width = _positive(metadata.get(width_key))
         height = _positive(metadata.get(height_key))
         if (width is None or height is None) and project_image_size and project in project_image_size:
             width, height = project_image_size[project]
-        pad = _number(params.get("padding")) or 0.0
-        pad_x = _number(params.get("paddingX"))
-        pad_y = _number(params.get("paddingY"))
         return cls(
             task_id=task.get("task_id") if isinstance(task.get("task_id"), str) else None,
             type=task.get("type") if isinstance(task.get("type"), str) else None,
@@ -222,14 +251,31 @@ class TaskSpec:
             attributes=attrs,
             image_width=width,
             image_height=height,
-            padding_x=max(pad if pad_x is None else pad_x, 0.0),
-            padding_y=max(pad if pad_y is None else pad_y, 0.0),
+            padding_x=pad_x,
+            padding_y=pad_y,
             conditions_mode=conditions_mode,
             links=params.get("links"),
             metadata=metadata,
             params=params,
             raw=task,
         )
+
+
+def _from_params(params: Mapping[str, Any]) -> tuple[dict, dict, float, float]:
+    """(geometry specs, attribute specs, padding x, padding y) of a task's params."""
+    geos = {}
+    for gtype, gopts in (params.get("geometries") or {}).items():
+        if not isinstance(gopts, dict):
+            continue
+        ota = gopts.get("objects_to_annotate")
+        lv = leaves(ota)
+        geos[gtype] = GeometrySpec(gtype, frozenset(lv), tuple(lv), frozenset(parents(ota)), gopts)
+    attrs = {k: AttributeSpec.parse(k, v) for k, v in (params.get("annotation_attributes") or {}).items()
+             if isinstance(k, str)}
+    pad = _number(params.get("padding")) or 0.0
+    pad_x = _number(params.get("paddingX"))
+    pad_y = _number(params.get("paddingY"))
+    return geos, attrs, max(pad if pad_x is None else pad_x, 0.0), max(pad if pad_y is None else pad_y, 0.0)
 
 
 def _positive(value: Any) -> float | None:

@@ -1,0 +1,106 @@
+"""The per-worker cache of what task params yield (validator/scale/task.py, validator/scale/envelope.py): a task
+whose params read the same gets the same spec as without the cache, and params that differ in any byte read get
+their own entry."""
+from __future__ import annotations
+
+import copy
+
+import orjson
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from validator.engine.engine import Engine
+from validator.scale import envelope, task as task_mod
+from validator.scale.envelope import BodyError
+from validator.scale.task import PARAMS_CACHE_SIZE, TaskSpec
+from validator.testing.payloads import make_body
+
+BASE = {"geometries": {"box": {"objects_to_annotate": ["car", {"choice": "animal", "subchoices": ["cat", "dog"]}],
+                               "min_width": 5, "min_height": 5},
+                       "polygon": {"objects_to_annotate": ["road"], "min_vertices": 3}},
+        "annotation_attributes": {"n": {"type": "number", "min": 0, "max": 10},
+                                  "c": {"type": "category", "choices": ["a", "b"]}},
+        "padding": 2, "attachment": "https://example.com/1.jpg"}
+
+VARIANTS = [
+    lambda p: p,
+    lambda p: {**p, "attachment": "https://example.com/2.jpg"},  # not read: the same entry
+    lambda p: {**p, "padding": 2.0},
+    lambda p: {**p, "padding": "3"},
+    lambda p: {**p, "paddingX": 1},
+    lambda p: {k: v for k, v in p.items() if k != "padding"},
+    lambda p: {**p, "geometries": {**p["geometries"], "box": {**p["geometries"]["box"], "min_width": 5.5}}},
+    lambda p: {**p, "geometries": {**p["geometries"], "box": {**p["geometries"]["box"], "min_width": None}}},
+    lambda p: {**p, "geometries": {"polygon": p["geometries"]["polygon"], "box": p["geometries"]["box"]}},
+    lambda p: {**p, "geometries": {"box": {"objects_to_annotate": ["car", "cat"]}}},
+    lambda p: {**p, "annotation_attributes": {"n": {"type": "number", "min": 0, "max": 11}}},
+    lambda p: {**p, "annotation_attributes": None},
+    lambda p: {k: v for k, v in p.items() if k != "annotation_attributes"},
+]
+
+
+def _spec(raw_task: dict, cache: bool) -> TaskSpec:
+    parsed = orjson.loads(orjson.dumps(raw_task))  # as the typed path reads it
+    return TaskSpec.from_task(envelope.load_task(parsed, cache=cache), cache=cache)
+
+
+def _task(params: dict) -> dict:
+    return {"task_id": "t", "type": "imageannotation", "params": params,
+            "metadata": {"image_width": 100, "image_height": 80}}
+
+
+def _same(a: TaskSpec, b: TaskSpec) -> None:
+    assert (a.geometries, a.attributes, a.padding_x, a.padding_y, a.params) == \
+        (b.geometries, b.attributes, b.padding_x, b.padding_y, b.params)
+    assert list(a.geometries) == list(b.geometries) and list(a.attributes) == list(b.attributes)
+    assert orjson.dumps(a.params) == orjson.dumps(b.params)
+
+
+def test_cached_specs_equal_uncached_ones_for_every_variant():
+    for _ in range(2):  # the second round reads every variant from the cache
+        for make in VARIANTS:
+            params = make(copy.deepcopy(BASE))
+            _same(_spec(_task(params), cache=True), _spec(_task(params), cache=False))
+
+
+def test_params_read_the_same_share_an_entry_and_others_do_not():
+    task_mod._params_cache.clear()
+    a = _spec(_task(BASE), cache=True)
+    b = _spec(_task({**BASE, "attachment": "other"}), cache=True)
+    assert a.geometries is b.geometries  # the attachment is not read: one entry
+    assert b.params["attachment"] == "other"  # (the task's own params are kept)
+    box = {**BASE["geometries"]["box"], "min_width": 5.0}  # 5 and 5.0 are different bytes: their own entry
+    c = _spec(_task({**BASE, "geometries": {**BASE["geometries"], "box": box}}), cache=True)
+    assert c.geometries is not a.geometries and c.geometries["box"].options["min_width"] == 5.0
+
+
+def test_the_cache_is_bounded():
+    for i in range(PARAMS_CACHE_SIZE + 10):
+        _spec(_task({**BASE, "padding": i}), cache=True)
+    assert len(task_mod._params_cache) <= PARAMS_CACHE_SIZE
+    assert len(envelope._checked_params) <= PARAMS_CACHE_SIZE
+
+
+def test_an_invalid_params_is_refused_every_time():
+    bad = {**BASE, "padding": "wide"}
+    for _ in range(3):
+        with pytest.raises(BodyError, match="task.params.padding"):
+            _spec(_task(bad), cache=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(range(len(VARIANTS))), min_size=1, max_size=12),
+       st.floats(min_value=0, max_value=50, allow_nan=False))
+def test_engine_answers_equal_a_fresh_engine_answers(order, min_width):
+    """Bodies whose params differ, in any order: each answer is that of an engine that saw no other task."""
+    warm = Engine.from_config_file(None)
+    for k in order:
+        body = make_body(12, seed=k, defect_rate=0.3)
+        params = VARIANTS[k](copy.deepcopy(BASE))
+        params["geometries"] = {**params["geometries"], "box": {**params["geometries"].get("box", {}),
+                                                                "min_width": min_width}}
+        body["task"]["params"] = {**body["task"]["params"], **params}
+        raw = orjson.dumps(body)
+        task_mod._params_cache.clear(), envelope._checked_params.clear()
+        fresh = Engine.from_config_file(None).validate_bytes(raw).answer
+        assert warm.validate_bytes(raw).answer == fresh
