@@ -350,15 +350,31 @@ def _few_crossings(raw: list[list[float]]) -> tuple[list[tuple[float, float]], b
     meeting points, decided with exact orientation tests (:func:`_orientation`) instead of shapely calls, whose
     fixed cost dominates for a few edges. Where the outline meets itself: at a vertex (exact), along a shared
     stretch (its middle), or where two edges cross (computed in floats: within a few ulps of GEOS's point)."""
-    pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
-    if len(pts) > 1 and pts[-1] == pts[0]:
-        pts.pop()  # the closing duplicate
+    _, meetings = few_meetings(raw)
     found: list[tuple[float, float]] = []
     seen: set[tuple[float, float]] = set()  # found points rounded to 1e-6 px: each place once
     touches = False
+    for _, _, touch, point in meetings:
+        touches = touches or touch
+        key = (round(point[0], 6), round(point[1], 6))
+        if key not in seen:
+            seen.add(key)
+            found.append(point)
+    return found, touches
+
+
+def few_meetings(raw: list[list[float]]) -> tuple[list, list[tuple[int, int, bool, tuple[float, float]]]]:
+    """The vertices of one outline (a handful) without zero-length edges, and every pair of its edges that meet
+    other than neighbours at their shared vertex, in outline order: ``(edge e, edge f > e, touch, point)`` (edge
+    ``e`` runs from vertex ``e`` to the next; ``touch``: not a clean crossing, i.e. a shared stretch or a vertex
+    on the other edge; ``point``: as :func:`_few_crossings` gives it). Every pair of edges: quadratic, for a few."""
+    pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
+    if len(pts) > 1 and pts[-1] == pts[0]:
+        pts.pop()  # the closing duplicate
+    meetings: list[tuple[int, int, bool, tuple[float, float]]] = []
     n = len(pts)
     if n < 3:
-        return found, touches
+        return pts, meetings
     edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
     box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
     for e, (l1, t1, r1, b1) in enumerate(box):
@@ -375,12 +391,8 @@ def _few_crossings(raw: list[list[float]]) -> tuple[list[tuple[float, float]], b
             is_overlap, point = meeting
             if adjacent and not is_overlap:
                 continue  # neighbours meeting at their shared vertex only
-            touches = touches or is_overlap or list(point) in (*edges[e], *edges[f])
-            key = (round(point[0], 6), round(point[1], 6))
-            if key not in seen:
-                seen.add(key)
-                found.append(point)
-    return found, touches
+            meetings.append((e, f, is_overlap or list(point) in (*edges[e], *edges[f]), point))
+    return pts, meetings
 
 
 def _clearly_turns(edge, other) -> bool:
