@@ -67,21 +67,20 @@ class Outlines:
 
     @cached_property
     def _terms(self):
-        """Each vertex ``p`` and the next one ``q`` relative to the outline's centre (the mean of its vertices), their
+        """Per outline: twice its shoelace area, its perimeter, the width of its widest (centre, edge) triangle
+        minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow), and whether it
+        is star-shaped as :meth:`star_shaped` proves it. One pass over every vertex, shared by both questions:
+        each vertex ``p`` and the next one ``q`` relative to the outline's centre (the mean of its vertices), their
         cross product and ``|p|²``."""
-        centre = np.add.reduceat(self.xy, self.starts) / self.counts[:, None]
-        p = self.xy - centre.repeat(self.counts, axis=0)
-        px, py = p[:, 0], p[:, 1]
-        qx, qy = px[self.nxt], py[self.nxt]
-        return px, py, qx, qy, px * qy - qx * py, px * px + py * py
-
-    @cached_property
-    def _width_bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per outline: twice its shoelace area, its perimeter, and the width of its widest (centre, edge) triangle
-        minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow)."""
-        px, py, qx, qy, cross, r2 = self._terms
-        starts, nxt = self.starts, self.nxt
+        starts, counts, nxt = self.starts, self.counts, self.nxt
         with np.errstate(all="ignore"):
+            centre = np.add.reduceat(self.xy, starts) / counts[:, None]
+            p = self.xy - centre.repeat(counts, axis=0)
+            px, py = p[:, 0], p[:, 1]
+            qx, qy = px[nxt], py[nxt]
+            cross = px * qy - qx * py
+            r2 = px * px + py * py
+            # width bounds
             dx, dy = qx - px, qy - py
             seg2 = dx * dx + dy * dy
             if np.isfinite(seg2).all() and np.isfinite(r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
@@ -94,7 +93,16 @@ class Outlines:
             perimeter = np.add.reduceat(seg, starts)
             # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
             triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest
-            return area2, perimeter, np.maximum.reduceat(triangle, starts)
+            widest = np.maximum.reduceat(triangle, starts)
+            # star-shaped proof
+            sure = np.abs(cross) > 1e-9 * (r2 + r2[nxt])  # the sign of the turn is beyond float rounding
+        left = np.add.reduceat((cross > 0) & sure, starts) == counts
+        right = np.add.reduceat((cross < 0) & sure, starts) == counts
+        # full turns = how often the outline crosses the ray from the centre along +x (its direction: the turns')
+        up = np.add.reduceat((py < 0) & (qy >= 0), starts)
+        down = np.add.reduceat((py >= 0) & (qy < 0), starts)
+        star = (left & (up == 1)) | (right & (down == 1))
+        return area2, perimeter, widest, star
 
     def thin(self, tol: float) -> np.ndarray:
         """True where the outline may be at most ``tol`` wide: neither of two lower bounds on its width exceeds
@@ -104,22 +112,9 @@ class Outlines:
         this one is not fooled by a bow-tie, whose shoelace area is 0). No outline that is that thin is missed."""
         if not len(self):
             return np.zeros(0, dtype=bool)
-        area2, perimeter, widest = self._width_bounds
+        area2, perimeter, widest, _ = self._terms
         with np.errstate(invalid="ignore"):
             return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
-
-    @cached_property
-    def _star(self) -> np.ndarray:
-        px, py, qx, qy, cross, r2 = self._terms
-        starts, counts, nxt = self.starts, self.counts, self.nxt
-        with np.errstate(all="ignore"):
-            sure = np.abs(cross) > 1e-9 * (r2 + r2[nxt])  # the sign of the turn is beyond float rounding
-        left = np.add.reduceat((cross > 0) & sure, starts) == counts
-        right = np.add.reduceat((cross < 0) & sure, starts) == counts
-        # full turns = how often the outline crosses the ray from the centre along +x (its direction: the turns')
-        up = np.add.reduceat((py < 0) & (qy >= 0), starts)
-        down = np.add.reduceat((py >= 0) & (qy < 0), starts)
-        return (left & (up == 1)) | (right & (down == 1))
 
     def star_shaped(self) -> np.ndarray:
         """True where the outline is proven simple with numpy alone.
@@ -132,7 +127,7 @@ class Outlines:
         else (bow-ties, repeated vertices, spirals, most concave shapes) is left to the exact search."""
         if not len(self):
             return np.zeros(0, dtype=bool)
-        return self._star
+        return self._terms[3]
 
     def flat(self, which: np.ndarray, tol: float = FLOAT_EPS) -> np.ndarray:
         """For the outlines at indices ``which``: whether each is flat (at most ``tol`` wide, or on fewer than 3
