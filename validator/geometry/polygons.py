@@ -362,7 +362,8 @@ def few_meetings(raw: list[list[float]]) -> tuple[list, list[tuple[int, int, boo
     """The vertices of one outline (a handful) without zero-length edges, and every pair of its edges that meet
     other than neighbours at their shared vertex, in outline order: ``(edge e, edge f > e, touch, point)`` (edge
     ``e`` runs from vertex ``e`` to the next; ``touch``: not a clean crossing, i.e. a shared stretch or a vertex
-    on the other edge; ``point``: as :func:`_few_crossings` gives it). Every pair of edges: quadratic, for a few."""
+    on the other edge; ``point``: as :func:`_few_crossings` gives it). The pairs of edges whose envelopes meet
+    (:func:`_meeting_boxes`; quadratic at worst, for a few)."""
     pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
     if len(pts) > 1 and pts[-1] == pts[0]:
         pts.pop()  # the closing duplicate
@@ -372,22 +373,41 @@ def few_meetings(raw: list[list[float]]) -> tuple[list, list[tuple[int, int, boo
         return pts, meetings
     edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
     box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
-    for e, (l1, t1, r1, b1) in enumerate(box):
-        for f in range(e + 1, n):
-            l2, t2, r2, b2 = box[f]
-            if not (l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1):
-                continue  # envelopes apart
-            adjacent = f == e + 1 or (e == 0 and f == n - 1)
-            if adjacent and _clearly_turns(edges[e], edges[f]):
-                continue  # they only share their vertex
-            meeting = _meet(*edges[e], *edges[f])
-            if meeting is None:
-                continue
-            is_overlap, point = meeting
-            if adjacent and not is_overlap:
-                continue  # neighbours meeting at their shared vertex only
-            meetings.append((e, f, is_overlap or list(point) in (*edges[e], *edges[f]), point))
+    for e, f in _meeting_boxes(box):
+        adjacent = f == e + 1 or (e == 0 and f == n - 1)
+        if adjacent and _clearly_turns(edges[e], edges[f]):
+            continue  # they only share their vertex
+        meeting = _meet(*edges[e], *edges[f])
+        if meeting is None:
+            continue
+        is_overlap, point = meeting
+        if adjacent and not is_overlap:
+            continue  # neighbours meeting at their shared vertex only
+        meetings.append((e, f, is_overlap or list(point) in (*edges[e], *edges[f]), point))
     return pts, meetings
+
+
+def _meeting_boxes(box: list[tuple[float, float, float, float]]) -> list[tuple[int, int]]:
+    """The pairs ``(e, f)``, ``e < f``, of these boxes (``xmin, ymin, xmax, ymax``) that meet (touching included),
+    sorted: a sweep along x (each box against the boxes that start within its x range), every pair of them when
+    a coordinate is NaN (no order to sweep in)."""
+    n = len(box)
+    if any(b != b for bb in box for b in bb):
+        return [(e, f) for e in range(n) for f in range(e + 1, n)
+                if box[e][0] <= box[f][2] and box[f][0] <= box[e][2] and box[e][1] <= box[f][3]
+                and box[f][1] <= box[e][3]]
+    order = sorted(range(n), key=lambda e: box[e][0])
+    out = []
+    for k, e in enumerate(order):
+        _, t1, r1, b1 = box[e]
+        for f in order[k + 1:]:
+            l2, t2, _, b2 = box[f]
+            if l2 > r1:
+                break  # this box and every later one start right of box e
+            if t1 <= b2 and t2 <= b1:
+                out.append((e, f) if e < f else (f, e))
+    out.sort()
+    return out
 
 
 def _clearly_turns(edge, other) -> bool:
