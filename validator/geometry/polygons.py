@@ -80,28 +80,32 @@ class Outlines:
             qx, qy = px[nxt], py[nxt]
             cross = px * qy - qx * py
             r2 = px * px + py * py
-            # width bounds
+            r2_next = r2[nxt]
             dx, dy = qx - px, qy - py
             seg2 = dx * dx + dy * dy
-            if np.isfinite(seg2).all() and np.isfinite(r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
+            if np.isfinite(seg2 + r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
                 seg = np.sqrt(seg2)
-                longest = np.sqrt(np.maximum(np.maximum(r2, r2[nxt]), seg2))
+                longest = np.sqrt(np.maximum(np.maximum(r2, r2_next), seg2))
             else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
                 seg = np.hypot(dx, dy)
                 longest = np.maximum(np.maximum(np.hypot(px, py), np.hypot(qx, qy)), seg)
             area2 = np.abs(np.add.reduceat(cross, starts))
             perimeter = np.add.reduceat(seg, starts)
             # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
-            triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest
+            size = np.abs(cross)
+            triangle = (size - 1e-9 * longest * longest) / longest
             widest = np.maximum.reduceat(triangle, starts)
-            # star-shaped proof
-            sure = np.abs(cross) > 1e-9 * (r2 + r2[nxt])  # the sign of the turn is beyond float rounding
-        left = np.add.reduceat((cross > 0) & sure, starts) == counts
-        right = np.add.reduceat((cross < 0) & sure, starts) == counts
-        # full turns = how often the outline crosses the ray from the centre along +x (its direction: the turns')
-        up = np.add.reduceat((py < 0) & (qy >= 0), starts)
-        down = np.add.reduceat((py >= 0) & (qy < 0), starts)
-        star = (left & (up == 1)) | (right & (down == 1))
+            # star-shaped proof: +1 / -1 per edge turning left / right beyond float rounding, 0 when not sure or
+            # not finite (NaN compares false)
+            sure = 1e-9 * (r2 + r2_next)
+            turn = (cross > sure).view(np.int8) - (cross < -sure).view(np.int8)
+        turns = np.add.reduceat(turn, starts, dtype=np.int64)
+        # full turns = how often the outline crosses the ray from the centre along +x, counted by its upward
+        # crossings of the line y = centre: a closed outline crosses it as often downwards, and one that turns the
+        # same way at every edge crosses it once per turn in each direction (along +x one way, along -x the other)
+        below = py < 0
+        up = np.add.reduceat(below & ~below[nxt], starts, dtype=np.int64)
+        star = (np.abs(turns) == counts) & (up == 1)
         return area2, perimeter, widest, star
 
     def thin(self, tol: float) -> np.ndarray:
