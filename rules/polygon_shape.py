@@ -212,7 +212,8 @@ def _loop_kind(xy: np.ndarray, min_area: float, allow_keyholes: bool, keyhole_wi
 def _outlines(ctx, anns) -> tuple[Outlines, np.ndarray]:
     """The outlines of the selection's polygons of at least 3 vertices, and their positions (shared by both
     polygon rules: one analysis per request and set of polygons)."""
-    polygons = anns.where(ctx.annotations.counts[anns.positions] >= 3)
+    enough = ctx.annotations.counts[anns.positions] >= 3
+    polygons = anns if enough.all() else anns.where(enough)  # the selection itself: its vertices may be gathered
     return polygon_outlines(ctx, polygons), polygons.positions
 
 

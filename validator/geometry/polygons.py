@@ -117,6 +117,8 @@ class Outlines:
         if not len(self):
             return np.zeros(0, dtype=bool)
         area2, perimeter, widest, _ = self._terms
+        if 0 < tol < math.inf:  # no 0 · inf to make NaN of (and comparisons with NaN do not warn)
+            return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
         with np.errstate(invalid="ignore"):
             return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
 
