@@ -24,6 +24,7 @@ from shapely.ops import polylabel
 
 from .polygons import few_meetings
 
+_TINY = 1e-100  # one_crossing leaves outlines with coordinates this close to 0 (but not 0) to self_loops
 _FEW = 64  # one_crossing looks at outlines of at most this many vertices (every pair of edges: quadratic)
 MAX_FACES = 512  # beyond this many faces the loops are not measured (the caller reports the outline as broken)
 _WIDTH_TOLERANCE = 0.01  # px: precision of a face's width (its largest inscribed circle, found by polylabel)
@@ -101,6 +102,8 @@ def one_crossing(xy) -> tuple[float, float] | None:
     pts, meetings = few_meetings(raw)
     if len(meetings) != 1 or meetings[0][2]:
         return None
+    if any(0.0 < abs(v) < _TINY for p in pts for v in p):
+        return None  # near-underflow coordinates: GEOS's noding is not to be trusted there, nor compared with
     e, f, _, (cx, cy) = meetings[0]
     inner = pts[e + 1:f + 1]  # from the crossing along edge e's end to edge f's start
     outer = pts[f + 1:] + pts[:e + 1]
