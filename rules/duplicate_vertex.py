@@ -60,6 +60,8 @@ def duplicate_vertex(anns, ctx, opts):
     # then only those of one selected annotation, measured exactly
     step = np.abs(xy[1:] - xy[:-1])
     later = ((step[:, 0] <= tol) & (step[:, 1] <= tol)).nonzero()[0] + 1
+    if not len(later) and opts["allow_closing_duplicate"]:
+        return  # no two consecutive rows that close anywhere in the request (the common case)
     owner = row_owners(ctx, later)
     later = later[(ctx.annotations.offsets[owner] != later) & selected(ctx, anns.positions)[owner]]
     d = np.hypot(*(xy[later] - xy[later - 1]).T)

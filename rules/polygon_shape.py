@@ -5,7 +5,7 @@ import numpy as np
 from marshmallow import validate
 
 from validator import Issue, Options, Selection, analysis, fields, rule
-from validator.geometry.loops import MAX_FACES, self_loops
+from validator.geometry.loops import MAX_FACES, one_crossing, self_loops
 from validator.geometry.polygons import FLOAT_EPS, Outlines, flatness, self_crossings
 
 from ._options import Float, Integer
@@ -191,6 +191,11 @@ def self_meetings(ctx, anns: Selection, min_area: float, allow: bool, width: flo
 
 def _loop_kind(xy: np.ndarray, min_area: float, allow_keyholes: bool, keyhole_width: float) -> tuple[str, float]:
     """How an outline that meets itself is wrong (see :func:`_self_meetings`), and the area it gets wrong."""
+    quick = one_crossing(xy)  # a figure-8 or a curl: no shapely, when its verdict and its figure are sure
+    if quick is not None:
+        wrong, bound = quick
+        if wrong - bound >= min_area and wrong - bound > 0 and px(wrong - bound) == px(wrong + bound):
+            return "wrong", wrong
     loops = self_loops(xy)
     if loops is None:
         return "unmeasured", 0.0
@@ -207,7 +212,8 @@ def _loop_kind(xy: np.ndarray, min_area: float, allow_keyholes: bool, keyhole_wi
 def _outlines(ctx, anns) -> tuple[Outlines, np.ndarray]:
     """The outlines of the selection's polygons of at least 3 vertices, and their positions (shared by both
     polygon rules: one analysis per request and set of polygons)."""
-    polygons = anns.where(ctx.annotations.counts[anns.positions] >= 3)
+    enough = ctx.annotations.counts[anns.positions] >= 3
+    polygons = anns if enough.all() else anns.where(enough)  # the selection itself: its vertices may be gathered
     return polygon_outlines(ctx, polygons), polygons.positions
 
 

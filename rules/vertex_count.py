@@ -1,6 +1,8 @@
 """Vertex counts: polygons and lines within the task's ``min_vertices`` / ``max_vertices``."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from marshmallow import validate
 
@@ -101,15 +103,17 @@ def _check(anns, ctx, opts, name: str, low: bool):
     a = ctx.annotations
     pos = anns.positions
     # The limit in force by type code; none: -inf for a minimum, +inf for a maximum (never crossed).
-    limits = np.full(len(TYPE_CODE), -np.inf if low else np.inf)
+    limits = [-math.inf if low else math.inf] * len(TYPE_CODE)
+    found = False
     for g in NOUN:
         limit = _limit(ctx, g, opts, name, low)
         if limit is not None:
             limits[TYPE_CODE[g]] = limit
-    if np.isinf(limits).all():
+            found = found or not math.isinf(limit)
+    if not found:
         return
     counts = a.counts[pos]
-    limit_of = limits[a.type_codes[pos]]
+    limit_of = np.array(limits, dtype=np.float64)[a.type_codes[pos]]
     bad = (counts < limit_of if low else counts > limit_of).nonzero()[0]
     if not len(bad):
         return

@@ -7,7 +7,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validator.geometry.loops import face_width, self_loops, winding_numbers
+from validator.geometry.loops import face_width, one_crossing, self_loops, winding_numbers
 
 SQUARE = [(0, 0), (10, 0), (10, 10), (0, 10)]
 BOWTIE = [(0, 0), (10, 10), (10, 0), (0, 10)]
@@ -120,3 +120,31 @@ def test_the_loops_do_not_depend_on_where_the_outline_starts_its_direction_or_it
         assert other.wrong_area == pytest.approx(base.wrong_area, abs=1e-6)
         assert other.hole_area == pytest.approx(base.hole_area, abs=1e-6)
         assert sorted(other.area.round(6).tolist()) == pytest.approx(sorted(base.area.round(6).tolist()), abs=1e-5)
+
+
+_spiky = st.lists(st.tuples(st.sampled_from([0.0, 1.0, 5.0, 10.0, 10.5, 20.0]), st.floats(-30, 30)), min_size=4,
+                  max_size=10)
+_huge = st.lists(st.tuples(st.floats(-1e7, 1e7), st.floats(-1e7, 1e7)), min_size=4, max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(_outline, _spiky, _huge, _outline.map(lambda xy: xy[:2] + xy[1:])))  # the last: a repeated vertex
+def test_one_crossing_gives_the_wrong_area_of_the_faces(xy):
+    quick = one_crossing(xy)
+    if quick is None:
+        return
+    wrong, bound = quick
+    loops = self_loops(xy)
+    assert loops is not None and len(loops.area) == 2
+    assert abs(loops.wrong_area - wrong) <= bound
+
+
+def test_one_crossing_measures_figure_eights_and_curls_only():
+    assert one_crossing(BOWTIE) == (pytest.approx(25.0), pytest.approx(0.0, abs=1e-6))
+    assert one_crossing([(0, 0), (10, 10), (10, 0), (0, 20)])[0] == pytest.approx(self_loops(
+        [(0, 0), (10, 10), (10, 0), (0, 20)]).wrong_area)
+    limacon = [(0, 0), (10, 0), (10, 10), (4, 10), (4, 2), (6, 2), (6, 12), (0, 12)]  # a curl: nested, same way
+    assert one_crossing(limacon)[0] == pytest.approx(self_loops(limacon).wrong_area)
+    assert one_crossing(SQUARE) is None  # simple
+    assert one_crossing(KEYHOLE) is None  # touches
+    assert one_crossing([(0, 0), (10, 10), (10, 0), (0, 10), (0, 5), (20, 5), (20, 6)]) is None  # several places

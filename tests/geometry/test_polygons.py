@@ -174,3 +174,16 @@ def test_max_places_only_says_whether_there_are_more(polys, most):
             assert c == full[k]
         else:
             assert len(full[k].points) > 0 and (not full[k].complete or len(full[k].points) > 0)
+
+
+_box_coord = st.one_of(st.sampled_from([0.0, 1.0, 2.0, float("nan"), float("inf")]), st.floats(-10, 10))
+
+
+@given(st.lists(st.tuples(_box_coord, _box_coord, _box_coord, _box_coord), max_size=12))
+def test_the_sweep_finds_the_same_pairs_of_meeting_boxes_as_every_pair(raw):
+    from validator.geometry.polygons import _meeting_boxes
+
+    box = [(min(a, c), min(b, d), max(a, c), max(b, d)) for a, b, c, d in raw]
+    every = [(e, f) for e in range(len(box)) for f in range(e + 1, len(box))
+             if box[e][0] <= box[f][2] and box[f][0] <= box[e][2] and box[e][1] <= box[f][3] and box[f][1] <= box[e][3]]
+    assert _meeting_boxes(box) == every

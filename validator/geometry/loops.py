@@ -22,6 +22,10 @@ import numpy as np
 import shapely
 from shapely.ops import polylabel
 
+from .polygons import few_meetings
+
+_TINY = 1e-100  # one_crossing leaves outlines with coordinates this close to 0 (but not 0) to self_loops
+_FEW = 64  # one_crossing looks at outlines of at most this many vertices (every pair of edges: quadratic)
 MAX_FACES = 512  # beyond this many faces the loops are not measured (the caller reports the outline as broken)
 _WIDTH_TOLERANCE = 0.01  # px: precision of a face's width (its largest inscribed circle, found by polylabel)
 
@@ -77,6 +81,53 @@ def self_loops(xy: np.ndarray, max_faces: int = MAX_FACES) -> Loops | None:
     area = shapely.area(faces)
     plus, minus = area[winding > 0].sum(), area[winding < 0].sum()
     return Loops(winding, area, tuple(faces), 1 if plus >= minus else -1)
+
+
+def one_crossing(xy) -> tuple[float, float] | None:
+    """The area :func:`self_loops` gives as ``wrong_area``, without shapely, for an outline of a few vertices that
+    meets itself at exactly one place, where two edges cross cleanly (a figure-8, or a curl of one inner loop):
+    ``(wrong area, bound on its difference from shapely's)``; None for any other outline (let
+    :func:`self_loops` measure it).
+
+    Split at the crossing, the outline is two simple loops (any other meeting would be a second place). At a
+    clean crossing the outline goes straight through, so the loops are either side by side, wound opposite ways
+    (a figure-8: faces wound +1 and -1), or one inside the other, wound the same way (a curl: faces wound once and
+    twice); which one the signs of their shoelace areas tell. The wrong face is then the loop wound against the
+    larger area (side by side; loops of about the same area: either, the bound then includes their difference) or
+    the inner, smaller loop (nested). The bound covers float rounding of both shoelace sums and of the crossing
+    point, far more than either can add; where a loop is about that small, None."""
+    raw = xy.tolist() if isinstance(xy, np.ndarray) else [list(p) for p in xy]
+    if len(raw) > _FEW:
+        return None
+    pts, meetings = few_meetings(raw)
+    if len(meetings) != 1 or meetings[0][2]:
+        return None
+    if any(0.0 < abs(v) < _TINY for p in pts for v in p):
+        return None  # near-underflow coordinates: GEOS's noding is not to be trusted there, nor compared with
+    e, f, _, (cx, cy) = meetings[0]
+    inner = pts[e + 1:f + 1]  # from the crossing along edge e's end to edge f's start
+    outer = pts[f + 1:] + pts[:e + 1]
+    areas, slack = [], 0.0
+    for loop in (inner, outer):
+        ring = [(cx, cy), *loop, (cx, cy)]
+        twice, size = 0.0, 0.0
+        for (x0, y0), (x1, y1) in zip(ring, ring[1:]):
+            twice += (x0 - cx) * (y1 - cy) - (x1 - cx) * (y0 - cy)
+            size += (abs(x0) + abs(x1)) * (abs(y0) + abs(y1))
+        areas.append(twice / 2.0)
+        slack += size
+    bound = 1e-12 * slack + 1e-300
+    a, b = areas
+    if min(abs(a), abs(b)) <= 4 * bound:
+        return None
+    if (a > 0) == (b > 0):  # nested, wound the same way: the inner (smaller) loop is covered twice
+        if abs(abs(a) - abs(b)) <= 4 * bound:
+            return None
+        return min(abs(a), abs(b)), bound
+    plus, minus = (a, -b) if a > 0 else (b, -a)  # side by side: the loop against the larger area is inside out
+    if abs(plus - minus) <= 4 * bound:  # about as large: either is the wrong one, and their areas are that close
+        return minus, bound + abs(plus - minus)
+    return (minus if plus >= minus else plus), bound
 
 
 def winding_numbers(xy: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -67,34 +67,46 @@ class Outlines:
 
     @cached_property
     def _terms(self):
-        """Each vertex ``p`` and the next one ``q`` relative to the outline's centre (the mean of its vertices), their
+        """Per outline: twice its shoelace area, its perimeter, the width of its widest (centre, edge) triangle
+        minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow), and whether it
+        is star-shaped as :meth:`star_shaped` proves it. One pass over every vertex, shared by both questions:
+        each vertex ``p`` and the next one ``q`` relative to the outline's centre (the mean of its vertices), their
         cross product and ``|p|²``."""
-        centre = np.add.reduceat(self.xy, self.starts) / self.counts[:, None]
-        p = self.xy - centre.repeat(self.counts, axis=0)
-        px, py = p[:, 0], p[:, 1]
-        qx, qy = px[self.nxt], py[self.nxt]
-        return px, py, qx, qy, px * qy - qx * py, px * px + py * py
-
-    @cached_property
-    def _width_bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per outline: twice its shoelace area, its perimeter, and the width of its widest (centre, edge) triangle
-        minus far more than float rounding can add (NaN where that is not a proof: 0/0, overflow)."""
-        px, py, qx, qy, cross, r2 = self._terms
-        starts, nxt = self.starts, self.nxt
+        starts, counts, nxt = self.starts, self.counts, self.nxt
         with np.errstate(all="ignore"):
+            centre = np.add.reduceat(self.xy, starts) / counts[:, None]
+            p = self.xy - centre.repeat(counts, axis=0)
+            px, py = p[:, 0], p[:, 1]
+            qx, qy = px[nxt], py[nxt]
+            cross = px * qy - qx * py
+            r2 = px * px + py * py
+            r2_next = r2[nxt]
             dx, dy = qx - px, qy - py
             seg2 = dx * dx + dy * dy
-            if np.isfinite(seg2).all() and np.isfinite(r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
+            if np.isfinite(seg2 + r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
                 seg = np.sqrt(seg2)
-                longest = np.sqrt(np.maximum(np.maximum(r2, r2[nxt]), seg2))
+                longest = np.sqrt(np.maximum(np.maximum(r2, r2_next), seg2))
             else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
                 seg = np.hypot(dx, dy)
                 longest = np.maximum(np.maximum(np.hypot(px, py), np.hypot(qx, qy)), seg)
             area2 = np.abs(np.add.reduceat(cross, starts))
             perimeter = np.add.reduceat(seg, starts)
             # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
-            triangle = (np.abs(cross) - 1e-9 * longest * longest) / longest
-            return area2, perimeter, np.maximum.reduceat(triangle, starts)
+            size = np.abs(cross)
+            triangle = (size - 1e-9 * longest * longest) / longest
+            widest = np.maximum.reduceat(triangle, starts)
+            # star-shaped proof: +1 / -1 per edge turning left / right beyond float rounding, 0 when not sure or
+            # not finite (NaN compares false)
+            sure = 1e-9 * (r2 + r2_next)
+            turn = (cross > sure).view(np.int8) - (cross < -sure).view(np.int8)
+        turns = np.add.reduceat(turn, starts, dtype=np.int64)
+        # full turns = how often the outline crosses the ray from the centre along +x, counted by its upward
+        # crossings of the line y = centre: a closed outline crosses it as often downwards, and one that turns the
+        # same way at every edge crosses it once per turn in each direction (along +x one way, along -x the other)
+        below = py < 0
+        up = np.add.reduceat(below & ~below[nxt], starts, dtype=np.int64)
+        star = (np.abs(turns) == counts) & (up == 1)
+        return area2, perimeter, widest, star
 
     def thin(self, tol: float) -> np.ndarray:
         """True where the outline may be at most ``tol`` wide: neither of two lower bounds on its width exceeds
@@ -104,22 +116,11 @@ class Outlines:
         this one is not fooled by a bow-tie, whose shoelace area is 0). No outline that is that thin is missed."""
         if not len(self):
             return np.zeros(0, dtype=bool)
-        area2, perimeter, widest = self._width_bounds
+        area2, perimeter, widest, _ = self._terms
+        if 0 < tol < math.inf:  # no 0 · inf to make NaN of (and comparisons with NaN do not warn)
+            return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
         with np.errstate(invalid="ignore"):
             return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
-
-    @cached_property
-    def _star(self) -> np.ndarray:
-        px, py, qx, qy, cross, r2 = self._terms
-        starts, counts, nxt = self.starts, self.counts, self.nxt
-        with np.errstate(all="ignore"):
-            sure = np.abs(cross) > 1e-9 * (r2 + r2[nxt])  # the sign of the turn is beyond float rounding
-        left = np.add.reduceat((cross > 0) & sure, starts) == counts
-        right = np.add.reduceat((cross < 0) & sure, starts) == counts
-        # full turns = how often the outline crosses the ray from the centre along +x (its direction: the turns')
-        up = np.add.reduceat((py < 0) & (qy >= 0), starts)
-        down = np.add.reduceat((py >= 0) & (qy < 0), starts)
-        return (left & (up == 1)) | (right & (down == 1))
 
     def star_shaped(self) -> np.ndarray:
         """True where the outline is proven simple with numpy alone.
@@ -132,7 +133,7 @@ class Outlines:
         else (bow-ties, repeated vertices, spirals, most concave shapes) is left to the exact search."""
         if not len(self):
             return np.zeros(0, dtype=bool)
-        return self._star
+        return self._terms[3]
 
     def flat(self, which: np.ndarray, tol: float = FLOAT_EPS) -> np.ndarray:
         """For the outlines at indices ``which``: whether each is flat (at most ``tol`` wide, or on fewer than 3
@@ -350,37 +351,69 @@ def _few_crossings(raw: list[list[float]]) -> tuple[list[tuple[float, float]], b
     meeting points, decided with exact orientation tests (:func:`_orientation`) instead of shapely calls, whose
     fixed cost dominates for a few edges. Where the outline meets itself: at a vertex (exact), along a shared
     stretch (its middle), or where two edges cross (computed in floats: within a few ulps of GEOS's point)."""
-    pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
-    if len(pts) > 1 and pts[-1] == pts[0]:
-        pts.pop()  # the closing duplicate
+    _, meetings = few_meetings(raw)
     found: list[tuple[float, float]] = []
     seen: set[tuple[float, float]] = set()  # found points rounded to 1e-6 px: each place once
     touches = False
+    for _, _, touch, point in meetings:
+        touches = touches or touch
+        key = (round(point[0], 6), round(point[1], 6))
+        if key not in seen:
+            seen.add(key)
+            found.append(point)
+    return found, touches
+
+
+def few_meetings(raw: list[list[float]]) -> tuple[list, list[tuple[int, int, bool, tuple[float, float]]]]:
+    """The vertices of one outline (a handful) without zero-length edges, and every pair of its edges that meet
+    other than neighbours at their shared vertex, in outline order: ``(edge e, edge f > e, touch, point)`` (edge
+    ``e`` runs from vertex ``e`` to the next; ``touch``: not a clean crossing, i.e. a shared stretch or a vertex
+    on the other edge; ``point``: as :func:`_few_crossings` gives it). The pairs of edges whose envelopes meet
+    (:func:`_meeting_boxes`; quadratic at worst, for a few)."""
+    pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]  # consecutive duplicates: zero-length edges
+    if len(pts) > 1 and pts[-1] == pts[0]:
+        pts.pop()  # the closing duplicate
+    meetings: list[tuple[int, int, bool, tuple[float, float]]] = []
     n = len(pts)
     if n < 3:
-        return found, touches
+        return pts, meetings
     edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
     box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
-    for e, (l1, t1, r1, b1) in enumerate(box):
-        for f in range(e + 1, n):
-            l2, t2, r2, b2 = box[f]
-            if not (l1 <= r2 and l2 <= r1 and t1 <= b2 and t2 <= b1):
-                continue  # envelopes apart
-            adjacent = f == e + 1 or (e == 0 and f == n - 1)
-            if adjacent and _clearly_turns(edges[e], edges[f]):
-                continue  # they only share their vertex
-            meeting = _meet(*edges[e], *edges[f])
-            if meeting is None:
-                continue
-            is_overlap, point = meeting
-            if adjacent and not is_overlap:
-                continue  # neighbours meeting at their shared vertex only
-            touches = touches or is_overlap or list(point) in (*edges[e], *edges[f])
-            key = (round(point[0], 6), round(point[1], 6))
-            if key not in seen:
-                seen.add(key)
-                found.append(point)
-    return found, touches
+    for e, f in _meeting_boxes(box):
+        adjacent = f == e + 1 or (e == 0 and f == n - 1)
+        if adjacent and _clearly_turns(edges[e], edges[f]):
+            continue  # they only share their vertex
+        meeting = _meet(*edges[e], *edges[f])
+        if meeting is None:
+            continue
+        is_overlap, point = meeting
+        if adjacent and not is_overlap:
+            continue  # neighbours meeting at their shared vertex only
+        meetings.append((e, f, is_overlap or list(point) in (*edges[e], *edges[f]), point))
+    return pts, meetings
+
+
+def _meeting_boxes(box: list[tuple[float, float, float, float]]) -> list[tuple[int, int]]:
+    """The pairs ``(e, f)``, ``e < f``, of these boxes (``xmin, ymin, xmax, ymax``) that meet (touching included),
+    sorted: a sweep along x (each box against the boxes that start within its x range), every pair of them when
+    a coordinate is NaN (no order to sweep in)."""
+    n = len(box)
+    if any(b != b for bb in box for b in bb):
+        return [(e, f) for e in range(n) for f in range(e + 1, n)
+                if box[e][0] <= box[f][2] and box[f][0] <= box[e][2] and box[e][1] <= box[f][3]
+                and box[f][1] <= box[e][3]]
+    order = sorted(range(n), key=lambda e: box[e][0])
+    out = []
+    for k, e in enumerate(order):
+        _, t1, r1, b1 = box[e]
+        for f in order[k + 1:]:
+            l2, t2, _, b2 = box[f]
+            if l2 > r1:
+                break  # this box and every later one start right of box e
+            if t1 <= b2 and t2 <= b1:
+                out.append((e, f) if e < f else (f, e))
+    out.sort()
+    return out
 
 
 def _clearly_turns(edge, other) -> bool:
