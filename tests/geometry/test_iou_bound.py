@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from validator.geometry.pairs import envelope_overlap_areas, iou_upper_bound, shape_overlaps
 
@@ -18,6 +18,10 @@ def _valid(g):
 
 def _iou(a, b) -> float:
     inter = shapely.area(shapely.intersection(a, b))
+    # GEOS is not robust on every repaired shape: for a triangle and a repaired bow-tie sharing one edge it returns
+    # an intersection larger than the triangle (585.6 > 540, an IoU of 1.08). No overlap can exceed either area, so
+    # such an oracle answer is impossible and says nothing about the bound: that input is skipped, not trusted.
+    assume(inter <= min(shapely.area(a), shapely.area(b)) * (1 + 1e-9) + 1e-9)
     union = shapely.area(a) + shapely.area(b) - inter
     return inter / union if union > 0 else 0.0
 
@@ -41,6 +45,14 @@ def test_the_bound_is_never_below_shapely_iou_for_near_copies(p, dx, dy):
     a = _valid(shapely.Polygon(p))
     b = shapely.affinity.translate(a, dx, dy)
     assert _bound(a, b) >= _iou(a, b) - 1e-9
+
+
+def test_an_impossible_shapely_overlap_is_not_the_oracle():
+    """The input hypothesis found: shapely's overlap exceeds the triangle's own area, the bound stays <= 1."""
+    a = shapely.Polygon([(0.0, 5.0), (36.0, 0.0), (0.0, -25.0)])
+    b = _valid(shapely.Polygon([(3.0, 4.0), (0.0, 5.0), (36.0, 0.0), (36.0, 36.0)]))
+    assert shapely.area(shapely.intersection(a, b)) > shapely.area(a)  # GEOS' answer, impossible
+    assert 0.0 <= _bound(a, b) <= 1.0
 
 
 def test_the_bound_on_a_table():
