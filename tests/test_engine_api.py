@@ -214,3 +214,28 @@ def test_an_analysis_is_computed_once_per_request_and_arguments():
     other = context(SCENE)  # another request: computed again
     label_counts(other)
     assert calls[-1] == "label_counts"
+
+
+_SHAPES = st.sampled_from(["box", "point", "line", "polygon", "ellipse"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(_SHAPES, min_size=0, max_size=12), picks=st.data())
+def test_selection_vertices_match_the_general_gather(kinds, picks):
+    """The slice taken for a run of consecutive annotations and the gather give the rows AnnotationSet.rows_of
+    names, for every subset (and the empty one)."""
+    make = {"box": lambda k: box(k, k, 3, 2), "point": lambda k: point(k, 2 * k),
+            "line": lambda k: line([(k, 0), (k + 1, 1), (k + 2, 0)][: 2 + k % 2]),
+            "polygon": lambda k: polygon([(k, 0), (k + 4, 0), (k + 2, 3)]), "ellipse": lambda k: ellipse(k, k, 2, 1)}
+    ctx = context([make[kind](k) for k, kind in enumerate(kinds)])
+    a = ctx.annotations
+    chosen = picks.draw(st.lists(st.sampled_from(range(len(kinds))), unique=True) if kinds else st.just([]))
+    for positions in (np.array(sorted(chosen), dtype=np.intp), np.arange(len(kinds), dtype=np.intp)):
+        xy, starts, counts = Selection(a, positions).vertices
+        want_counts = a.counts[positions]
+        np.testing.assert_array_equal(counts, want_counts)
+        np.testing.assert_array_equal(starts, want_counts.cumsum() - want_counts)
+        expected = a.coords[a.rows_of(positions)]
+        assert xy.shape == expected.shape and xy.dtype == expected.dtype
+        np.testing.assert_array_equal(xy, expected)
+        assert xy.flags.writeable and not np.shares_memory(xy, a.coords)

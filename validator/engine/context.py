@@ -205,9 +205,20 @@ class Selection(Sequence[Annotation]):
         (the engine shares one selection among the instances of the same scope). Read-only."""
         if self._vertices is None:
             a = self.annotations
-            counts = a.counts[self.positions]
-            starts = counts.cumsum() - counts
-            self._vertices = Vertices(a.coords[a.rows_of(self.positions)], starts, counts)
+            positions = self.positions
+            counts = a.counts[positions]
+            ends = counts.cumsum()
+            starts = ends - counts
+            if not len(positions):
+                xy = a.coords[:0].copy()
+            else:
+                shift = a.offsets[positions] - starts  # where each annotation's rows begin, minus where they land
+                first, total = int(shift[0]), int(ends[-1])
+                if (shift == first).all():  # one run of rows (e.g. every annotation, or consecutive ones): a slice
+                    xy = a.coords[first:first + total].copy()
+                else:  # the general gather (AnnotationSet.rows_of)
+                    xy = a.coords[shift.repeat(counts) + np.arange(total, dtype=np.int64)]
+            self._vertices = Vertices(xy, starts, counts)
         return self._vertices
 
     @property

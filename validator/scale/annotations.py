@@ -231,10 +231,9 @@ class AnnotationSet(Sequence[Annotation]):
     @cached_property
     def label_ids(self) -> tuple[dict[str, int], np.ndarray]:
         """(label -> id, id of each annotation's label): labels as small integers, for vectorised scoping."""
-        vocab: dict[str, int] = {}
-        ids = np.fromiter((vocab.setdefault(lab, len(vocab)) for lab in self.labels), dtype=np.int64,
-                          count=len(self.labels))
-        return vocab, ids
+        vocab = _Numbering()  # one pass over the labels, numbering each on first lookup
+        ids = np.fromiter(map(vocab.__getitem__, self.labels), dtype=np.int64, count=len(self.labels))
+        return dict(vocab), ids
 
     def positions_with_labels(self, positions: np.ndarray, labels) -> np.ndarray:
         """The subset of ``positions`` whose label is in ``labels``."""
@@ -800,3 +799,11 @@ def _non_finite(index: int, a: Any) -> Malformed:
                              f"Vertex {k + 1} of the {kind} has a coordinate that is not a finite number.",
                              None if prev is None else (prev.x, prev.y))
     raise AssertionError("a finite annotation reported as non-finite")
+
+
+class _Numbering(dict):
+    """key -> 0, 1, 2... in order of first lookup."""
+
+    def __missing__(self, key):
+        number = self[key] = len(self)
+        return number
