@@ -543,7 +543,8 @@ def _load_python(port: int, body: bytes, args) -> dict:
             "p50_ms": quantile(lat, 0.5) * 1e3, "p99_ms": quantile(lat, 0.99) * 1e3, "errors": errors}
 
 
-def run_load(args, svc: Server, bare: Server, workdir: Path, raw: bytes | None = None, what: str = "") -> dict:
+def run_load(args, svc: Server, bare: Server, workdir: Path, raw: bytes | None = None, what: str = "",
+             target: float = LOAD_TARGET) -> dict:
     n = args.load_size
     raw = payload(n, args) if raw is None else raw
     body_file = workdir / f"body_{n}.json"
@@ -560,8 +561,8 @@ def run_load(args, svc: Server, bare: Server, workdir: Path, raw: bytes | None =
         out[name] = _load_wrk(server.port, body_file, args, workdir) if use_wrk else _load_python(server.port, raw, args)
         out[name]["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) / max(1, out[name]["requests"]) * 1e3
     ratio = out["service"]["req_per_s"] / out["bare"]["req_per_s"] if out["bare"]["req_per_s"] else math.nan
-    out["ratio"], out["target_ratio"] = ratio, LOAD_TARGET
-    out["met"] = "yes" if ratio >= LOAD_TARGET else "NO"
+    out["ratio"], out["target_ratio"] = ratio, target
+    out["met"] = "yes" if ratio >= target else "NO"
     rows = [[name, out[name]["client"], out[name]["requests"], f"{out[name]['req_per_s']:.0f}",
              f"{out[name]['p50_ms']:.2f}", f"{out[name]['p99_ms']:.2f}", out[name]["errors"],
              f"{out[name]['cpu_ms_per_req']:.2f}"]
@@ -570,7 +571,7 @@ def run_load(args, svc: Server, bare: Server, workdir: Path, raw: bytes | None =
     print(table(["server", "client", "requests", "req/s", "p50 ms", "p99 ms", "errors", "CPU ms/req"], rows,
                 title=f"Load: {args.connections} connections, {args.duration:g}s each, {n} annotations "
                       f"({len(raw) / 1024:.0f} KB){what}"))
-    print(f"req/s ratio service/bare: {ratio:.3f} (target >= {LOAD_TARGET:.3f}): {out['met']}")
+    print(f"req/s ratio service/bare: {ratio:.3f} (target >= {target:.3f}): {out['met']}")
     return out
 
 
@@ -1056,10 +1057,8 @@ def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
     if args.load_scene:
         args.load_size = 100
         raw = scenes.scene_bytes(args.load_scene, 100, seed=args.seed)
-        load = run_load(args, svc, bare, workdir, raw=raw, what=f", scene {args.load_scene}")
-        load["target_ratio"] = SCENE_LOAD_TARGET
-        load["met"] = "yes" if load["ratio"] >= SCENE_LOAD_TARGET else "NO"
-        print(f"issue 14 target: >= {SCENE_LOAD_TARGET:g} of the bare app's req/s: {load['met']}")
+        load = run_load(args, svc, bare, workdir, raw=raw, what=f", scene {args.load_scene}",
+                        target=SCENE_LOAD_TARGET)  # issue 14's target (prints it), not the generator round's 1/3
         out["load"] = load
     if "adversarial" in args.scenes:
         out["adversarial"] = run_adversarial(args, svc, bare)
