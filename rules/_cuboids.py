@@ -12,7 +12,7 @@ from itertools import chain
 import numpy as np
 
 from validator import analysis
-from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS, TYPE_CODE
+from validator.scale.annotations import CUBOID_EDGE_DESCRIPTIONS, CUBOID_VERTEX_DESCRIPTIONS, TYPE_CODE, Numbering
 
 from ._support import cuboid_groups
 
@@ -167,7 +167,7 @@ def _read_all_edges(given: list) -> tuple[np.ndarray, np.ndarray] | None:
     values = np.array(xy, dtype=np.float64).T.reshape(m, 6, 4)
     readable = np.isfinite(values).all(axis=(1, 2))
     E = np.full((m, 6, 4), np.nan)
-    orders = _Numbering()  # each cuboid's six descriptions in the order given -> a number (few distinct orders)
+    orders = Numbering()  # each cuboid's six descriptions in the order given -> a number (few distinct orders)
     order_of = np.fromiter(map(orders.__getitem__, zip(*[iter(desc)] * 6)), dtype=np.intp, count=m)
     for d, k in orders.items():
         rows = np.flatnonzero(order_of == k)
@@ -176,14 +176,6 @@ def _read_all_edges(given: list) -> tuple[np.ndarray, np.ndarray] | None:
             continue
         E[rows] = values[rows][:, [d.index(name) for name in CUBOID_EDGE_DESCRIPTIONS]]
     return readable, E
-
-
-class _Numbering(dict):
-    """key -> 0, 1, 2... in order of first lookup."""
-
-    def __missing__(self, key):
-        number = self[key] = len(self)
-        return number
 
 
 def _read_edges(edges) -> list[tuple] | None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from validator import Issue, analysis
 from validator.geometry.cuboids import FACE as FACE_CORNERS, face_extents
-from validator.scale.annotations import TYPE_CODE
+from validator.scale.annotations import GEOMETRY_TYPES, TYPE_CODE
 from validator.scale.task import leaves
 
 _NAMES_SHOWN = 8
@@ -51,24 +51,20 @@ def anchored(ctx, positions: np.ndarray, texts: Iterable[str]):
 @analysis
 def label_index(ctx) -> tuple[list[str], np.ndarray]:
     """The request's distinct labels (in order of first use) and, per annotation, the index of its label among
-    them: rules decide once per distinct label (there are few) and broadcast."""
-    labels = ctx.annotations.labels
-    numbering = _Numbering()  # one pass over the labels
-    codes = np.fromiter(map(numbering.__getitem__, labels), dtype=np.intp, count=len(labels))
-    return list(numbering), codes
-
-
-@analysis
-def _request_types(ctx) -> frozenset[str]:
-    return frozenset(ctx.annotations.type_names)
+    them: rules decide once per distinct label (there are few) and broadcast. The numbering is the request's own
+    (``AnnotationSet.label_ids``, shared with the geometry index), not a second one."""
+    vocab, ids = ctx.annotations.label_ids
+    return list(vocab), ids
 
 
 def types_of(ctx, anns) -> frozenset[str]:
     """The geometry types among the selected annotations (``anns``): a rule skips the checks of the types it
-    reviews that are not there, without a pass over the columns. For every annotation, computed once per request."""
-    names = ctx.annotations.type_names
-    if len(anns) == len(names):
-        return _request_types(ctx)
+    reviews that are not there, without a pass over the columns. For every annotation: the types the engine
+    found present (``AnnotationSet.positions_by_type``, computed once per request)."""
+    a = ctx.annotations
+    if len(anns) == len(a):
+        return frozenset(GEOMETRY_TYPES[code] for code in a.positions_by_type)
+    names = a.type_names
     return frozenset(map(names.__getitem__, anns.positions.tolist()))
 
 
@@ -79,14 +75,6 @@ def type_label_pairs(ctx, anns) -> set[tuple[str, str]]:
         return set(zip(a.type_names, a.labels))
     names, labels = a.type_names, a.labels
     return {(names[p], labels[p]) for p in anns.positions.tolist()}
-
-
-class _Numbering(dict):
-    """key -> 0, 1, 2... in order of first lookup."""
-
-    def __missing__(self, key):
-        number = self[key] = len(self)
-        return number
 
 
 def cuboid_face(ann) -> tuple[float, float, tuple[float, float]] | None:

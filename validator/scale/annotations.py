@@ -44,8 +44,17 @@ from validator.geometry.boxes import box_corners  # the kernel (re-exported: __a
 from validator.scale import format as fmt
 from validator.scale.format import CODE_OF_CLASS, GEOMETRY_TYPES, MISSING, NAME_OF_CLASS, TYPE_CODE
 
-__all__ = ["GEOMETRY_TYPES", "TYPE_CODE", "Annotation", "AnnotationSet", "Malformed", "extract", "from_typed",
-           "LISTED_DEFAULT", "box_corners"]
+__all__ = ["GEOMETRY_TYPES", "TYPE_CODE", "Annotation", "AnnotationSet", "Malformed", "Numbering", "extract",
+           "from_typed", "LISTED_DEFAULT", "box_corners"]
+
+
+class Numbering(dict):
+    """key -> 0, 1, 2... in order of first lookup (``numbering[key]`` numbers a new key): distinct values numbered in
+    one pass, e.g. ``np.fromiter(map(numbering.__getitem__, values), ...)``."""
+
+    def __missing__(self, key):
+        number = self[key] = len(self)
+        return number
 
 CUBOID_VERTEX_DESCRIPTIONS = (
     "face-topleft", "face-bottomleft", "face-topright", "face-bottomright", "side-topcorner", "side-bottomcorner",
@@ -231,7 +240,7 @@ class AnnotationSet(Sequence[Annotation]):
     @cached_property
     def label_ids(self) -> tuple[dict[str, int], np.ndarray]:
         """(label -> id, id of each annotation's label): labels as small integers, for vectorised scoping."""
-        vocab = _Numbering()  # one pass over the labels, numbering each on first lookup
+        vocab = Numbering()  # one pass over the labels, numbering each on first lookup
         ids = np.fromiter(map(vocab.__getitem__, self.labels), dtype=np.int64, count=len(self.labels))
         return dict(vocab), ids
 
@@ -799,11 +808,3 @@ def _non_finite(index: int, a: Any) -> Malformed:
                              f"Vertex {k + 1} of the {kind} has a coordinate that is not a finite number.",
                              None if prev is None else (prev.x, prev.y))
     raise AssertionError("a finite annotation reported as non-finite")
-
-
-class _Numbering(dict):
-    """key -> 0, 1, 2... in order of first lookup."""
-
-    def __missing__(self, key):
-        number = self[key] = len(self)
-        return number
