@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from validator.engine.engine import Engine
 from validator.scale import envelope, task as task_mod
 from validator.scale.envelope import BodyError
-from validator.scale.task import PARAMS_CACHE_SIZE, TaskSpec
+from validator.scale.task import PARAMS_CACHE_MAX_KEY, PARAMS_CACHE_SIZE, TaskSpec
 from validator.testing.payloads import make_body
 
 BASE = {"geometries": {"box": {"objects_to_annotate": ["car", {"choice": "animal", "subchoices": ["cat", "dog"]}],
@@ -79,6 +79,19 @@ def test_the_cache_is_bounded():
         _spec(_task({**BASE, "padding": i}), cache=True)
     assert len(task_mod._params_cache) <= PARAMS_CACHE_SIZE
     assert len(envelope._checked_params) <= PARAMS_CACHE_SIZE
+
+
+def test_large_params_are_not_kept():
+    """The cache's memory is bounded, not only its entries: params too large to key are read afresh each time."""
+    task_mod._params_cache.clear(), envelope._checked_params.clear()
+    choices = [f"choice-{k}" for k in range(PARAMS_CACHE_MAX_KEY // 8)]
+    big = {**BASE, "annotation_attributes": {"c": {"type": "category", "choices": choices}}}
+    assert len(orjson.dumps(big["annotation_attributes"])) > PARAMS_CACHE_MAX_KEY
+    for _ in range(2):
+        _same(_spec(_task(big), cache=True), _spec(_task(big), cache=False))
+    assert not task_mod._params_cache and not envelope._checked_params
+    _spec(_task(BASE), cache=True)  # small params still are
+    assert len(task_mod._params_cache) == len(envelope._checked_params) == 1
 
 
 def test_an_invalid_params_is_refused_every_time():

@@ -32,19 +32,24 @@ log = logging.getLogger("validator.task")
 # of what it parsed is one-to-one (key order, absence, int vs float and every float digit kept), whereas a NaN from
 # the stdlib parser would encode as null, like a null.
 PARAMS_CACHE_SIZE = 64
+# Params whose fields read encode to more than this are not cached: 64 entries stay a few MB at most, whatever a
+# client sends (a project's params are a few KB; a 16 MiB body could otherwise hold 16 MiB of params per entry).
+PARAMS_CACHE_MAX_KEY = 64 * 1024
 PARAMS_READ = ("geometries", "annotation_attributes", "padding", "paddingX", "paddingY")  # format.Params's fields
 _params_cache: dict[bytes, tuple] = {}
 
 
 def params_key(params: Any) -> bytes | None:
-    """The cache key of a params object parsed by orjson: the fields of PARAMS_READ it has, encoded (None when they
-    cannot be, e.g. nested too deep, or params is not an object)."""
+    """The cache key of a params object parsed by orjson: the fields of PARAMS_READ it has, encoded (None, i.e. not
+    cached, when they cannot be, e.g. nested too deep, when params is not an object, or when the encoding is over
+    PARAMS_CACHE_MAX_KEY bytes)."""
     if not isinstance(params, dict):
         return None
     try:
-        return orjson.dumps({k: params[k] for k in PARAMS_READ if k in params})
+        key = orjson.dumps({k: params[k] for k in PARAMS_READ if k in params})
     except (orjson.JSONEncodeError, TypeError):
         return None
+    return key if len(key) <= PARAMS_CACHE_MAX_KEY else None
 
 
 def cached(cache: dict, key: bytes | None, build):
