@@ -51,6 +51,15 @@ def wait_workers(svc, count: int, timeout: float = 30) -> list[int]:
     raise AssertionError(f"expected {count} workers, have {worker_pids(svc)}")
 
 
+def settle(svc, total: float, timeout: float = 10) -> None:
+    """Wait until the scraped validation count reaches ``total``. A request's counters are written just after its
+    answer is sent (the accounting is off the latency path), so the last request's may still be landing when its
+    client already has the answer; once they are in, every scrape must agree exactly."""
+    deadline = time.monotonic() + timeout
+    while value(scrape(svc), "validator_validations_total") < total and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory):
     svc = start_service(tmp_path_factory.mktemp("metrics"), workers=WORKERS)
@@ -69,6 +78,7 @@ def test_every_scrape_sums_all_workers(instance):
     for n in range(n_pass + n_fail):
         r = svc.post(passing if n < n_pass else failing)
         assert r.status_code == 200, r.text
+    settle(svc, n_pass + n_fail)
     for _ in range(4 * WORKERS):  # several scrapes: they land on different workers
         families = scrape(svc)
         assert value(families, "validator_validations_total", verdict="pass") == n_pass
@@ -83,6 +93,7 @@ def test_counters_survive_a_killed_worker(instance):
     total = value(scrape(svc), "validator_validations_total")
     for _ in range(6):
         assert svc.post(make_body([box(0, 0, 50, 50)])).status_code == 200
+    settle(svc, total + 6)  # the six are counted before a worker dies, or the test would kill an uncounted one
     victim = worker_pids(svc)[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 30
