@@ -11,7 +11,7 @@ from itertools import chain, compress, repeat
 from operator import le, not_
 from typing import Any
 
-from validator import Issue, analysis
+from validator import Issue, analysis, params_analysis
 from validator.scale.annotations import Annotation
 from validator.scale.task import parents
 
@@ -79,9 +79,23 @@ def _analysis(ctx) -> "_Analysis":
 
 
 def _freeze(value: Any) -> Any:
+    """A hashable stand-in for an answer a condition may name: equal stand-ins make every condition hold alike.
+    Text and None stand for themselves; anything else is tagged, so the number 25 never stands in for the text
+    "25" (a condition may accept the one, never the other), nor a list for a lone value."""
+    if isinstance(value, str) or value is None:
+        return value
     if isinstance(value, list):
-        return tuple(v if isinstance(v, str) else repr(v) for v in value)
-    return value if isinstance(value, str) or value is None else repr(value)
+        return ("list", *(v if isinstance(v, str) else ("value", repr(v)) for v in value))
+    return ("value", repr(value))
+
+
+def _frozen_column(attributes: list[dict], key: str) -> list:
+    """``_freeze(attrs.get(key))`` of every annotation, at C speed when the answers are all text or unset."""
+    column = list(map(dict.get, attributes, repeat(key)))
+    return column if set(map(type, column)) <= _PLAIN else list(map(_freeze, column))
+
+
+_PLAIN = {str, type(None)}
 
 
 def _kind_of(value: Any) -> str:
@@ -118,6 +132,51 @@ def _learnable(value: Any) -> bool:
     numbers (1 and 1.0 are checked alike), not None (unset), lists (unhashable) nor booleans."""
     t = type(value)
     return t is str or t is int or t is float
+
+
+@params_analysis
+def _cond_keys(task) -> tuple[str, ...]:
+    """The attributes that conditions name, sorted."""
+    return tuple(sorted({k for s in task.attributes.values() for obj in s.conditions.attribute_conditions
+                         for k, _ in obj}))
+
+
+@params_analysis
+def _applicable(task, cond_keys: tuple[str, ...], label: str, frozen: tuple) -> tuple[dict, tuple, tuple]:
+    """(key -> spec of the attributes that apply to an annotation of ``label`` whose answers to ``cond_keys`` (the
+    attributes that conditions name) stand as ``frozen`` (``_freeze``), those specs in task order, the required
+    ones)."""
+    mode = task.conditions_mode
+    answers = dict(zip(cond_keys, map(_thaw, frozen)))
+    specs = [s for s in task.attributes.values()
+             if not s.is_global and (s.conditions.labels is None or label in s.conditions.labels)
+             and (not s.conditions.attribute_conditions or s.conditions.applies(label, answers, mode))]
+    return {s.key: s for s in specs}, tuple(specs), tuple(s for s in specs if s.required)
+
+
+def _thaw(frozen: Any) -> Any:
+    """An answer that meets the same conditions as every answer ``frozen`` stands for: text and None as they are,
+    a list as its text items (a condition looks at nothing else of a list), anything else as a value that is not
+    text (which meets no condition)."""
+    if frozen is None or isinstance(frozen, str):
+        return frozen
+    if frozen[0] == "list":
+        return [v for v in frozen[1:] if isinstance(v, str)]
+    return _NOT_TEXT
+
+
+_NOT_TEXT = object()
+
+
+def _seed_of(task, specs: tuple) -> tuple[set | frozenset, set | frozenset]:
+    """:func:`_seed` of these specs, kept per params (read-only: a request copies the pairs it learns into)."""
+    return _seeds(task, tuple(s.key for s in specs))
+
+
+@params_analysis(weight=lambda seeds: len(seeds[0]) + 1)
+def _seeds(task, keys: tuple[str, ...]) -> tuple[frozenset, frozenset]:
+    pairs, safe = _seed(task.attributes[k] for k in keys)
+    return frozenset(pairs), frozenset(safe)
 
 
 def _seed(specs) -> tuple[set, set]:
@@ -183,15 +242,14 @@ class _Analysis:
     def __init__(self, ctx):
         self.ctx = ctx
         self.global_attributes = ctx.global_attributes
+        self.task = ctx.task
         self.specs = ctx.task.attributes
         self.mode = ctx.task.conditions_mode
         self.findings: list[Finding] = []
         self.by_kind: dict[str, list[Finding]] = {}  # the findings by kind (set by run)
         self._unset: list[Finding] | None = None
-        self.cond_keys = sorted({k for s in self.specs.values() for obj in s.conditions.attribute_conditions
-                                 for k, _ in obj})
-        self._applicable: dict[Any, tuple[dict, tuple, tuple]] = {}
-        self._for_label: dict[str, list] = {}
+        self.cond_keys = _cond_keys(ctx)
+        self._applicable: dict[Any, tuple[dict, tuple, tuple]] = {}  # this request's, from the params' memo
         self._values: dict[tuple, tuple[str, str] | None] = {}
         self._parents: dict[str, frozenset[str]] = {}
         a = ctx.annotations
@@ -206,7 +264,7 @@ class _Analysis:
         self._globals()
         for f in self.findings:
             self.by_kind.setdefault(f.kind, []).append(f)
-        self.ctx = None  # the cache must not keep the request alive (only these small lists)
+        self.ctx = self.task = None  # the cache must not keep the request alive (only these small lists)
         return self
 
     def unset(self) -> list[Finding]:
@@ -227,20 +285,13 @@ class _Analysis:
 
     # -- per annotation --------------------------------------------------------------------------------------------
     def _applicable_for(self, label: str, attrs: dict) -> tuple[dict, tuple, tuple]:
-        """(key -> spec of the attributes that apply, those specs in task order, the required ones), cached per
-        label and the values of the attributes that conditions refer to."""
-        key = (label, tuple(_freeze(attrs.get(k)) for k in self.cond_keys)) if self.cond_keys else label
+        """(key -> spec of the attributes that apply, those specs in task order, the required ones), per label and
+        the values of the attributes that conditions refer to: worked out once per params (``_applicable``)."""
+        frozen = tuple(_freeze(attrs.get(k)) for k in self.cond_keys)
+        key = (label, *frozen) if self.cond_keys else label
         found = self._applicable.get(key)
         if found is None:
-            for_label = self._for_label.get(label)  # the label's attributes, before the attribute conditions
-            if for_label is None:
-                for_label = self._for_label[label] = [
-                    s for s in self.specs.values()
-                    if not s.is_global and (s.conditions.labels is None or label in s.conditions.labels)]
-            specs = [s for s in for_label
-                     if not s.conditions.attribute_conditions or s.conditions.applies(label, attrs, self.mode)]
-            found = ({s.key: s for s in specs}, tuple(specs), tuple(s for s in specs if s.required))
-            self._applicable[key] = found
+            found = self._applicable[key] = _applicable(self.task, self.cond_keys, label, frozen)
         return found
 
     def _annotations(self) -> None:
@@ -267,19 +318,28 @@ class _Analysis:
             # A group's known pairs start from the choices and whole-step numbers of the attributes that apply to
             # it (``_seed``, as without conditions), shared by the groups to which the same attributes apply. As
             # below, the pairs without 0 / 1 clear annotations in one C-level pass; the rest one by one.
-            cond_keys = self.cond_keys
-            keys = [(label, *map(_freeze, map(attrs.get, cond_keys))) for label, attrs in zip(labels, attributes)]
+            keys = list(zip(labels, *(_frozen_column(attributes, k) for k in self.cond_keys)))
             groups: dict[Any, tuple[set, Any, frozenset]] = {}
             seeded: dict[tuple, tuple[set, set]] = {}
-            for key, label, attrs in zip(keys, labels, attributes):
-                if key not in groups:
-                    _, in_order, required = self._applicable_for(label, attrs)
-                    applicable = tuple(s.key for s in in_order)
-                    seed = seeded.get(applicable)
-                    if seed is None:
-                        seed = seeded[applicable] = _seed(in_order)
-                    groups[key] = (seed[0], _NEVER if required else seed[1], frozenset(s.key for s in required))
+            for key in dict.fromkeys(keys):  # each group once, in request order
+                found = self._applicable.get(key)
+                if found is None:
+                    found = self._applicable[key] = _applicable(self.task, self.cond_keys, key[0], key[1:])
+                _, in_order, required = found
+                applicable = tuple(s.key for s in in_order)
+                seed = seeded.get(applicable)
+                if seed is None:
+                    pairs, safe = _seed_of(self.task, in_order)
+                    seed = seeded[applicable] = (set(pairs), safe)  # (this request learns into its copy)
+                groups[key] = (seed[0], _NEVER if required else seed[1], frozenset(s.key for s in required))
             rest = _not_within(attributes, keys, {k: g[1] for k, g in groups.items()})
+            if len(rest) > 64:
+                # Many left (0 and 1 are common answers): again in bulk with the pairs holding 0 / 1, for the groups
+                # without required keys, when no value left is a boolean.
+                others = [attributes[p] for p in rest]
+                if bool not in set(map(type, chain.from_iterable(map(dict.values, others)))):
+                    table = {k: _NEVER if g[2] else g[0] for k, g in groups.items()}
+                    rest = [rest[i] for i in _not_within(others, [keys[p] for p in rest], table)]
             for pos in rest:
                 label, attrs = labels[pos], attributes[pos]
                 if not attrs:
@@ -304,7 +364,8 @@ class _Analysis:
             if group is None:
                 in_order = tuple(self.specs[k] for k in keys)
                 required = tuple(s for s in in_order if s.required)
-                pairs, safe_pairs = _seed(in_order)
+                pairs, safe_pairs = _seed_of(self.task, in_order)
+                pairs = set(pairs)  # (this request learns into its copy)
                 group = shared[keys] = (({s.key: s for s in in_order}, in_order, required), pairs,
                                         _NEVER if required else safe_pairs, frozenset(s.key for s in required))
             self._applicable[label], fine[label], safe[label], needed[label] = group

@@ -88,3 +88,23 @@ def test_a_boolean_is_not_cleared_by_an_equal_number_found_fine_before(engine):
     found = _findings(engine, anns)
     assert {u for u, _, _ in found} == {"bool"}
     assert _findings(engine, anns[-1:]) == found
+
+
+@pytest.mark.parametrize("copies", [1, GROUP_FROM])
+def test_a_number_does_not_meet_a_condition_that_names_the_same_text(engine, copies):
+    """A condition naming "1" holds for the text "1" (or a list holding it), never for the number 1 or a list of
+    it; annotations are grouped by what conditions see, so neither may stand in for the other (in one request or,
+    through the per-params memo, across requests)."""
+    task = copy.deepcopy(TASK)
+    task["params"]["annotation_attributes"]["floor"] = {"type": "category", "choices": ["1", "2", "many"]}
+    task["params"]["annotation_attributes"]["stairs"] = {
+        "type": "category", "choices": ["yes", "no"], "conditions": {"attribute_conditions": [{"floor": ["1"]}]}}
+    box = {"type": "box", "label": "pedestrian", "left": 10, "top": 10, "width": 20, "height": 20}
+    answers = [("text", "1", False), ("number", 1, True), ("texts", ["1"], False), ("numbers", [1], True)]
+    for order in (answers, answers[::-1]):
+        anns = [dict(box, uuid=f"{name}-{c}", attributes={"floor": floor, "stairs": "yes"})
+                for c in range(copies) for name, floor, _ in order]
+        body = {"task": task, "response": {"annotations": anns}}
+        found = {(i.uuid.rsplit("-", 1)[0], i.error_type) for i in engine.validate(body).issues
+                 if i.error_type == "attribute_not_applicable"}
+        assert found == {(name, "attribute_not_applicable") for name, _, refused in answers if refused}

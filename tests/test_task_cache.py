@@ -9,10 +9,11 @@ import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from validator import params_analysis
 from validator.engine.engine import Engine
 from validator.scale import envelope, task as task_mod
 from validator.scale.envelope import BodyError
-from validator.scale.task import PARAMS_CACHE_MAX_KEY, PARAMS_CACHE_SIZE, TaskSpec
+from validator.scale.task import PARAMS_CACHE_MAX_KEY, PARAMS_CACHE_SIZE, PARAMS_MEMO_WEIGHT, TaskSpec
 from validator.testing.payloads import make_body
 
 BASE = {"geometries": {"box": {"objects_to_annotate": ["car", {"choice": "animal", "subchoices": ["cat", "dog"]}],
@@ -117,3 +118,56 @@ def test_engine_answers_equal_a_fresh_engine_answers(order, min_width):
         task_mod._params_cache.clear(), envelope._checked_params.clear()
         fresh = Engine.from_config_file(None).validate_bytes(raw).answer
         assert warm.validate_bytes(raw).answer == fresh
+
+
+# -- params analyses: derived from the params alone, kept with them ---------------------------------------------------
+calls: list[tuple] = []
+
+
+@params_analysis
+def box_labels(task, upper: bool):
+    calls.append((task.task_id, upper))
+    labels = sorted(task.geometries["box"].labels) if "box" in task.geometries else []
+    return [label.upper() for label in labels] if upper else labels
+
+
+@params_analysis(weight=len)
+def heavy(task, n: int):
+    calls.append(("heavy", n))
+    return list(range(n))
+
+
+def test_a_params_analysis_is_computed_once_per_params_and_arguments():
+    task_mod._params_cache.clear(), envelope._checked_params.clear(), calls.clear()
+    first = _spec({**_task(BASE), "task_id": "t1"}, cache=True)
+    assert box_labels(first, False) == ["car", "cat", "dog"]
+    second = _spec({**_task({**BASE, "attachment": "https://example.com/9.jpg"}), "task_id": "t2"}, cache=True)
+    assert box_labels(second, False) == ["car", "cat", "dog"] and box_labels(second, True) == ["CAR", "CAT", "DOG"]
+    assert calls == [("t1", False), ("t2", True)]  # the second task reads the first one's value: same params
+    other = _spec(_task({**BASE, "geometries": {"box": {"objects_to_annotate": ["bus"]}}}), cache=True)
+    assert box_labels(other, False) == ["bus"] and len(calls) == 3  # other params: computed for them
+    uncached = _spec(_task(BASE), cache=False)  # the careful path: a memo of its own, per request
+    assert box_labels(uncached, False) == ["car", "cat", "dog"] and len(calls) == 4
+
+
+def test_the_conditions_mode_is_part_of_the_key():
+    task_mod._params_cache.clear(), envelope._checked_params.clear(), calls.clear()
+    parsed = envelope.load_task(orjson.loads(orjson.dumps(_task(BASE))), cache=True)
+    specs = [TaskSpec.from_task(parsed, cache=True, conditions_mode=mode) for mode in ("and", "or", "and")]
+    assert specs[0].params_memo is specs[1].params_memo  # one memo per params ...
+    for spec in specs:
+        box_labels(spec, False)
+    assert len(calls) == 2  # ... and one value per mode
+
+
+def test_what_a_params_memo_keeps_is_bounded():
+    task_mod._params_cache.clear(), envelope._checked_params.clear(), calls.clear()
+    spec = _spec(_task(BASE), cache=True)
+    big = PARAMS_MEMO_WEIGHT // 2 + 1
+    for _ in range(2):
+        assert heavy(spec, big) == list(range(big))  # fits: kept
+    assert calls == [("heavy", big)]
+    for _ in range(2):
+        assert heavy(spec, big + 1) == list(range(big + 1))  # would pass the bound: computed every time
+    assert calls[1:] == [("heavy", big + 1)] * 2
+    assert len(spec.params_memo) == 1

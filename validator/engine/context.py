@@ -423,6 +423,35 @@ def analysis(func: Callable) -> Callable:
     return shared
 
 
+def params_analysis(func: Callable | None = None, *, weight: Callable[[Any], int] | None = None) -> Callable:
+    """Declare an analysis of the task's params alone: ``func(task, *args)`` (``task``: the request's TaskSpec) is
+    computed once per params and argument values, and shared by every later request whose params are the same
+    (Scale sends a project's params with every task of it)::
+
+        @params_analysis
+        def box_labels(task):
+            return sorted(task.geometries["box"].labels) if "box" in task.geometries else []
+
+    ``func`` may read only what the params give (``task.geometries``, ``task.attributes``, ``task.padding_x`` /
+    ``padding_y``) and its arguments, which must be hashable; ``task.conditions_mode`` (the engine's setting) is
+    part of the key. Never the request's annotations, task id, metadata or image size: those differ between the
+    requests that share the value. The value is shared: never modify it (copy what a request changes).
+
+    What is kept per params is bounded (validator/scale/task.py ``ParamsMemo``): ``weight(value)`` says what a
+    value costs (default 1 unit; give the number of items of a large set), and once the bound is reached values
+    are computed per call, not kept."""
+    def declare(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def shared(ctx_or_task, *args):
+            task = getattr(ctx_or_task, "task", ctx_or_task)  # a rule's ctx, or the TaskSpec itself
+            return task.params_memo.get((shared, task.conditions_mode, *args), lambda: func(task, *args), weight)
+
+        shared.__analysis__ = func  # type: ignore[attr-defined]
+        return shared
+
+    return declare if func is None else declare(func)
+
+
 def _key_of(value: Any) -> Any:
     if isinstance(value, Selection):
         return ("selection", value.key)

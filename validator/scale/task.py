@@ -52,6 +52,38 @@ def params_key(params: Any) -> bytes | None:
     return key if len(key) <= PARAMS_CACHE_MAX_KEY else None
 
 
+PARAMS_MEMO_WEIGHT = 20_000  # per params: what rules may keep of their params analyses (about 2 MB at most)
+
+
+class ParamsMemo:
+    """What rules derive from a task's params alone (``validator.params_analysis``), kept with the params: shared
+    by every request whose params are the same when they are cached (the engine's typed path), one per request
+    otherwise. Bounded whatever requests hold: an entry weighs what the analysis says (1 by default) and, once
+    PARAMS_MEMO_WEIGHT units are kept, further values are computed and not kept."""
+
+    __slots__ = ("_values", "_left")
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+        self._left = PARAMS_MEMO_WEIGHT
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Any, build, weight=None) -> Any:
+        """The value kept under ``key``, else ``build()`` (kept if its ``weight(value)`` still fits)."""
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        value = build()
+        w = 1 if weight is None else max(int(weight(value)), 1)
+        if w <= self._left:
+            self._values[key] = value
+            self._left -= w
+        return value
+
+
 def cached(cache: dict, key: bytes | None, build):
     """``build()``, remembered under ``key`` in a small LRU (at most PARAMS_CACHE_SIZE entries; None: not cached).
     A ``build`` that raises caches nothing."""
@@ -221,6 +253,9 @@ class TaskSpec:
     metadata: Mapping[str, Any]
     params: Mapping[str, Any]
     raw: Mapping[str, Any]
+    # what params analyses derived from geometries, attributes and paddings (shared with the requests that have the
+    # same params; validator.params_analysis)
+    params_memo: ParamsMemo = field(default_factory=ParamsMemo, compare=False, repr=False)
 
     @property
     def image_size_known(self) -> bool:
@@ -239,8 +274,8 @@ class TaskSpec:
         tasks that had the same params (read-only: never modify a spec)."""
         params = task.get("params") if isinstance(task.get("params"), dict) else {}
         metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
-        geos, attrs, pad_x, pad_y = cached(_params_cache, params_key(params) if cache else None,
-                                           lambda: _from_params(params))
+        geos, attrs, pad_x, pad_y, memo = cached(_params_cache, params_key(params) if cache else None,
+                                                 lambda: _from_params(params))
         project = task.get("project") if isinstance(task.get("project"), str) else None
         width = _positive(metadata.get(width_key))
         height = _positive(metadata.get(height_key))
@@ -263,11 +298,12 @@ class TaskSpec:
             metadata=metadata,
             params=params,
             raw=task,
+            params_memo=memo,
         )
 
 
-def _from_params(params: Mapping[str, Any]) -> tuple[dict, dict, float, float]:
-    """(geometry specs, attribute specs, padding x, padding y) of a task's params."""
+def _from_params(params: Mapping[str, Any]) -> tuple[dict, dict, float, float, ParamsMemo]:
+    """(geometry specs, attribute specs, padding x, padding y, a memo for params analyses) of a task's params."""
     geos = {}
     for gtype, gopts in (params.get("geometries") or {}).items():
         if not isinstance(gopts, dict):
@@ -280,7 +316,8 @@ def _from_params(params: Mapping[str, Any]) -> tuple[dict, dict, float, float]:
     pad = _number(params.get("padding")) or 0.0
     pad_x = _number(params.get("paddingX"))
     pad_y = _number(params.get("paddingY"))
-    return geos, attrs, max(pad if pad_x is None else pad_x, 0.0), max(pad if pad_y is None else pad_y, 0.0)
+    return (geos, attrs, max(pad if pad_x is None else pad_x, 0.0), max(pad if pad_y is None else pad_y, 0.0),
+            ParamsMemo())
 
 
 def _positive(value: Any) -> float | None:
