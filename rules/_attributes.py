@@ -168,6 +168,25 @@ def _thaw(frozen: Any) -> Any:
 _NOT_TEXT = object()
 
 
+@params_analysis
+def _label_group(task, label: str) -> tuple:
+    """Without attribute conditions, what applies to an annotation of ``label``: ((key -> spec, specs in task
+    order, required specs), the pairs known fine, those of them clearing annotations in bulk (_NEVER when some
+    are required), the required keys). Labels to which the same attributes apply share one group."""
+    keys = tuple(s.key for s in task.attributes.values()
+                 if not s.is_global and (s.conditions.labels is None or label in s.conditions.labels))
+    return _keys_group(task, keys)
+
+
+@params_analysis
+def _keys_group(task, keys: tuple[str, ...]) -> tuple:
+    in_order = tuple(task.attributes[k] for k in keys)
+    required = tuple(s for s in in_order if s.required)
+    pairs, safe = _seed_of(task, in_order)
+    return (({s.key: s for s in in_order}, in_order, required), pairs, _NEVER if required else safe,
+            frozenset(s.key for s in required))
+
+
 def _seed_of(task, specs: tuple) -> tuple[set | frozenset, set | frozenset]:
     """:func:`_seed` of these specs, kept per params (read-only: a request copies the pairs it learns into)."""
     return _seeds(task, tuple(s.key for s in specs))
@@ -353,22 +372,14 @@ class _Analysis:
         fine: dict[str, set] = {}  # label -> (key, value) pairs found fine on that label
         safe: dict[str, Any] = {}  # label -> the pairs without 0 / 1 (_NEVER: the label has required keys)
         needed: dict[str, frozenset[str]] = {}  # label -> keys of its required attributes
-        plain = [(s.key, s, s.conditions.labels) for s in self.specs.values() if not s.is_global]
-        conditioned = frozenset().union(*(only for _, _, only in plain if only is not None))
-        unconditioned = tuple(k for k, _, only in plain if only is None)
-        shared: dict[tuple, tuple] = {}  # labels with the same applicable attributes share what is known
+        learnt: dict[int, set] = {}  # labels with the same applicable attributes share what is learnt
         for label in label_index(self.ctx)[0]:
-            keys = (tuple(k for k, _, only in plain if only is None or label in only) if label in conditioned
-                    else unconditioned)
-            group = shared.get(keys)
-            if group is None:
-                in_order = tuple(self.specs[k] for k in keys)
-                required = tuple(s for s in in_order if s.required)
-                pairs, safe_pairs = _seed_of(self.task, in_order)
-                pairs = set(pairs)  # (this request learns into its copy)
-                group = shared[keys] = (({s.key: s for s in in_order}, in_order, required), pairs,
-                                        _NEVER if required else safe_pairs, frozenset(s.key for s in required))
-            self._applicable[label], fine[label], safe[label], needed[label] = group
+            applicable, pairs, safe_pairs, required_keys = group = _label_group(self.task, label)
+            known = learnt.get(id(group))
+            if known is None:
+                known = learnt[id(group)] = set(pairs)  # (this request learns into its copy)
+            self._applicable[label], fine[label], safe[label], needed[label] = (applicable, known, safe_pairs,
+                                                                                required_keys)
         rest = _not_within(attributes, labels, safe, skip_empty=not any(needed.values()))
         if len(rest) > 64 and not any(needed.values()):
             # Many left (0 and 1 are common answers): again in bulk with the pairs holding 0 / 1, when no value is a
