@@ -115,14 +115,15 @@ class _Budget:
 class _Plan:
     """What the run loop needs of one configured rule instance, worked out once when the engine is built."""
 
-    __slots__ = ("stage", "codes", "scope", "declares_geometries", "needs_image_size", "per_task", "func", "options",
-                 "pairwise")
+    __slots__ = ("stage", "codes", "scope", "scope_id", "declares_geometries", "needs_image_size", "per_task", "func",
+                 "options", "pairwise")
 
     def __init__(self, inst: RuleInstance):
         rule = inst.rule
         self.stage = f"rule:{inst.name}"
         self.codes = None if inst.geometries is None else tuple(TYPE_CODE[g] for g in inst.geometries)
-        self.scope = (self.codes, inst.labels)  # instances with the same scope share one Selection
+        self.scope = (self.codes, inst.labels)  # instances with the same scope share one Selection ...
+        self.scope_id = 0  # ... numbered by the engine (a small int is the cheapest key of the run loop)
         self.declares_geometries = rule.geometries is not None  # (then the instance's codes are not None either)
         self.needs_image_size = rule.needs_image_size
         self.per_task = rule.per == "task"
@@ -158,8 +159,10 @@ class Engine:
         # for the engine's lifetime): id(instance) -> (stage key, type codes or None, scope key).
         self._plans: dict[int, _Plan] = {}
         every = [*config.instances, *(i for group in config.project_instances.values() for i in group)]
+        scopes: dict[tuple, int] = {}
         for inst in every:
-            self._plans[id(inst)] = _Plan(inst)
+            plan = self._plans[id(inst)] = _Plan(inst)
+            plan.scope_id = scopes.setdefault(plan.scope, len(scopes))
         self._order: dict[str | None, list[RuleInstance]] = {}  # project -> its instances, cheapest first
         # How many malformed annotations extraction records one by one (per kind): as many as the format rules list
         # (their option max_listed); the others are only counted, so memory stays bounded whatever the body.
@@ -305,13 +308,14 @@ class Engine:
                        ) -> list[ReportedIssue]:
         cfg = self.config
         issues: list[ReportedIssue] = []
-        selections: dict[tuple, Selection] = {}
+        selections: dict[int, Selection] = {}
         present = ctx.annotations.positions_by_type.keys()  # the type codes present (a set-like view)
         missing_size_logged = False
         crashed_blocking = False  # an error-level instance raised
         unfinished: list[RuleInstance] = []  # instances the budget or a work limit left unfinished
         image_size_known = ctx.task.image_size_known
         plans = self._plans
+        poll = not budget.use_signal  # without the alarm the clock is read between rules
         per_rule = cfg.limits.max_issues_per_rule
         hold = max(HOLD_FACTOR * per_rule, HOLD_MIN)  # issues kept in memory per instance (the rest only counted)
         perf_counter = time.perf_counter
@@ -324,7 +328,7 @@ class Engine:
                     missing_size_logged = True
                 result.skipped.append(f"{inst.name}: image size unknown")
                 continue
-            if budget.spent():
+            if budget.expired or (poll and budget.remaining() <= 0):  # (budget.spent(), inlined)
                 unfinished.extend(self._budget_spent(ctx, result, instances[n:], pairwise))
                 break
             codes = plan.codes
@@ -335,10 +339,10 @@ class Engine:
             if plan.pairwise and not pairwise:
                 result.skipped.append(f"{inst.name}: not run, the task is over a limit")
                 continue
-            selection = selections.get(plan.scope)
+            selection = selections.get(plan.scope_id)
             if selection is None:
-                selection = selections[plan.scope] = self._selection(inst, codes, ctx)
-            if plan.declares_geometries and not len(selection):
+                selection = selections[plan.scope_id] = self._selection(inst, codes, ctx)
+            if plan.declares_geometries and not len(selection.positions):
                 continue
             started = perf_counter()
             try:
