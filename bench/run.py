@@ -62,7 +62,8 @@ from bench import scenes  # noqa: E402
 AUTH_KEY = "bench-key"
 AUTH_HEADER = "scale-callback-auth"
 BARE_APP = "bench.bare_app:app"
-DEFAULT_COMMAND = "python -m validator.service.gunicorn_main -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.service.wsgi:app"  # when no Procfile
+DEFAULT_COMMAND = ("python -m validator.service.gunicorn_main -c gunicorn.conf.py --bind 0.0.0.0:$PORT "
+                   "validator.service.wsgi:app")  # when no Procfile
 TARGETS = {100: 3.0, 1000: 2.0, 10000: 2.0}  # max service/bare latency ratio, from the issue
 LOAD_TARGET = 1 / 3  # min service/bare req/s ratio under load
 
@@ -267,7 +268,8 @@ class Server:
 
 
 def _smaps(pid: int) -> dict:
-    """RSS, PSS and USS (private clean + dirty) of one process in MiB, from /proc/PID/smaps_rollup ({} if unreadable)."""
+    """RSS, PSS and USS (private clean + dirty) of one process in MiB, from /proc/PID/smaps_rollup
+    ({} if unreadable)."""
     vals: dict[str, float] = {}
     try:
         text = Path(f"/proc/{pid}/smaps_rollup").read_text()
@@ -529,8 +531,8 @@ def _load_python(port: int, body: bytes, args) -> dict:
     lat, errors = [], 0
     try:
         for _ in procs:
-            l, e = q.get(timeout=args.duration + 60)
-            lat += l
+            worker_lat, e = q.get(timeout=args.duration + 60)
+            lat += worker_lat
             errors += e
     finally:
         for p in procs:
@@ -558,7 +560,8 @@ def run_load(args, svc: Server, bare: Server, workdir: Path, raw: bytes | None =
         c.close()
         print(f"  load: {name} for {args.duration:g}s ...", file=sys.stderr, flush=True)
         cpu0 = server.cpu_seconds()
-        out[name] = _load_wrk(server.port, body_file, args, workdir) if use_wrk else _load_python(server.port, raw, args)
+        out[name] = (_load_wrk(server.port, body_file, args, workdir) if use_wrk
+                     else _load_python(server.port, raw, args))
         out[name]["cpu_ms_per_req"] = (server.cpu_seconds() - cpu0) / max(1, out[name]["requests"]) * 1e3
     ratio = out["service"]["req_per_s"] / out["bare"]["req_per_s"] if out["bare"]["req_per_s"] else math.nan
     out["ratio"], out["target_ratio"] = ratio, target
@@ -1067,7 +1070,8 @@ def run_scenes(args, svc: Server, bare: Server, workdir: Path) -> dict:
           + _memory_line("bare", out["memory_at_end"]["bare"]))
     # the summary: one line per scene, one column per size (the issue's table)
     sizes = list(args.sizes)
-    out["summary"] = {kind: {scene: {("all" if n == 0 else str(n)): v for n, v in by.items()} for scene, by in m.items()}
+    out["summary"] = {kind: {scene: {("all" if n == 0 else str(n)): v for n, v in by.items()}
+                             for scene, by in m.items()}
                       for kind, m in (("latency_ratio", matrix), ("cpu_ratio", cpu_matrix))}
     rows = []
     for scene, by in matrix.items():
@@ -1121,8 +1125,9 @@ def machine_info() -> dict:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "validator", "rules", "gunicorn.conf.py",
                                 "Procfile"], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
         git = {"head": head, "dirty_files": len(dirty.splitlines())}
-    return {"git": git, "loadavg": os.getloadavg(), "cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "versions": versions, "wrk": shutil.which("wrk")}
+    return {"git": git, "loadavg": os.getloadavg(), "cpu": cpu, "cores": os.cpu_count(),
+            "platform": platform.platform(), "python": platform.python_version(), "versions": versions,
+            "wrk": shutil.which("wrk")}
 
 
 def parse_args(argv=None):

@@ -10,8 +10,9 @@ Scenes (each at any annotation count ``n``; the benchmark uses 10, 100, 1,000 an
 * ``street``: a dense street scene. Rows of cars, each car overlapping its neighbour by 30-70% of its width
   (as boxes, or as 10-16 vertex silhouettes), pedestrians in groups of 3-8 overlapping one another, cyclists,
   traffic signs and lights, lane lines; heavy occlusion (the ``occlusion`` attribute says so); 2% near-copies (a
-  shape pasted again, moved by 0.5-2% of its size: real duplicates the service must flag) and 3% close-but-distinct pairs (a second
-  car mostly hidden behind the first: IoU 0.6-0.85, which must not be flagged). The image grows with ``n`` so
+  shape pasted again, moved by 0.5-2% of its size: real duplicates the service must flag) and 3%
+  close-but-distinct pairs (a second car mostly hidden behind the first: IoU 0.6-0.85, which must not be
+  flagged). The image grows with ``n`` so
   the density (objects per image area) stays that of a crowded 1920x1080 frame with ~100 objects.
 * ``stars``: non-convex star-shaped polygons (6-60 vertices, each vertex at its own radius, 0.3-1.0 of the
   maximum) on a jittered grid, so about a fifth of them overlap a neighbour; a quarter are boxes. Almost every
@@ -67,7 +68,8 @@ _BOX_TAXONOMY = [{"choice": "vehicle", "subchoices": ["car", "truck", "bus"]},
                  {"choice": "traffic_control", "subchoices": ["traffic_sign", "traffic_light"]}]
 _POLYGON_TAXONOMY = [{"choice": "object", "subchoices": ["car", "truck", "bus", "pedestrian"]},
                      {"choice": "surface", "subchoices": ["road", "sidewalk", "parking_lot"]},
-                     {"choice": "area", "subchoices": ["vegetation", {"choice": "building", "display": "building / wall"}]}]
+                     {"choice": "area",
+                      "subchoices": ["vegetation", {"choice": "building", "display": "building / wall"}]}]
 _LINE_TAXONOMY = ["lane_line", {"choice": "boundary", "subchoices": ["curb", "road_edge"]}]
 _POINT_TAXONOMY = ["keypoint"]
 
@@ -219,7 +221,7 @@ def mix_scene(n: int, seed: int = 0) -> dict:
     return make_body(n, seed=seed, mix="realistic", defect_rate=0.03)
 
 
-# -- (b) dense street ---------------------------------------------------------------------------------------------------
+# -- (b) dense street --------------------------------------------------------------------------------------------------
 def street_scene(n: int, seed: int = 0) -> dict:
     rng = random.Random(seed * 1_000_003 + 2)
     task_id = f"{rng.getrandbits(96):024x}"

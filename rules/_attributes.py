@@ -231,7 +231,8 @@ class _Never:
 _NEVER = _Never()
 
 
-def _not_within(attributes: list[dict], labels: list[str], known: dict[str, Any], skip_empty: bool = False) -> list[int]:
+def _not_within(attributes: list[dict], labels: list[str], known: dict[str, Any],
+                skip_empty: bool = False) -> list[int]:
     """The positions of the annotations with a (key, value) pair outside ``known[label]`` (or an unhashable
     value), in one C-level pass. ``skip_empty``: annotations without attributes are fine (no label has required
     keys), so they are not even looked up."""

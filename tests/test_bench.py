@@ -13,8 +13,8 @@ _spec.loader.exec_module(run)
 
 
 def test_build_argv_rewrites_bind_to_loopback_and_swaps_the_app():
-    argv = run.build_argv("gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.service.wsgi:app", "bench.bare_app:app",
-                          4321)
+    argv = run.build_argv("gunicorn -c gunicorn.conf.py --bind 0.0.0.0:$PORT validator.service.wsgi:app",
+                          "bench.bare_app:app", 4321)
     assert argv[:3] == [sys.executable, "-m", "gunicorn"]
     assert argv[3:] == ["-c", "gunicorn.conf.py", "--bind", "127.0.0.1:4321", "bench.bare_app:app"]
     argv = run.build_argv("gunicorn -c gunicorn.conf.py -b=:80 app:x", "a:b", 1)

@@ -3,7 +3,8 @@
 Proved with sizes and work counters (no timings): the answer stays under 2 MiB; at most ``max_listed`` malformed
 annotations per kind get a record (and a message) of their own, one global issue counts the others; the careful
 reading converts annotations in chunks (a malformed one costs one failed conversion, and at most 63 well-formed
-ones converted again), never converts one whose type is not a geometry type, and explains only the ones it lists. One flood is also run in a child process whose peak memory is measured.
+ones converted again), never converts one whose type is not a geometry type, and explains only the ones it lists.
+One flood is also run in a child process whose peak memory is measured.
 """
 from __future__ import annotations
 
@@ -137,7 +138,7 @@ def test_a_flood_stays_under_1_gib_in_a_worker_sized_process(item):
     assert size < 2 * MiB
 
 
-# -- hypothesis: floods of malformed annotations a person would not think of --------------------------------------------
+# -- hypothesis: floods of malformed annotations a person would not think of -------------------------------------------
 _json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(allow_nan=True),
                           st.text(max_size=3))
 _values = st.recursive(_json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
@@ -191,7 +192,7 @@ def test_every_annotation_is_accounted_for_and_chunks_agree_with_one_by_one(anns
         assert got.malformed or got.unlisted or b"NaN" in raw or b"Infinity" in raw  # (not JSON: typed refuses)
 
 
-# -- one nesting limit on every parse path ------------------------------------------------------------------------------
+# -- one nesting limit on every parse path -----------------------------------------------------------------------------
 def _nested_body(depth: int, nan: bool) -> bytes:
     """A well-formed body with ``depth`` levels of nesting in total, in a field no rule reads; ``nan`` adds a NaN
     literal elsewhere (so the body takes the stdlib parser instead of orjson and the typed decode)."""

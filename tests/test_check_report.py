@@ -197,7 +197,8 @@ def test_an_html_path_that_cannot_be_written_is_exit_2_before_the_run(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(bodies()[0]))
     proc = run([str(tmp_path / "a.json"), "--html", str(tmp_path / "missing" / "r.html")])
     assert proc.returncode == 2 and proc.stdout == b""
-    assert proc.stderr.decode().strip() == (f"validator: cannot write the HTML report {tmp_path / 'missing' / 'r.html'}: "
+    assert proc.stderr.decode().strip() == (f"validator: cannot write the HTML report "
+                                            f"{tmp_path / 'missing' / 'r.html'}: "
                                             f"the folder {tmp_path / 'missing'} does not exist")
     proc = run([str(tmp_path / "a.json"), "--html", str(tmp_path)])
     assert proc.returncode == 2 and b"it is a folder" in proc.stderr

@@ -165,7 +165,8 @@ def test_bad_time_budget(tmp_path, value):
 
 
 def test_bad_builtin_rules_and_plugins_and_conditions_mode(tmp_path):
-    text = '[engine]\nbuiltin_rules = "all"\nplugins = "tests.plugins.engine_rules"\n\n[task]\nconditions_mode = "xor"\n'
+    text = ('[engine]\nbuiltin_rules = "all"\nplugins = "tests.plugins.engine_rules"\n\n'
+            '[task]\nconditions_mode = "xor"\n')
     assert problems(tmp_path, text, head=False) == [
         "engine.builtin_rules: 'all' is not one of defaults, configured",
         "engine.plugins: must be a list of module names",
@@ -251,7 +252,8 @@ def test_project_image_size_must_be_positive_numbers(tmp_path):
 
 def test_unknown_project_key(tmp_path):
     assert only(tmp_path, '[projects."p"]\nimage_widht = 5\n') == \
-        "projects.\"p\".image_widht: unknown key; did you mean 'image_width'? (allowed: image_height, image_width, rule)"
+        "projects.\"p\".image_widht: unknown key; did you mean 'image_width'? " \
+        "(allowed: image_height, image_width, rule)"
 
 
 def test_projects_not_a_table(tmp_path):
@@ -269,8 +271,8 @@ def test_project_rule_errors_name_the_project(tmp_path):
     assert problems(tmp_path, text) == [
         "projects.\"p\".rule[1].id: unknown rule 't_min_siz'; did you mean 't_min_size'?",
         "projects.\"p\".rule[2].projects: not allowed here: this override already applies to project 'p' only",
-        "projects.\"p\".rule[3]: duplicate instance 't_every' of 't_every' (already defined at projects.\"p\".rule[2]); "
-        "give one of them a distinct `name`",
+        "projects.\"p\".rule[3]: duplicate instance 't_every' of 't_every' "
+        "(already defined at projects.\"p\".rule[2]); give one of them a distinct `name`",
     ]
 
 
@@ -282,7 +284,8 @@ def test_project_rule_not_an_array(tmp_path):
 def test_project_override_with_a_bad_inherited_option_override(tmp_path):
     text = ('[[rule]]\nid = "t_min_size"\nname = "car"\noptions = { min_size = 8 }\n\n'
             '[[projects."p".rule]]\nid = "t_min_size"\nname = "car"\noptions = { min_size = "big" }\n')
-    assert only(tmp_path, text) == "projects.\"p\".rule[1] (t_min_size).options.min_size: Not a valid number (given: 'big')"
+    assert only(tmp_path, text) == ("projects.\"p\".rule[1] (t_min_size).options.min_size: "
+                                    "Not a valid number (given: 'big')")
 
 
 # -- all at once -----------------------------------------------------------------------------------------------------

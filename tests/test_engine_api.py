@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from validator import Issue, Selection, WorkLimitExceeded, analysis
-from validator.engine.context import MAX_CANDIDATES, Context, select
+from validator.engine.context import MAX_CANDIDATES, Context
 from validator.scale.annotations import extract
 from validator.scale.task import TaskSpec
 from validator.testing import box, cuboid, ellipse, line, make_task, point, polygon

@@ -258,7 +258,7 @@ def test_long_texts_and_many_locations_are_cut(tmp_path):
     assert len(issue["extra"]) == 1000 and issue["extra"].endswith("\u2026")
 
 
-# -- over HTTP (gunicorn from the Procfile) -----------------------------------------------------------------------------
+# -- over HTTP (gunicorn from the Procfile) ----------------------------------------------------------------------------
 HTTP_CONFIG = f"""
 [engine]
 plugins = ["{SLOW}"]
@@ -312,7 +312,7 @@ def test_the_documented_defaults_are_the_real_ones():
     assert {k: int(v) for k, v in table.items()} == Limits().__dict__
 
 
-# -- no body can pass with an unrun error-level rule (hypothesis) --------------------------------------------------------
+# -- no body can pass with an unrun error-level rule (hypothesis) ------------------------------------------------------
 _coord = st.floats(-2000, 3000, allow_nan=False, width=32)
 _shape = st.one_of(
     st.builds(lambda x, y, w, h, label: box(x, y, w, h, label=label), _coord, _coord, st.floats(0, 400),
@@ -335,7 +335,8 @@ def test_no_body_passes_with_an_unfinished_error_level_rule(tmp_path_factory, fl
     anns = [shape for shape, copies in floods for _ in range(copies)]
     result, answer = run(eng, anns, TASK)
     error_level = {i.name for i in eng.config.instances if i.level == "error"}
-    unfinished = {s.split(":")[0] for s in result.skipped if s.endswith(("time budget exhausted", "work limit reached"))}
+    unfinished = {s.split(":")[0] for s in result.skipped
+                  if s.endswith(("time budget exhausted", "work limit reached"))}
     if unfinished & error_level:
         assert answer["pass"] is False
         assert INCOMPLETE in error_types(answer)

@@ -129,7 +129,7 @@ def test_rule_id_collision_between_installed_packages_stops_start_up(installed, 
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "engine.plugins" not in proc.stderr  # the configured plugins are not to blame
-    assert (f"{config}: rule id 'acme_wide_box' is defined twice: in acme_validator_rules.rules (entry point 'acme' in group "
-            f"'{GROUP}') and in acme_fork_rules.rules (entry point 'acme_fork' in group '{GROUP}'); rule ids must "
-            "be unique") in proc.stderr
+    assert (f"{config}: rule id 'acme_wide_box' is defined twice: in acme_validator_rules.rules "
+            f"(entry point 'acme' in group '{GROUP}') and in acme_fork_rules.rules (entry point 'acme_fork' in group "
+            f"'{GROUP}'); rule ids must be unique") in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -78,7 +78,7 @@ def test_annotation_views_expose_the_columns():
     assert a.by_uuid["c"] == c and "zzz" not in a.by_uuid
 
 
-# -- the typed fast path (msgspec) gives the same answers as the general path -------------------------------------------
+# -- the typed fast path (msgspec) gives the same answers as the general path ------------------------------------------
 def _forced_general(body_bytes: bytes) -> bytes:
     """The same body with a NaN literal in a task field no rule reads: the typed decode refuses any NaN, so the body
     is parsed generically and its annotations read by the careful path (the production code, nothing patched)."""

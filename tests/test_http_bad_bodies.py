@@ -66,8 +66,10 @@ def minimal(annotations=None, **task) -> dict:
     (b'{"task": {"type": "imageannotation"}, "response": {"annotations": "box"}}', "response.annotations"),
     (b'{"task": {"type": "imageannotation"}, "response": {"annotations": 3}}', "response.annotations"),
     (b'{"task": {"type": "imageannotation", "params": {"geometries": []}}, "response": {}}', "task.params.geometries"),
-    (b'{"task": {"type": "imageannotation", "params": {"geometries": "box"}}, "response": {}}', "task.params.geometries"),
-    (b'{"task": {"type": "imageannotation", "params": {"geometries": {"box": true}}}, "response": {}}', "task.params.geometries"),
+    (b'{"task": {"type": "imageannotation", "params": {"geometries": "box"}}, "response": {}}',
+     "task.params.geometries"),
+    (b'{"task": {"type": "imageannotation", "params": {"geometries": {"box": true}}}, "response": {}}',
+     "task.params.geometries"),
     (b'{"task": {"type": "imageannotation", "params": []}, "response": {}}', "task.params"),
 ], ids=lambda v: v.decode()[:40] if isinstance(v, bytes) else None)
 def test_bad_envelopes_are_400_with_a_reason(service, raw, mentions):

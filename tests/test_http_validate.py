@@ -182,7 +182,8 @@ def concurrency_bodies() -> list[bytes]:
     for i in range(6):
         out.append(json.dumps(body(f"t-conc-{i}", [box(f"b{j}", left=5 * j, width=3 + 2 * i) for j in range(8)]))
                    .encode())
-    out += [b"not json", b"[]", b'{"task": {}}', b'{"task": {"type": "imageannotation"}, "response": {"annotations": 1}}']
+    out += [b"not json", b"[]", b'{"task": {}}',
+            b'{"task": {"type": "imageannotation"}, "response": {"annotations": 1}}']
     return out
 
 
@@ -489,7 +490,7 @@ def test_invalid_settings_stop_gunicorn_with_one_line(tmp_path, name, value):
     assert "Booting worker" not in out
 
 
-# -- draining on SIGTERM ------------------------------------------------------------------------------------------------
+# -- draining on SIGTERM -----------------------------------------------------------------------------------------------
 
 def test_readyz_turns_503_while_draining_and_the_process_exits_0(tmp_path):
     svc = start_service(tmp_path, env={"VALIDATOR_DRAIN_SECONDS": "3"}, workers=1)

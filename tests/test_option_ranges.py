@@ -69,7 +69,7 @@ def test_every_numeric_option_is_strict_and_has_a_documented_range(rule_id, sche
 def test_whole_number_options_refuse_fractions():
     ints = [(rid, n, f) for rid, _, n, f in OPTIONS if isinstance(f, Integer)]
     assert ints
-    for rid, n, f in ints:
+    for _rid, n, f in ints:
         with pytest.raises(ValidationError, match="whole number"):
             f.deserialize(2.5, n, {})
         assert f.deserialize(12.0, n, {}) == 12

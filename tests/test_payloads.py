@@ -27,7 +27,8 @@ def _anns(body):
 
 
 def test_deterministic_for_a_seed():
-    assert orjson.dumps(make_body(500, seed=7, defect_rate=0.05)) == orjson.dumps(make_body(500, seed=7, defect_rate=0.05))
+    assert (orjson.dumps(make_body(500, seed=7, defect_rate=0.05))
+            == orjson.dumps(make_body(500, seed=7, defect_rate=0.05)))
     assert orjson.dumps(make_body(500, seed=7)) != orjson.dumps(make_body(500, seed=8))
 
 

@@ -70,7 +70,8 @@ labels = ["pedestrian"]
 """)
 
 test_box_too_small_scoped_by_labels = _scoped_sizes.pytest(
-    valid=[valid("an empty car box and cuboid are outside the instance's labels", [box(0, 0, 0, 5), cuboid(100, 100, 0, 5)])],
+    valid=[valid("an empty car box and cuboid are outside the instance's labels",
+                 [box(0, 0, 0, 5), cuboid(100, 100, 0, 5)])],
     invalid=[invalid("only the empty pedestrian box, next to an empty car cuboid",
                      [cuboid(100, 100, 0, 5), box(0, 0, 0, 5, label="pedestrian")],
                      errors=[error("a2", at=(0, 0), message="Box has no width")])],

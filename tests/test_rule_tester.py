@@ -134,7 +134,8 @@ def test_a_rule_over_the_time_budget_fails_the_case():
 
 
 def test_full_config_text():
-    t = RuleTester("t_min_size", config='[engine]\nbuiltin_rules = "configured"\nplugins = ["tests.plugins.engine_rules"]\n'
+    t = RuleTester("t_min_size", config='[engine]\nbuiltin_rules = "configured"\n'
+                                        'plugins = ["tests.plugins.engine_rules"]\n'
                                         '[[rule]]\nid = "t_min_size"\noptions = { min_size = 10 }\n')
     t.check(invalid("config= text", [box(0, 0, 1, 1)], errors=[error("a1", at=(0, 0))]))
 

@@ -338,10 +338,10 @@ WHY = {
     "duplicate_annotation": "no pair of shapes of one label and one type reaches the default `min_iou` 0.9 on real "
                             "data (0 flags in 28,663 annotations; the closest distinct objects are two COCO sheep "
                             "polygons at IoU 0.806, then a person box and a crowd box at 0.734), so the default "
-                            "keeps a margin of 0.09 over the closest real pair and blocks. Its precision here cannot be "
-                            "measured (no flag); in crowded pedestrian scenes (not in this corpus) two people one "
-                            "behind the other were measured at 0.91-0.93 and copies drawn twice at 0.92-0.99, so "
-                            "there raise the label's threshold and add a warn instance below it: see "
+                            "keeps a margin of 0.09 over the closest real pair and blocks. Its precision here "
+                            "cannot be measured (no flag); in crowded pedestrian scenes (not in this corpus) two "
+                            "people one behind the other were measured at 0.91-0.93 and copies drawn twice at "
+                            "0.92-0.99, so there raise the label's threshold and add a warn instance below it: see "
                             "[configuration.md](configuration.md#crowded-scenes-per-label-duplicate-thresholds).",
 }
 

@@ -71,13 +71,12 @@ def test_iou_on_a_table(a, b, iou):
 @example([((0.0, 0.0, 1.0, 2.9048754311748113e-102, 0.0),  # found by hypothesis: shapely's overlay says IoU 0
            (2.7998360079272148e-275, 0.0, 1.0, 2.9048754311748113e-102, 0.0))])
 def test_overlaps_are_shapelys(pairs):
-    a = np.array([[l, t, l + w, t + h] for (l, t, w, h, _), _ in pairs])
-    b = np.array([[l, t, l + w, t + h] for _, (l, t, w, h, _) in pairs])
+    a = np.array([[left, t, left + w, t + h] for (left, t, w, h, _), _ in pairs])
+    b = np.array([[left, t, left + w, t + h] for _, (left, t, w, h, _) in pairs])
     ov, rect = box_overlaps(a, b)
     ga, gb = shapely.box(*a.T), shapely.box(*b.T)
     with np.errstate(all="ignore"):  # the oracle warns on boxes without area
         inter = shapely.area(shapely.intersection(ga, gb))
-        union = shapely.area(shapely.union(ga, gb))
     np.testing.assert_allclose(ov.inter, inter, rtol=1e-9, atol=1e-6)
     np.testing.assert_allclose(ov.area_i, shapely.area(ga), rtol=1e-12)
     np.testing.assert_allclose(ov.area_j, shapely.area(gb), rtol=1e-12)

@@ -332,7 +332,8 @@ def format_record(record: dict) -> list[str]:
 def _notes(record: dict, prefix: str = "") -> list[str]:
     lines = []
     for name in record.get("rule_failures", []):
-        lines.append(f"    note: {prefix}rule {name} raised an error and was skipped (see the service's failure_policy)")
+        lines.append(f"    note: {prefix}rule {name} raised an error and was skipped "
+                     "(see the service's failure_policy)")
     if record.get("budget_exhausted"):
         lines.append(f"    note: {prefix}the time budget ran out before every rule finished")
     for note in record.get("skipped", []):

@@ -289,7 +289,7 @@ def render_task(record: dict, issues: list[dict], *, heading: str, marks: dict[i
     return "\n".join(out)
 
 
-CSS = """
+CSS = ("""
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}
 h1{font-size:1.4em}h2{font-size:1.1em;margin:1.2em 0 .4em}
 table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
@@ -308,8 +308,9 @@ ol.issues{flex:1 1 320px;margin:0;padding-left:2em}ol.issues li{margin:.2em 0 .5
 li.removed{opacity:.7;text-decoration:line-through}li.added{font-weight:500}
 .lvl{font-size:.8em;text-transform:uppercase;padding:0 .3em;border-radius:3px;background:#eee}
 li.lv-error .lvl{background:#fbd5d5}li.lv-warn .lvl{background:#fde7c2}li.lv-shadow .lvl{background:#e8d8f5}
-nav.index ol{columns:2;font-size:.9em}.text{color:#444}.rule,.note{color:#777;font-size:.85em}.label{background:#eef;padding:0 .3em;border-radius:3px}
-"""
+nav.index ol{columns:2;font-size:.9em}.text{color:#444}.rule,.note{color:#777;font-size:.85em}"""
+       """.label{background:#eef;padding:0 .3em;border-radius:3px}
+""")
 
 CSP = "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'"
 

@@ -168,7 +168,8 @@ def _check_keys(problems: _Problems, where: str, table: Mapping, allowed: set[st
                          f"unknown key{_did_you_mean(key, allowed)} (allowed: {', '.join(sorted(allowed))})")
 
 
-def _str_list(problems: _Problems, where: str, value: Any, allowed: Iterable[str] | None = None) -> frozenset[str] | None:
+def _str_list(problems: _Problems, where: str, value: Any,
+              allowed: Iterable[str] | None = None) -> frozenset[str] | None:
     if value is None:
         return None
     if isinstance(value, str):

@@ -5,8 +5,8 @@ The public helpers rules are written with (see docs/writing-rules.md, "The rule 
 * :class:`Selection`: a set of annotations of the request. ``anns`` (what an instance *judges*: its scope) is one;
   ``ctx.annotations.select(type=..., labels=...)`` (or ``ctx.select``) gives others, from *every* annotation of the
   request (the context a rule may look at, whatever its scope). A selection has per-annotation arrays
-  (``positions``, ``labels``, ``uuids``, ``bounds``, ``anchors``, ``box``, ``vertices``), narrows (``select``, ``where``), meets others
-  (``pairs``, ``inside``) and reports (``report``: one issue per annotation, vectorised).
+  (``positions``, ``labels``, ``uuids``, ``bounds``, ``anchors``, ``box``, ``vertices``), narrows (``select``,
+  ``where``), meets others (``pairs``, ``inside``) and reports (``report``: one issue per annotation, vectorised).
 * :func:`analysis`: a function of the request computed once and shared by every rule that calls it.
 * :class:`WorkLimitExceeded`: raised by a helper whose bounded work ran out; the engine reports the instance as not
   completed (never as a pass).

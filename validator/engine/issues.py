@@ -146,7 +146,8 @@ class Result:
                 per_uuid.setdefault(issue.uuid, []).append(issue)
         return answer_json(
             self.passed,
-            {uuid: [i.to_json() for i in sorted(items, key=ReportedIssue.sort_key)] for uuid, items in per_uuid.items()},
+            {uuid: [i.to_json() for i in sorted(items, key=ReportedIssue.sort_key)]
+             for uuid, items in per_uuid.items()},
             [i.to_json() for i in sorted(global_issues, key=ReportedIssue.sort_key)],
         )
 

@@ -125,14 +125,16 @@ class _Reader:
         if path is None:
             return direct
         if direct is not None and direct.strip():
-            self.problems.append(f"{name} and {name}_FILE are both set: set only one (the file is for a mounted secret)")
+            self.problems.append(f"{name} and {name}_FILE are both set: set only one "
+                                 "(the file is for a mounted secret)")
             return None
         try:
             return Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             self.problems.append(f"{name}_FILE names a file that does not exist: {path}")
         except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(f"{name}_FILE: cannot read {path} ({type(exc).__name__}: {exc.args[-1] if exc.args else ''})")
+            self.problems.append(f"{name}_FILE: cannot read {path} "
+                                 f"({type(exc).__name__}: {exc.args[-1] if exc.args else ''})")
         return None
 
 
@@ -281,8 +283,8 @@ class ServerSettings:
         r = _Reader(env)
         port = r.integer("PORT", DEFAULT_PORT, 1, 65535, " (a TCP port)")
         if argv is not None and r.raw("PORT") is None and _binds_empty_port(argv):
-            r.problems.append("PORT is not set, and the command binds '...:$PORT' (the Procfile's --bind 0.0.0.0:$PORT):"
-                              " set PORT, as platforms that run Procfiles do")
+            r.problems.append("PORT is not set, and the command binds '...:$PORT' "
+                              "(the Procfile's --bind 0.0.0.0:$PORT): set PORT, as platforms that run Procfiles do")
         bind = r.raw("GUNICORN_BIND") or f"0.0.0.0:{port}"
         cpus, source = cpu_limit(cgroup_root)
         workers = r.integer("WEB_CONCURRENCY", None, 1, None, " (0 workers would serve nothing)")

@@ -52,9 +52,12 @@ _CELL = 80  # target cell size (px) when the image size is chosen from n
 _MIN_CELL = 24  # below this, shapes would be too small to be meaningful
 
 # Per-geometry taxonomies (leaves are distinct across geometries, so a label names one geometry).
-_BOX_LABELS = ["traffic_sign", {"choice": "vehicle", "subchoices": ["car", {"choice": "truck", "display": "truck or bus"}]},
+_BOX_LABELS = ["traffic_sign",
+               {"choice": "vehicle", "subchoices": ["car", {"choice": "truck", "display": "truck or bus"}]},
                {"choice": "person", "subchoices": ["pedestrian", "cyclist"]}]
-_POLYGON_LABELS = ["road_marking", {"choice": "area", "subchoices": ["vegetation", {"choice": "building", "display": "building / wall"}]}]
+_POLYGON_LABELS = ["road_marking",
+                   {"choice": "area",
+                    "subchoices": ["vegetation", {"choice": "building", "display": "building / wall"}]}]
 _LINE_LABELS = ["lane_line", {"choice": "boundary", "subchoices": ["curb", "fence"]}]
 _POINT_LABELS = ["keypoint", {"choice": "landmark", "subchoices": ["pole_base", "sign_corner"]}]
 
@@ -278,7 +281,8 @@ def make_body(
         "tags": [],
         "unique_id": f"bench-{seed}-{n}",
     }
-    response = {"annotations": anns, "global_attributes": {"time_of_day": rng.choice(["day", "dusk", "night"])}, "links": []}
+    response = {"annotations": anns, "global_attributes": {"time_of_day": rng.choice(["day", "dusk", "night"])},
+                "links": []}
     return {"task": task, "response": response}
 
 
@@ -300,7 +304,8 @@ def _plant_defects(rng, anns, cell_box, count, new_uuid) -> list[dict]:
         by_type.setdefault(a["type"], []).append(i)
     everyone = list(range(n))
     on_left_edge = [i for i in range(n) if cell_box[i][0] == left_column]
-    with_choices = [i for i in range(n) if "occlusion" in anns[i]["attributes"] or "visibility" in anns[i]["attributes"]]
+    with_choices = [i for i in range(n)
+                    if "occlusion" in anns[i]["attributes"] or "visibility" in anns[i]["attributes"]]
 
     def pick(candidates: list[int]) -> int | None:
         """A random candidate not yet used (rejection sampling, then a scan), or None."""
