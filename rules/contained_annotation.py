@@ -51,6 +51,8 @@ def contained_annotation(anns, ctx, opts):
     keep = ci == cj
     if not opts["across_types"]:
         keep &= same_type(ctx, i, j)
+    if not keep.any():  # nothing of the labels compared meets: no arrays to build
+        return
     i, j = i[keep], j[keep]
     ov, issues = measure(ctx, i, j)
     yield from issues

@@ -79,8 +79,12 @@ def duplicate_annotation(anns, ctx, opts):
     keep = np.isfinite(need)
     if not opts["across_types"]:
         keep &= same_type(ctx, i, j)
+    if not keep.any():  # the usual case on real tasks: no two shapes of one label meet
+        return
     i, j, need = i[keep], j[keep], need[keep]
     may = ctx.geometry.may_reach_iou(i, j, need)  # pairs that cannot be duplicates need no exact geometry
+    if not may.any():
+        return
     i, j, need = i[may], j[may], need[may]
     ov, issues = measure(ctx, i, j)
     yield from issues

@@ -63,6 +63,8 @@ def forbidden_overlap(anns, ctx, opts):
         if a in index and b in index:
             forbidden[index[a], index[b]] = forbidden[index[b], index[a]] = True
     keep = forbidden[ci, cj]
+    if not keep.any():  # nothing of the labels compared meets: no arrays to build
+        return
     i, j = i[keep], j[keep]
     ov, issues = measure(ctx, i, j)
     yield from issues
