@@ -13,7 +13,8 @@ import shapely
 
 from hypothesis import given, strategies as st
 
-from validator.geometry.pairs import ALL_PAIRS_UP_TO, meeting_envelopes, overlap_point, shape_overlaps
+from validator.geometry.pairs import (ALL_PAIRS_UP_TO, PAIRS_IN_PYTHON_UP_TO, _all_pairs, _bounded, envelope_pairs_upto,
+                                      meeting_envelopes, overlap_point, shape_overlaps)
 
 from .strategies import KERNEL, envelopes, points
 
@@ -44,7 +45,7 @@ def _random_envelopes(rng: np.random.Generator, m: int, size: float, grid: bool)
 
 
 # both sides of ALL_PAIRS_UP_TO (every pair at or below it, the sweep above it)
-SIZES = [2, 3, 10, 63, 64, 65, ALL_PAIRS_UP_TO - 1, ALL_PAIRS_UP_TO, ALL_PAIRS_UP_TO + 1, 200, 1000]
+SIZES = [2, 3, 10, PAIRS_IN_PYTHON_UP_TO, PAIRS_IN_PYTHON_UP_TO + 1, 63, 64, 65, ALL_PAIRS_UP_TO - 1, ALL_PAIRS_UP_TO, ALL_PAIRS_UP_TO + 1, 200, 1000]
 
 
 @pytest.mark.parametrize("m", SIZES)
@@ -135,3 +136,42 @@ def test_an_empty_shape_overlaps_nothing_and_its_neighbour_pair_is_measured(xs):
     good = shapely.box(x0, y0, x0 + w + 1, y0 + h + 1)
     ov, _ = shape_overlaps(np.array([good, good], dtype=object), np.array([good, shapely.Polygon()], dtype=object))
     assert ov.inter[0] == pytest.approx(good.area) and ov.inter[1] == 0.0
+
+
+# -- a few envelopes in plain Python --------------------------------------------------------------------------------
+# values a person would not think of: touching and identical edges (the grid), zero and negative zero, huge and tiny
+# magnitudes, infinities, NaN (a NaN side meets nothing, on either path)
+_EDGE = st.one_of(st.integers(0, 4).map(float), st.sampled_from([0.0, -0.0, 1e-300, -1e-300, 5e-324, 1e300, -1e300,
+                                                                 1.7976931348623157e308, np.inf, -np.inf, np.nan]),
+                  st.floats(allow_nan=True, allow_infinity=True))
+
+
+@st.composite
+def _few_envelopes(draw) -> np.ndarray:
+    m = draw(st.integers(0, PAIRS_IN_PYTHON_UP_TO + 2))
+    env = np.array(draw(st.lists(st.tuples(_EDGE, _EDGE, _EDGE, _EDGE), min_size=m, max_size=m)),
+                   dtype=float).reshape(m, 4)
+    lo = draw(st.lists(st.booleans(), min_size=m, max_size=m))  # mostly proper envelopes (min <= max), not always
+    for k, proper in enumerate(lo):
+        if proper:
+            env[k] = [min(env[k, 0], env[k, 2]), min(env[k, 1], env[k, 3]),
+                      max(env[k, 0], env[k, 2]), max(env[k, 1], env[k, 3])]
+    copies = draw(st.integers(0, m))  # a pile of exact copies
+    if copies:
+        env[:copies] = env[0]
+    return env
+
+
+@KERNEL
+@given(_few_envelopes(), st.one_of(st.none(), st.integers(0, 8)))
+def test_a_few_envelopes_give_the_same_pairs_order_and_counters_as_the_numpy_path(env, limit):
+    m = len(env)
+    found = envelope_pairs_upto(env, limit)
+    if m < 2:
+        assert len(found.i) == 0 and found.complete
+        return
+    general = _bounded(env, *_all_pairs(env), limit, True, m * (m - 1) // 2)  # what every m <= 120 envelopes take
+    if m <= PAIRS_IN_PYTHON_UP_TO:
+        assert found.i.dtype == general.i.dtype == np.int64 and found.j.dtype == np.int64
+    assert found.i.tolist() == general.i.tolist() and found.j.tolist() == general.j.tolist()
+    assert found[2:] == general[2:]  # complete, busiest, crowd, work

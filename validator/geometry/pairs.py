@@ -14,8 +14,10 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 
-# meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting them)
+# meeting_envelopes compares every pair of this many envelopes or fewer (cheaper than sorting them) ...
 ALL_PAIRS_UP_TO = 120
+# ... in plain Python up to this many (a real task's few shapes of a type: numpy's fixed cost per call dominates)
+PAIRS_IN_PYTHON_UP_TO = 16
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _SHAPELY_CHUNK = 1 << 13  # pairs per shapely call in shape_overlaps
 
@@ -59,17 +61,17 @@ def envelope_pairs_upto(env: np.ndarray, limit: int | None) -> EnvelopePairs:
     """The pairs of :func:`meeting_envelopes`, at most ``limit`` of them (None: all); the work and memory are
     bounded by a small multiple of the limit and the envelopes, whatever the input.
 
-    Small sets compare every pair. Larger ones are cut into horizontal strips about two envelopes high: each
-    envelope goes into every strip it spans, and in each strip a sweep along x (sorted left edges, binary search
-    of each right edge) gives the pairs that meet in x; those that also meet in y are kept, each in the one strip
-    holding the top of their common part. The pairs near in x are materialised a chunk at a time; the work grows
-    with the number of envelopes and of pairs near each other, not with the number of all pairs, and stops at the
-    limit."""
+    Small sets compare every pair (a few envelopes in plain Python). Larger ones are cut into horizontal strips
+    about two envelopes high: each envelope goes into every strip it spans, and in each strip a sweep along x
+    (sorted left edges, binary search of each right edge) gives the pairs that meet in x; those that also meet in
+    y are kept, each in the one strip holding the top of their common part. The pairs near in x are materialised a
+    chunk at a time; the work grows with the number of envelopes and of pairs near each other, not with the number
+    of all pairs, and stops at the limit."""
     m = len(env)
     if m < 2:
         return EnvelopePairs(_NO_PAIRS, _NO_PAIRS)
     if m <= ALL_PAIRS_UP_TO:
-        i, j = _all_pairs(env)
+        i, j = _few_pairs(env) if m <= PAIRS_IN_PYTHON_UP_TO else _all_pairs(env)
         return _bounded(env, i, j, limit, True, m * (m - 1) // 2)
     sweep = _Sweep(env)
     scan = sweep.total if limit is None else min(sweep.total, _SCAN_FACTOR * limit + _CHUNK)
@@ -145,6 +147,21 @@ def _all_pairs(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     i, j = i[upper], j[upper]
     meet = (y0[i] <= y1[j]) & (y0[j] <= y1[i])
     return i[meet], j[meet]
+
+
+def _few_pairs(env: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_all_pairs` for a few envelopes, in plain Python: the same comparisons of the same floats, so the
+    same pairs in the same order (by ``i``, then ``j``), without the fixed cost of a dozen numpy calls."""
+    rows = env.tolist()
+    i, j = [], []
+    for a, (x0, y0, x1, y1) in enumerate(rows):
+        b = a
+        for u0, v0, u1, v1 in rows[a + 1:]:
+            b += 1
+            if x0 <= u1 and u0 <= x1 and y0 <= v1 and v0 <= y1:
+                i.append(a)
+                j.append(b)
+    return np.array(i, dtype=np.int64), np.array(j, dtype=np.int64)
 
 
 class _Sweep:
