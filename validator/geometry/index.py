@@ -41,6 +41,12 @@ MAX_REPAIRED_CROSSINGS = 16  # measurable_geoms_of repairs polygons that meet th
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
+# per type code, the vertex counts with which a geometry exists (``exists``): boxes and points always, polygons
+# from 3, lines from 2, cuboids from 1, ellipses with exactly their 4 points
+_MIN_VERTICES = np.zeros(len(TYPE_CODE), dtype=np.int64)
+_MAX_VERTICES = np.full(len(TYPE_CODE), np.iinfo(np.int64).max)
+_MIN_VERTICES[[_POLYGON, _LINE, _CUBOID, _ELLIPSE]] = 3, 2, 1, 4
+_MAX_VERTICES[_ELLIPSE] = 4
 
 
 class GeometryIndex:
@@ -71,11 +77,8 @@ class GeometryIndex:
         if not nonempty.any():
             return out
         offs = a.offsets[nonempty]
-        xy = a.coords
-        out[nonempty, 0] = np.minimum.reduceat(xy[:, 0], offs)
-        out[nonempty, 1] = np.minimum.reduceat(xy[:, 1], offs)
-        out[nonempty, 2] = np.maximum.reduceat(xy[:, 0], offs)
-        out[nonempty, 3] = np.maximum.reduceat(xy[:, 1], offs)
+        out[nonempty, :2] = np.minimum.reduceat(a.coords, offs, axis=0)  # both columns per call: on a small task
+        out[nonempty, 2:] = np.maximum.reduceat(a.coords, offs, axis=0)  # the fixed cost per call is what counts
         return out
 
     @cached_property
@@ -88,11 +91,9 @@ class GeometryIndex:
     @cached_property
     def exists(self) -> np.ndarray:
         """Boolean mask: the annotations that have a shapely geometry (``geoms`` is not None there). Numpy only."""
-        a = self.annotations
-        t = a.type_codes
+        t = self.annotations.type_codes
         c = self.counts
-        return ((t == _BOX) | (t == _POINT) | ((t == _POLYGON) & (c >= 3)) | ((t == _LINE) & (c >= 2))
-                | ((t == _CUBOID) & (c >= 1)) | ((t == _ELLIPSE) & (c == 4)))
+        return (c >= _MIN_VERTICES[t]) & (c <= _MAX_VERTICES[t])
 
     @property
     def geoms(self) -> np.ndarray:

@@ -1,0 +1,50 @@
+"""GeometryIndex's numpy-only columns against the shapely geometries it builds: ``exists`` says exactly where a
+geometry exists, ``bounds`` are each annotation's vertex extremes, ``envelopes`` the geometry's own bounds (what an
+STRtree indexes), for every type and vertex count the extraction accepts (empty, one vertex, too few, too many)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from hypothesis import given, strategies as st
+
+from validator.geometry.index import GeometryIndex
+from validator.scale.annotations import extract
+from validator.testing import box, cuboid, ellipse, line, point, polygon
+
+from .strategies import KERNEL, coord
+
+_vertices = st.lists(st.tuples(coord, coord), min_size=0, max_size=7)
+_annotation = st.one_of(
+    st.builds(lambda x, y, w, h: box(x, y, w, h), coord, coord, coord.map(abs), coord.map(abs)),
+    st.builds(lambda x, y, w, h, r: box(x, y, w, h, rotation=r), coord, coord, coord.map(abs), coord.map(abs),
+              st.floats(-3, 3)),
+    st.builds(point, coord, coord),
+    _vertices.map(polygon),
+    _vertices.map(line),
+    st.builds(lambda x, y, rx, ry: ellipse(x, y, rx, ry), coord, coord, coord.map(abs), coord.map(abs)),
+    _vertices.map(lambda pts: ellipse(0, 0, 0, 0, vertices=pts)),  # any number of points, not only 4
+    st.builds(lambda x, y: cuboid(x, y, 10, 8), coord, coord),
+)
+
+
+@KERNEL
+@given(st.lists(_annotation, min_size=0, max_size=12))
+def test_exists_bounds_and_envelopes_agree_with_the_geometries(anns):
+    a = extract([dict(ann, uuid=f"u{k}", label="x") for k, ann in enumerate(anns)])
+    geo = GeometryIndex(a)
+    geoms = geo.geoms
+    # where a shape can be drawn: a box and a point always, a polygon from 3 vertices, a line from 2, a cuboid from
+    # 1 (its hull), an ellipse from exactly its 4 extremal points
+    can = {"box": 0, "point": 0, "polygon": 3, "line": 2, "cuboid": 1, "ellipse": 4}
+    want = [n >= can[t] and (t != "ellipse" or n == 4) for t, n in zip(a.type_names, a.counts.tolist())]
+    assert geo.exists.tolist() == want
+    assert [g is not None for g in geoms] == want
+    for k in range(len(a)):
+        xy = a.coords[a.offsets[k]:a.offsets[k] + a.counts[k]].tolist()
+        want = ([min(x for x, _ in xy), min(y for _, y in xy), max(x for x, _ in xy), max(y for _, y in xy)] if xy
+                else [math.nan] * 4)
+        assert np.array_equal(geo.bounds[k], want, equal_nan=True)
+        env = shapely.bounds(geoms[k]).tolist() if geoms[k] is not None else [math.nan] * 4
+        assert np.allclose(geo.envelopes[k], env, rtol=1e-12, atol=1e-9, equal_nan=True)
