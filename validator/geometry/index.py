@@ -70,15 +70,18 @@ class GeometryIndex:
     def bounds(self) -> np.ndarray:
         a = self.annotations
         n = len(a)
+        # both columns per reduceat, and no masked writes when every annotation has vertices (the usual case): on
+        # a small task the fixed cost per numpy call is what counts
+        if n and self.counts.min() > 0:
+            return np.hstack([np.minimum.reduceat(a.coords, a.offsets, axis=0),
+                              np.maximum.reduceat(a.coords, a.offsets, axis=0)])
         out = np.full((n, 4), np.nan)
-        if n == 0:
-            return out
         nonempty = self.counts > 0
         if not nonempty.any():
             return out
         offs = a.offsets[nonempty]
-        out[nonempty, :2] = np.minimum.reduceat(a.coords, offs, axis=0)  # both columns per call: on a small task
-        out[nonempty, 2:] = np.maximum.reduceat(a.coords, offs, axis=0)  # the fixed cost per call is what counts
+        out[nonempty, :2] = np.minimum.reduceat(a.coords, offs, axis=0)
+        out[nonempty, 2:] = np.maximum.reduceat(a.coords, offs, axis=0)
         return out
 
     @cached_property
@@ -186,8 +189,12 @@ class GeometryIndex:
         computed without building it: ``bounds`` except for ellipses (their 64-gon reaches beyond their 4
         points); NaN where no geometry exists."""
         out = self.bounds.copy()
-        out[~self.exists] = np.nan
-        ellipses = (self.exists & (self.annotations.type_codes == _ELLIPSE)).nonzero()[0]
+        exists = self.exists
+        if not exists.all():
+            out[~exists] = np.nan
+        if _ELLIPSE not in self.annotations.positions_by_type:  # (computed once per request by the engine)
+            return out
+        ellipses = (exists & (self.annotations.type_codes == _ELLIPSE)).nonzero()[0]
         if len(ellipses):
             ring = self._ellipse_rings(ellipses)
             out[ellipses, :2] = ring.min(axis=1)
