@@ -73,8 +73,8 @@ class GeometryIndex:
         # both columns per reduceat, and no masked writes when every annotation has vertices (the usual case): on
         # a small task the fixed cost per numpy call is what counts
         if n and self.counts.min() > 0:
-            return np.hstack([np.minimum.reduceat(a.coords, a.offsets, axis=0),
-                              np.maximum.reduceat(a.coords, a.offsets, axis=0)])
+            return np.concatenate([np.minimum.reduceat(a.coords, a.offsets, axis=0),
+                                   np.maximum.reduceat(a.coords, a.offsets, axis=0)], axis=1)
         out = np.full((n, 4), np.nan)
         nonempty = self.counts > 0
         if not nonempty.any():
@@ -225,7 +225,7 @@ class GeometryIndex:
         found = envelope_pairs_upto(env, limit)
         self.stats["pairs_scanned"] = self.stats.get("pairs_scanned", 0) + found.work
         busiest = int(positions[found.busiest]) if not found.complete else -1
-        return found._replace(i=positions[found.i], j=positions[found.j], busiest=busiest)
+        return EnvelopePairs(positions[found.i], positions[found.j], found.complete, busiest, found.crowd, found.work)
 
     def first_copies(self, positions: np.ndarray, by_label: bool = True) -> np.ndarray:
         """For each of the given positions, the position (among them) of its first exact copy: the same geometry
