@@ -1,9 +1,9 @@
 """validator.geometry.pairs against shapely.
 
 ``meeting_envelopes`` finds exactly the pairs an STRtree query of the same envelopes finds: the overlap rules and
-the polygon crossing search trust it to miss nothing (and to invent nothing), on both of its paths (every pair for
-small sets, the strip sweep for larger ones), touching envelopes included. ``shape_overlaps`` gives shapely's
-areas (invalid shapes repaired), ``overlap_point`` a point inside the overlap.
+the polygon crossing search trust it to miss nothing (and to invent nothing), on each of its paths (every pair for
+small sets, in plain Python for a few envelopes, the strip sweep for larger ones), touching envelopes included.
+``shape_overlaps`` gives shapely's areas (invalid shapes repaired), ``overlap_point`` a point inside the overlap.
 """
 from __future__ import annotations
 
@@ -44,8 +44,10 @@ def _random_envelopes(rng: np.random.Generator, m: int, size: float, grid: bool)
     return np.stack([x0, y0, x0 + w, y0 + h], axis=1)
 
 
-# both sides of ALL_PAIRS_UP_TO (every pair at or below it, the sweep above it)
-SIZES = [2, 3, 10, PAIRS_IN_PYTHON_UP_TO, PAIRS_IN_PYTHON_UP_TO + 1, 63, 64, 65, ALL_PAIRS_UP_TO - 1, ALL_PAIRS_UP_TO, ALL_PAIRS_UP_TO + 1, 200, 1000]
+# both sides of PAIRS_IN_PYTHON_UP_TO (plain Python at or below it) and of ALL_PAIRS_UP_TO (every pair at or below
+# it, the sweep above it)
+SIZES = [2, 3, 10, PAIRS_IN_PYTHON_UP_TO, PAIRS_IN_PYTHON_UP_TO + 1, 63, 64, 65, ALL_PAIRS_UP_TO - 1, ALL_PAIRS_UP_TO,
+         ALL_PAIRS_UP_TO + 1, 200, 1000]
 
 
 @pytest.mark.parametrize("m", SIZES)
