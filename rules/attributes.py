@@ -28,6 +28,7 @@ from ._attributes import CHOICE, LINKED, MISSING, NOT_APPLICABLE, NUMBER, TYPE, 
     """,
     per="task",
     cost="linear",
+    needs_attributes=True,
 )
 def attribute_not_in_choices(anns, ctx, opts):
     yield from report(anns, ctx, (CHOICE,))
@@ -48,6 +49,7 @@ def attribute_not_in_choices(anns, ctx, opts):
     """,
     per="task",
     cost="linear",
+    needs_attributes=True,
 )
 def attribute_invalid_number(anns, ctx, opts):
     yield from report(anns, ctx, (NUMBER,))
@@ -68,6 +70,7 @@ def attribute_invalid_number(anns, ctx, opts):
     """,
     per="task",
     cost="linear",
+    needs_attributes=True,
 )
 def attribute_wrong_type(anns, ctx, opts):
     yield from report(anns, ctx, (TYPE,))
@@ -104,6 +107,7 @@ class NotApplicableOptions(Options):
     options=NotApplicableOptions,
     per="task",
     cost="linear",
+    needs_attributes=True,
 )
 def attribute_not_applicable(anns, ctx, opts):
     kinds = (NOT_APPLICABLE, UNDECLARED) if opts["report_undeclared"] else (NOT_APPLICABLE,)
@@ -135,6 +139,7 @@ class MissingOptions(Options):
     options=MissingOptions,
     per="task",
     cost="linear",
+    needs_attributes=True,
 )
 def attribute_missing(anns, ctx, opts):
     yield from report(anns, ctx, (MISSING, UNSET) if opts["require_all"] else (MISSING,))
@@ -155,6 +160,7 @@ def attribute_missing(anns, ctx, opts):
     """,
     per="task",
     cost="linear",
+    needs_attributes=True,
 )
 def linked_attribute_invalid(anns, ctx, opts):
     yield from report(anns, ctx, (LINKED,))

@@ -414,6 +414,24 @@ def test_unknown_image_size_skips_rules_that_need_it(tmp_path, engine_logs):
     assert [i.extra for i in r.issues if i.uuid is None] == ["640x480"]
 
 
+# -- attributes --------------------------------------------------------------------------------------------------------
+def test_rules_of_attributes_run_only_when_attributes_are_in_play(tmp_path):
+    eng = engine(tmp_path, '[[rule]]\nid = "t_attributes"\n')
+    plain = make_task()
+    plain["params"].pop("annotation_attributes", None)
+    declared = make_task()
+    declared["params"]["annotation_attributes"] = {"occluded": {"type": "category", "choices": ["yes", "no"]}}
+    texts = lambda r: [i.extra for i in r.issues if i.rule_id == "t_attributes"]  # noqa: E731
+    assert texts(eng.validate(make_body([point(1, 1)], plain))) == []  # nothing to check: not called
+    assert texts(eng.validate(make_body([point(1, 1)], declared))) == ["0 with attributes"]  # declared by the task
+    given = point(1, 1)
+    given["attributes"] = {"occluded": "yes"}
+    assert texts(eng.validate(make_body([point(2, 2), given], plain))) == ["1 with attributes"]  # on an annotation
+    body = make_body([point(1, 1)], plain)
+    body["response"]["global_attributes"] = {"weather": "rain"}
+    assert texts(eng.validate(body)) == ["0 with attributes"]  # on the image
+
+
 def test_image_size_from_the_project_config(tmp_path):
     eng = engine(tmp_path, '[[rule]]\nid = "t_image_size"\n\n[projects."cam"]\nimage_width = 1920\n'
                            'image_height = 1080\n')

@@ -80,6 +80,12 @@ def t_image_size(anns, ctx, opts):
     yield Issue.globally(f"{ctx.task.image_width:g}x{ctx.task.image_height:g}")
 
 
+@rule(id="t_attributes", summary="Counts the annotations with attributes.", why="Test rule: needs_attributes.",
+      per="task", cost="linear", needs_attributes=True)
+def t_attributes(anns, ctx, opts):
+    yield Issue.globally(f"{sum(1 for a in ctx.annotations.attributes if a)} with attributes")
+
+
 @rule(id="t_linear_task", summary="One global issue (a per-task rule that declares itself linear).",
       why="Test rule: cost ordering.", per="task", cost="linear")
 def t_linear_task(anns, ctx, opts):

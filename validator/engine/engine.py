@@ -116,7 +116,7 @@ class _Plan:
     """What the run loop needs of one configured rule instance, worked out once when the engine is built."""
 
     __slots__ = ("stage", "codes", "scope", "scope_id", "declares_geometries", "needs_image_size", "per_task", "func",
-                 "options", "pairwise")
+                 "options", "pairwise", "needs_attributes")
 
     def __init__(self, inst: RuleInstance):
         rule = inst.rule
@@ -126,6 +126,7 @@ class _Plan:
         self.scope_id = 0  # ... numbered by the engine (a small int is the cheapest key of the run loop)
         self.declares_geometries = rule.geometries is not None  # (then the instance's codes are not None either)
         self.needs_image_size = rule.needs_image_size
+        self.needs_attributes = rule.needs_attributes
         self.per_task = rule.per == "task"
         self.func = rule.func
         self.options = inst.options
@@ -316,6 +317,7 @@ class Engine:
         image_size_known = ctx.task.image_size_known
         plans = self._plans
         poll = not budget.use_signal  # without the alarm the clock is read between rules
+        attributes = _attributes_in_play(ctx)
         per_rule = cfg.limits.max_issues_per_rule
         hold = max(HOLD_FACTOR * per_rule, HOLD_MIN)  # issues kept in memory per instance (the rest only counted)
         perf_counter = time.perf_counter
@@ -333,8 +335,9 @@ class Engine:
                 break
             codes = plan.codes
             # A rule that declares geometry types is not called when the task has nothing of them in the
-            # instance's scope (a rule with geometries=None always runs, even on an empty selection).
-            if plan.declares_geometries and present.isdisjoint(codes):
+            # instance's scope (a rule with geometries=None always runs, even on an empty selection); nor is a rule
+            # of attributes when no attribute is declared or given.
+            if (plan.declares_geometries and present.isdisjoint(codes)) or (plan.needs_attributes and not attributes):
                 continue
             if plan.pairwise and not pairwise:
                 result.skipped.append(f"{inst.name}: not run, the task is over a limit")
@@ -456,15 +459,17 @@ class Engine:
                       ) -> list[RuleInstance]:
         """Record the instances the budget left unfinished (log and result): ``rest`` from the one interrupted on,
         without those that would not have run anyway (image size unknown, none of their geometry types present,
-        pairwise ones when a limit is hit). Returns them."""
+        pairwise ones when a limit is hit, attribute rules without attributes). Returns them."""
         result.budget_exhausted = True
         present = ctx.annotations.positions_by_type.keys()
         size_known = ctx.task.image_size_known
+        attributes = _attributes_in_play(ctx)
         not_finished = []
         for inst in rest:
             plan = self._plans[id(inst)]
             if ((plan.needs_image_size and not size_known) or (plan.pairwise and not pairwise)
-                    or (plan.declares_geometries and present.isdisjoint(plan.codes))):
+                    or (plan.declares_geometries and present.isdisjoint(plan.codes))
+                    or (plan.needs_attributes and not attributes)):
                 continue
             not_finished.append(inst)
         names = [i.name for i in not_finished]
@@ -517,6 +522,12 @@ class Engine:
             out.append(ReportedIssue(rule_id=inst.id, instance=inst.name, level=inst.level, uuid=uuid,
                                      error_type=issue.error_type or inst.id, extra=extra, locations=locations))
         return out
+
+
+def _attributes_in_play(ctx: Context) -> bool:
+    """Whether the request has attributes to check: the task declares some, or an annotation or the image carries
+    some (rules with ``needs_attributes`` run only then)."""
+    return bool(ctx.task.attributes) or bool(ctx.global_attributes) or any(ctx.annotations.attributes)
 
 
 def _summary(last: ReportedIssue, more: int) -> ReportedIssue:

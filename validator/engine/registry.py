@@ -113,6 +113,7 @@ class Rule:
     module: str
     source: str = "builtin"
     cost: str = "linear"
+    needs_attributes: bool = False
 
     def load_options(self, raw: dict | None) -> Any:
         """Validate and complete options; raises marshmallow.ValidationError."""
@@ -144,6 +145,7 @@ def rule(
     per: str = "annotation",
     needs_image_size: bool = False,
     cost: str | None = None,
+    needs_attributes: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Register a rule. See docs/writing-rules.md.
 
@@ -153,6 +155,9 @@ def rule(
     ``cost``: ``"linear"`` or ``"pairwise"`` (see COSTS). Default: ``"linear"`` for a per-annotation rule, and
     ``"pairwise"`` for a per-task rule (it may compare annotations with each other: it runs after the cheap checks
     unless it says it is linear).
+    ``needs_attributes=True``: the rule only checks attributes, so it has nothing to check (and is not called) in a
+    request whose task declares no ``annotation_attributes`` and where neither an annotation nor the image carries
+    any.
     """
     if not RULE_ID_RE.match(id):
         raise RegistryError(f"rule id {id!r} must be snake_case, 3-64 characters, starting with a letter")
@@ -201,6 +206,7 @@ def rule(
             needs_image_size=needs_image_size,
             module=func.__module__,
             cost=cost,
+            needs_attributes=bool(needs_attributes),
         )
         func.__rule__ = r  # type: ignore[attr-defined]
         return func
