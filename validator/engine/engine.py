@@ -483,7 +483,7 @@ class Engine:
     def _selection(inst: RuleInstance, codes: tuple | None, ctx: Context) -> Selection:
         """The annotations an instance applies to (instances with the same scope share one Selection)."""
         anns = ctx.annotations
-        positions = np.arange(len(anns)) if codes is None else anns.positions_of_types(codes)
+        positions = anns.every_position if codes is None else anns.positions_of_types(codes)
         if inst.labels is not None and len(positions):
             positions = anns.positions_with_labels(positions, inst.labels)
         return Selection(anns, positions)

@@ -257,6 +257,8 @@ class AnnotationSet(Sequence[Annotation]):
     def positions_of_types(self, codes) -> np.ndarray:
         """Positions of the annotations whose type code is in ``codes``, in request order."""
         by_type = self.positions_by_type
+        if all(c in codes for c in by_type):  # every type present is wanted: every annotation, in order
+            return self.every_position
         parts = [by_type[c] for c in codes if c in by_type]
         if not parts:
             return np.zeros(0, dtype=np.int64)
@@ -265,6 +267,11 @@ class AnnotationSet(Sequence[Annotation]):
         wanted = np.zeros(len(TYPE_CODE), dtype=bool)  # a lookup by type code: already in request order
         wanted[list(codes)] = True
         return wanted[self.type_codes].nonzero()[0]
+
+    @cached_property
+    def every_position(self) -> np.ndarray:
+        """``0 .. n-1``: the positions of every annotation (shared: never modify it)."""
+        return np.arange(len(self.uuids))
 
     @cached_property
     def items(self) -> list[Annotation]:
