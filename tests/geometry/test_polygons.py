@@ -187,3 +187,88 @@ def test_the_sweep_finds_the_same_pairs_of_meeting_boxes_as_every_pair(raw):
     every = [(e, f) for e in range(len(box)) for f in range(e + 1, len(box))
              if box[e][0] <= box[f][2] and box[f][0] <= box[e][2] and box[e][1] <= box[f][3] and box[f][1] <= box[e][3]]
     assert _meeting_boxes(box) == every
+
+
+@st.composite
+def with_repeats(draw, base, nan: bool = False) -> list[tuple[float, float]]:
+    """An outline of ``base`` with some vertices repeated in place (double clicks), its first vertex often repeated
+    at the end (an explicitly closed outline), and (``nan``) now and then a NaN vertex or a run of them (the
+    searches are not asked about those: the engine leaves non-finite shapes to non_finite_coordinate)."""
+    poly = draw(base)
+    times = draw(st.lists(st.integers(1, 3), min_size=len(poly), max_size=len(poly)))
+    out = [p for p, n in zip(poly, times) for _ in range(n)]
+    if draw(st.booleans()):
+        out += [out[0]] * draw(st.integers(1, 2))
+    if nan and draw(st.integers(0, 4)) == 0:
+        k = draw(st.integers(0, len(out)))
+        out[k:k] = [(float("nan"), 1.0)] * draw(st.integers(1, 2))
+    return out
+
+
+def _without_repeats(poly) -> list[list[float]]:
+    """Reference: the outline as the plain-Python search sees it (few_meetings: consecutive repeats, then a last
+    vertex repeating the first, dropped), from lists as ``tolist`` makes them (NaN never equal)."""
+    raw = np.array(poly, dtype=float).tolist()
+    pts = raw[:1] + [q for p, q in zip(raw, raw[1:]) if q != p]
+    if len(pts) > 1 and pts[-1] == pts[0]:
+        pts.pop()
+    return pts
+
+
+@KERNEL
+@given(st.lists(with_repeats(points(min_size=1, max_size=8), nan=True), min_size=1, max_size=8))
+def test_outlines_drop_repeated_vertices_once_as_the_searches_do(polys):
+    o = outlines_of(*polys)
+    assert len(o) == len(polys)
+    for k, poly in enumerate(polys):
+        want = _without_repeats(poly)
+        got = o.outline(k).tolist()
+        assert len(got) == len(want) and all(g == w or (g != g and w != w) for gg, ww in zip(got, want)
+                                              for g, w in zip(gg, ww)), (poly, got, want)
+    rows = [(s + (np.arange(n) + 1) % n).tolist() for s, n in zip(o.starts.tolist(), o.counts.tolist())]
+    assert o.nxt.tolist() == [r for outline in rows for r in outline]  # the next row, wrapping around
+
+
+@st.composite
+def stars(draw) -> list[tuple[float, float]]:
+    """A star-shaped outline around the origin (angles in order, radii at random), shifted and scaled."""
+    n = draw(st.integers(3, 40))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    radii = rng.uniform(0.2, 1.0, n) * draw(st.sampled_from([1e-3, 1.0, 50.0, 1e6]))
+    cx, cy = draw(coord), draw(coord)
+    return [(float(cx + r * np.cos(a)), float(cy + r * np.sin(a))) for a, r in zip(angles, radii)]
+
+
+@KERNEL
+@given(st.lists(with_repeats(stars()), min_size=1, max_size=6))
+def test_repeated_vertices_do_not_hide_a_star_shaped_outline(polys):
+    """Double clicks on star-shaped outlines: the proof still holds where it holds without them, stays sound
+    (shapely.is_simple of the outline as given agrees), and every path of self_crossings finds what it finds on
+    the outlines without repeats."""
+    plain = outlines_of(*[_without_repeats(p) for p in polys])
+    o = outlines_of(*polys)
+    assert o.star_shaped().tolist() == plain.star_shaped().tolist()
+    for k, poly in enumerate(polys):
+        if o.star_shaped()[k]:
+            assert shapely.is_simple(shapely.Polygon(poly)), poly
+    assert self_crossings(o) == self_crossings(plain)
+
+
+@KERNEL
+@given(st.lists(with_repeats(points(min_size=3, max_size=10)), min_size=1, max_size=12))
+def test_self_crossings_with_repeated_vertices_agree_with_shapely(polys):
+    """As test_self_crossings_agree_with_shapely, with double clicks and closed outlines: the verdict is
+    shapely.is_simple's of the outline as given, the places those found without the repeats."""
+    o = outlines_of(*polys)
+    found = {c.outline: c for c in self_crossings(o)}
+    assert list(found.values()) == self_crossings(outlines_of(*[_without_repeats(p) for p in polys]))
+    star = o.star_shaped()
+    for k, poly in enumerate(polys):
+        simple = shapely.is_simple(shapely.Polygon(poly))
+        if star[k]:
+            assert simple, poly
+        if _is_flat(poly):
+            continue
+        assert (k not in found) == simple, poly

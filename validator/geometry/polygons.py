@@ -46,16 +46,43 @@ class SelfCrossing(NamedTuple):
 
 class Outlines:
     """Closed outlines of at least 3 vertices each: ``xy`` ``(R, 2)`` (one outline after the other) and ``counts``
-    (vertices per outline). Read-only; terms are computed on first use and kept."""
+    (vertices per outline), kept without zero-length edges: a vertex that repeats the one before it (a double
+    click) and a last vertex that repeats the first are dropped once here, so that every question asked sees the
+    same outline (the star-shaped proof fails on a zero-length edge; the searches for meetings skip them anyway).
+    The width, the distinct spots and where an outline meets itself do not change; callers that point at vertices
+    use their own. Read-only; terms are computed on first use and kept."""
 
     def __init__(self, xy: np.ndarray, counts: np.ndarray):
-        self.xy = np.asarray(xy, dtype=np.float64)
-        self.counts = np.asarray(counts, dtype=np.int64)
-        self.starts = self.counts.cumsum() - self.counts
-        nxt = np.arange(1, len(self.xy) + 1, dtype=np.int64)
-        if len(self.counts):
-            nxt[self.starts + self.counts - 1] = self.starts
+        xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
+        counts = np.asarray(counts, dtype=np.int64)
+        starts = counts.cumsum() - counts
+        nxt = self._next_rows(len(xy), starts, counts)
+        z = xy.view(np.complex128).ravel()  # a vertex as one number: equal where both coordinates are (NaN never)
+        repeats = z.take(nxt) == z  # the next vertex (around the outline) repeats this one
+        if np.count_nonzero(repeats):  # few and cheap numpy calls tell that there is nothing to drop (most often)
+            keep = np.empty(len(xy), dtype=bool)
+            keep[0] = True
+            np.logical_not(repeats[:-1], out=keep[1:])
+            keep[starts] = True
+            first = starts.tolist()
+            for k, last in enumerate((starts + counts - 1).tolist()):
+                if repeats[last] and last > first[k]:  # the last vertex repeats the first: drop the last run's
+                    while not keep[last]:  # first vertex, unless that is the first vertex
+                        last -= 1
+                    keep[last] = last == first[k]
+            xy = xy.compress(keep, axis=0)
+            counts = np.add.reduceat(keep, starts, dtype=np.int64)
+            starts = counts.cumsum() - counts
+            nxt = self._next_rows(len(xy), starts, counts)
+        self.xy, self.counts, self.starts = xy, counts, starts
         self.nxt = nxt  # for every vertex: the row of the next one of its outline (wrapping around)
+
+    @staticmethod
+    def _next_rows(n: int, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        nxt = np.arange(1, n + 1, dtype=np.int64)
+        if len(counts):
+            nxt[starts + counts - 1] = starts
+        return nxt
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -201,7 +228,8 @@ def self_crossings(outlines: Outlines, stats: dict | None = None, max_places: in
     (for callers that only need to know whether an outline meets itself a few times)."""
     if not len(outlines):
         return []
-    unproven = (~outlines.star_shaped()).nonzero()[0]
+    # fewer than 3 vertices left without zero-length edges: flat (no outline to cross), as the searches skip them
+    unproven = (~outlines.star_shaped() & (outlines.counts >= 3)).nonzero()[0]
     if not len(unproven):
         return []
     if int(outlines.counts[unproven].sum()) <= _FEW_VERTICES:
@@ -214,6 +242,8 @@ def self_crossings(outlines: Outlines, stats: dict | None = None, max_places: in
     rings = shapely.linearrings(outlines.xy[_rows(outlines, unproven)],
                                 indices=np.arange(len(unproven)).repeat(outlines.counts[unproven]))
     bad = unproven[~shapely.is_simple(shapely.polygons(rings))]
+    if not len(bad):
+        return []
     return [SelfCrossing(k, *found) for k, found in zip(bad.tolist(), _crossings(outlines, bad, stats, max_places))]
 
 
@@ -223,28 +253,12 @@ def _rows(outlines: Outlines, which: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) + (firsts - (counts.cumsum() - counts)).repeat(counts)
 
 
-def _simplified(outlines: Outlines, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The vertices of the outlines at ``which`` without zero-length edges (consecutive duplicates and the closing
-    duplicate dropped), concatenated, with the count left per outline."""
-    xy = outlines.xy[_rows(outlines, which)]
-    counts = outlines.counts[which]
-    starts = counts.cumsum() - counts
-    keep = np.ones(len(xy), dtype=bool)
-    keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)  # consecutive duplicates: zero-length edges
-    keep[starts] = True
-    kept = np.add.reduceat(keep.astype(np.int64), starts)
-    last = np.maximum.reduceat(np.where(keep, np.arange(len(xy)), -1), starts)
-    closing = (kept > 1) & np.all(xy[last] == xy[starts], axis=1)  # the last vertex repeats the first
-    keep[last[closing]] = False
-    return xy[keep], kept - closing
-
-
 def _crossings(outlines: Outlines, which: np.ndarray, stats: dict | None, max_places: int | None) -> list[tuple[list[tuple[float, float]], bool, bool]]:
     """Where each outline at ``which`` meets itself, in outline order, whether any of them is not a clean crossing
     (a vertex on another edge, or edges running along each other), and whether that is all of them (the search
     of an outline stops at ``EDGE_PAIRS_FLOOR + EDGE_PAIRS_PER_EDGE * edges`` pairs of edges near each other).
     All at once: one search of all their edges for pairs whose envelopes meet, shapely calls in bounded chunks."""
-    pts, k = _simplified(outlines, which)
+    pts, k = outlines.xy[_rows(outlines, which)], outlines.counts[which]  # no zero-length edges (Outlines)
     m = len(k)
     out: list[tuple[list[tuple[float, float]], bool, bool]] = [([], False, True)] * m
     if not m:
