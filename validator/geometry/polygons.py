@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 from functools import cached_property
+from itertools import islice
+from math import hypot
 from typing import NamedTuple
 
 import numpy as np
@@ -391,11 +393,20 @@ def few_meetings(raw: list[list[float]]) -> tuple[list, list[tuple[int, int, boo
     n = len(pts)
     if n < 3:
         return pts, meetings
-    edges = [(pts[e], pts[(e + 1) % n]) for e in range(n)]
-    box = [(min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])) for p, q in edges]
+    edges = list(zip(pts, pts[1:] + pts[:1]))
+    # min and max as the builtins compute them (NaN included), without a call per coordinate
+    box = [(q[0] if q[0] < p[0] else p[0], q[1] if q[1] < p[1] else p[1],
+            q[0] if q[0] > p[0] else p[0], q[1] if q[1] > p[1] else p[1]) for p, q in edges]
+    # whether each edge clearly turns from the next (the pairs (e, e + 1)), and the first from the last; the
+    # sweep finds these pairs of neighbours for every edge (their boxes share a vertex): one pass, no call each
+    step = [(q[0] - p[0], q[1] - p[1]) for p, q in edges]
+    length = [hypot(x, y) for x, y in step]
+    clear = [abs(ux * vy - uy * vx) > 1e-9 * lu * lv
+             for (ux, uy), (vx, vy), lu, lv in zip(step, step[1:], length, length[1:])]
+    clear.append(_clearly_turns(edges[0], edges[n - 1]))
     for e, f in _meeting_boxes(box):
         adjacent = f == e + 1 or (e == 0 and f == n - 1)
-        if adjacent and _clearly_turns(edges[e], edges[f]):
+        if adjacent and clear[e if f == e + 1 else n - 1]:
             continue  # they only share their vertex
         meeting = _meet(*edges[e], *edges[f])
         if meeting is None:
@@ -412,15 +423,16 @@ def _meeting_boxes(box: list[tuple[float, float, float, float]]) -> list[tuple[i
     sorted: a sweep along x (each box against the boxes that start within its x range), every pair of them when
     a coordinate is NaN (no order to sweep in)."""
     n = len(box)
-    if any(b != b for bb in box for b in bb):
+    total = sum(map(sum, box))
+    if total != total:  # a NaN (or inf - inf: every pair gives the same answer, more slowly)
         return [(e, f) for e in range(n) for f in range(e + 1, n)
                 if box[e][0] <= box[f][2] and box[f][0] <= box[e][2] and box[e][1] <= box[f][3]
                 and box[f][1] <= box[e][3]]
-    order = sorted(range(n), key=lambda e: box[e][0])
+    order = sorted(range(n), key=[b[0] for b in box].__getitem__)
     out = []
     for k, e in enumerate(order):
         _, t1, r1, b1 = box[e]
-        for f in order[k + 1:]:
+        for f in islice(order, k + 1, None):
             l2, t2, _, b2 = box[f]
             if l2 > r1:
                 break  # this box and every later one start right of box e
