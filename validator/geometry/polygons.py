@@ -47,12 +47,13 @@ class SelfCrossing(NamedTuple):
 
 
 class Outlines:
-    """Closed outlines of at least 3 vertices each: ``xy`` ``(R, 2)`` (one outline after the other) and ``counts``
-    (vertices per outline), kept without zero-length edges: a vertex that repeats the one before it (a double
-    click) and a last vertex that repeats the first are dropped once here, so that every question asked sees the
-    same outline (the star-shaped proof fails on a zero-length edge; the searches for meetings skip them anyway).
-    The width, the distinct spots and where an outline meets itself do not change; callers that point at vertices
-    use their own. Read-only; terms are computed on first use and kept."""
+    """Closed outlines, given with at least 3 vertices each: ``xy`` ``(R, 2)`` (one outline after the other) and
+    ``counts`` (vertices per outline), kept without zero-length edges: a vertex that repeats the one before it (a
+    double click) and a last vertex that repeats the first are dropped once here, so that every question asked
+    sees the same outline (the star-shaped proof fails on a zero-length edge; the searches for meetings skip them
+    anyway), and an outline on fewer than 3 spots may be left with 1 or 2 vertices. The width, the distinct spots
+    and where an outline meets itself do not change; callers that point at vertices use their own. Read-only;
+    terms are computed on first use and kept."""
 
     def __init__(self, xy: np.ndarray, counts: np.ndarray):
         xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
@@ -219,7 +220,8 @@ def _hull_width(h: np.ndarray) -> float:
 
 def self_crossings(outlines: Outlines, stats: dict | None = None, max_places: int | None = None) -> list[SelfCrossing]:
     """The outlines that are not simple (two edges meet other than neighbours at their shared vertex: what
-    ``shapely.is_simple`` decides), each with where it meets itself, in outline order.
+    ``shapely.is_simple`` decides), each with where it meets itself, in outline order; those left with fewer than
+    3 vertices (flat: on 1 or 2 spots) are not among them.
 
     Most outlines are proven simple with numpy alone (:meth:`Outlines.star_shaped`); the others are searched edge
     pair by edge pair: a handful of vertices in plain Python with exact orientation tests, more with one search
