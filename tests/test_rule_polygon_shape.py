@@ -40,7 +40,8 @@ WIDE_CORRIDOR = [(0, 0), (50, 0), (50, 30), (30, 30), (30, 70), (70, 70), (70, 3
                  (50, 16), (50, 0), (100, 0), (100, 100), (0, 100)]
 
 # Real shapes (coordinates of a few annotations, docs/calibration.md):
-# TACO batch_5/000015.JPG "Other plastic": a keyhole around a hole of 387 px², corridor sides on each other (FP-protocol)
+# TACO batch_5/000015.JPG "Other plastic": a keyhole around a hole of 387 px², corridor sides on each other
+# (FP-protocol)
 TACO_KEYHOLE = [(1042.0, 1618.0), (1036.0, 1601.0), (1030.0, 1575.0), (1028.0, 1563.0), (1027.0, 1541.0),
                 (1028.0, 1529.0), (1037.0, 1529.0), (1047.0, 1523.0), (1063.0, 1526.0), (1069.0, 1549.0),
                 (1083.0, 1589.0), (1090.0, 1611.0), (1093.0, 1637.0), (1061.0, 1635.0), (1063.0, 1613.0),
@@ -141,7 +142,8 @@ test_polygon_self_intersection = crossing.pytest(
                 options={"max_locations": 1}, errors=[error("a1", at=[(5, 5)], message="at 3 places")]),
         invalid("only the crossing one", [polygon(SQUARE), polygon(BOW_TIE)], errors=[error("a2", at=[(5, 5)])]),
         invalid("TACO figure-8 (Unlabeled litter): 1,512 px² inside out", [polygon(TACO_FIGURE_8)],
-                errors=[error("a1", at=[(1435.7997432605905, 1232.8896020539153), (1443.5217391304348, 1196.601023017903)],
+                errors=[error("a1", at=[(1435.7997432605905, 1232.8896020539153),
+                                        (1443.5217391304348, 1196.601023017903)],
                               message="crosses itself at 2 places, turning 1512.04 px² of it inside out")]),
         invalid("a lower min_loop_area blocks a small bow-tie", [polygon(SMALL_BOW_TIE)],
                 options={"min_loop_area": 3}, errors=[error("a1", at=[(2, 2)], message="turning 4 px²")]),

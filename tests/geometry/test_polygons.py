@@ -74,7 +74,8 @@ def _is_flat(poly) -> bool:
 
 @pytest.mark.parametrize("poly, simple, places", [
     (SQUARE, True, []), (CONCAVE, True, []), (BOW_TIE, False, [(5, 5)]),
-    (FIGURE_EIGHT_TOUCH, False, [(5, 5)]), (SPIKE_BACK, False, [(10, 7.5), (10, 5)]),  # along its own edge, then back onto it
+    (FIGURE_EIGHT_TOUCH, False, [(5, 5)]),
+    (SPIKE_BACK, False, [(10, 7.5), (10, 5)]),  # along its own edge, then back onto it
 ])
 def test_self_crossings_on_a_table(poly, simple, places):
     found = self_crossings(outlines_of(poly))

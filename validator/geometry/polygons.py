@@ -257,7 +257,8 @@ def _rows(outlines: Outlines, which: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) + (firsts - (counts.cumsum() - counts)).repeat(counts)
 
 
-def _crossings(outlines: Outlines, which: np.ndarray, stats: dict | None, max_places: int | None) -> list[tuple[list[tuple[float, float]], bool, bool]]:
+def _crossings(outlines: Outlines, which: np.ndarray, stats: dict | None, max_places: int | None
+               ) -> list[tuple[list[tuple[float, float]], bool, bool]]:
     """Where each outline at ``which`` meets itself, in outline order, whether any of them is not a clean crossing
     (a vertex on another edge, or edges running along each other), and whether that is all of them (the search
     of an outline stops at ``EDGE_PAIRS_FLOOR + EDGE_PAIRS_PER_EDGE * edges`` pairs of edges near each other).
