@@ -41,6 +41,11 @@ def line_zero_length(anns, ctx, opts):
     if not len(anns):
         return
     tol = max(float(opts["tolerance"]), 0.0)
+    # A line is at least as long as its bounding box is wide or high: when every line's box is clearly over the
+    # tolerance (far beyond float rounding in the sum of its segments), none is short, without measuring one.
+    b = anns.bounds
+    if (np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) > tol * (1 + 1e-6) + 1e-300).all():
+        return
     positions = anns.positions
     xy, _, counts = anns.vertices  # the selected lines' vertices only
     d = xy[1:] - xy[:-1]

@@ -1,5 +1,12 @@
 """line_zero_length: a line has a length; crossing itself is fine."""
-from validator.testing import RuleTester, error, invalid, line, polygon, valid
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from validator.engine.engine import Engine
+from validator.testing import RuleTester, error, invalid, line, make_body, polygon, valid
 
 tester = RuleTester("line_zero_length")
 
@@ -27,3 +34,40 @@ test_line_zero_length = tester.pytest(
                 errors=[error("a2", at=[(9, 9)])]),
     ],
 )
+
+
+# -- the bounding-box shortcut never hides a short line (hypothesis) ---------------------------------------------------
+TOLERANCES = (0.0, 0.25, 0.5, 1.0, 3.0)
+_near = st.floats(-2, 2, allow_nan=False, allow_infinity=False)
+
+
+def _engines() -> dict[float, Engine]:
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        for tol in TOLERANCES:
+            path = Path(d) / f"{tol}.toml"
+            path.write_text(f'[[rule]]\nid = "line_zero_length"\noptions = {{ tolerance = {tol} }}\n')
+            out[tol] = Engine.from_config_file(path)
+    return out
+
+
+ENGINES = _engines()
+
+
+def _measured_length(pts: list[tuple[float, float]]) -> float:
+    """The rule's own measure: np.hypot of each segment, added in order (as np.bincount adds its weights)."""
+    xy = np.array(pts, dtype=np.float64).reshape(-1, 2)
+    total = 0.0
+    for s in np.hypot(*(xy[1:] - xy[:-1]).T).tolist():
+        total += s
+    return total
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.tuples(_near, _near), min_size=2, max_size=6), min_size=1, max_size=6),
+       st.sampled_from(TOLERANCES), st.sampled_from([1.0, 1e-3, 1e3]))
+def test_every_line_no_longer_than_the_tolerance_is_flagged(lines, tol, scale):
+    lines = [[(100 + x * scale, 100 + y * scale) for x, y in pts] for pts in lines]
+    body = make_body([line(pts, uuid=f"l{k}") for k, pts in enumerate(lines)])
+    flagged = {i.uuid for i in ENGINES[tol].validate(body).issues if i.error_type == "line_zero_length"}
+    assert flagged == {f"l{k}" for k, pts in enumerate(lines) if _measured_length(pts) <= tol}
