@@ -6,7 +6,7 @@ import math
 import numpy as np
 from marshmallow import validate
 
-from validator import Options, fields, rule
+from validator import Options, fields, params_analysis, rule
 from validator.scale.annotations import TYPE_CODE
 
 from ._support import anchored, num
@@ -83,37 +83,48 @@ def too_many_vertices(anns, ctx, opts):
     yield from _check(anns, ctx, opts, "max_vertices", low=False)
 
 
-def _limit(ctx, geometry: str, opts, name: str, low: bool) -> float | None:
+def _limit(task, geometry: str, use_task: bool, own: float | None, name: str, low: bool) -> float | None:
     values = []
-    if opts["use_task_limits"]:
-        spec = ctx.task.geometries.get(geometry)
+    if use_task:
+        spec = task.geometries.get(geometry)
         v = spec.option(name) if spec is not None else None
         if v is None and low:
             v = SCALE_DEFAULT_MIN
         if v is not None:
             values.append(v)
-    if opts[name] is not None:
-        values.append(opts[name])
+    if own is not None:
+        values.append(own)
     if not values:
         return None
     return max(values) if low else min(values)
 
 
-def _check(anns, ctx, opts, name: str, low: bool):
-    a = ctx.annotations
-    pos = anns.positions
-    # The limit in force by type code; none: -inf for a minimum, +inf for a maximum (never crossed).
+@params_analysis
+def _limits(task, name: str, low: bool, use_task: bool, own: float | None) -> np.ndarray | None:
+    """The limit in force by type code (none: -inf for a minimum, +inf for a maximum, never crossed); None when no
+    type has one. From the task's geometry options and the instance's own, so worked out once per params."""
     limits = [-math.inf if low else math.inf] * len(TYPE_CODE)
     found = False
     for g in NOUN:
-        limit = _limit(ctx, g, opts, name, low)
+        limit = _limit(task, g, use_task, own, name, low)
         if limit is not None:
             limits[TYPE_CODE[g]] = limit
             found = found or not math.isinf(limit)
     if not found:
+        return None
+    limits = np.array(limits, dtype=np.float64)
+    limits.flags.writeable = False  # shared by the requests with these params
+    return limits
+
+
+def _check(anns, ctx, opts, name: str, low: bool):
+    a = ctx.annotations
+    pos = anns.positions
+    limits = _limits(ctx, name, low, bool(opts["use_task_limits"]), opts[name])
+    if limits is None:
         return
     counts = a.counts[pos]
-    limit_of = np.array(limits, dtype=np.float64)[a.type_codes[pos]]
+    limit_of = limits[a.type_codes[pos]]
     bad = (counts < limit_of if low else counts > limit_of).nonzero()[0]
     if not len(bad):
         return
