@@ -69,16 +69,17 @@ def overlap_candidates(geo: "GeometryIndex", positions: np.ndarray, grow: float 
 
 def may_reach_iou(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.ndarray) -> np.ndarray:
     """Mask of the candidate pairs whose intersection over union could reach ``need`` (per pair), by
-    ``iou_upper_bound`` on the shapes' areas (once per shape, as the exact measure repairs them) and envelopes: the
-    other pairs cannot reach it and need no exact geometry (counted in ``stats["pairs_bounded"]``). Pairs with a
+    ``iou_upper_bound`` on the shapes' areas (once per shape: as the exact measure repairs them, or within a proven
+    bound of it for simple polygons, whose geometry is then built only if a pair of theirs is kept) and envelopes:
+    the other pairs cannot reach it and need no exact geometry (counted in ``stats["pairs_bounded"]``). Pairs with a
     shape too tangled to measure stay, so that the measurement reports it."""
     if not len(i):
         return np.zeros(0, dtype=bool)
     shapes, at = np.unique(np.concatenate([i, j]), return_inverse=True)
-    areas = geo.measured_areas_of(shapes)
+    areas, errs = geo.bounding_areas_of(shapes)
     ai, aj = areas[at[:len(i)]], areas[at[len(i):]]
     env = geo.envelopes
-    bound = iou_upper_bound(ai, aj, env[i], env[j])
+    bound = iou_upper_bound(ai, aj, env[i], env[j], errs[at[:len(i)]], errs[at[len(i):]])
     may = ~(bound < need * (1 - 1e-9)) | np.isnan(ai) | np.isnan(aj)  # 1e-9: rounding never drops a duplicate
     geo.stats["pairs_bounded"] = geo.stats.get("pairs_bounded", 0) + int(len(may) - may.sum())
     return may

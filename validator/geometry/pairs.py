@@ -350,13 +350,18 @@ def envelope_overlap_areas(env_i: np.ndarray, env_j: np.ndarray) -> np.ndarray:
     return np.maximum(w, 0.0) * np.maximum(h, 0.0)
 
 
-def iou_upper_bound(area_i: np.ndarray, area_j: np.ndarray, env_i: np.ndarray, env_j: np.ndarray) -> np.ndarray:
+def iou_upper_bound(area_i: np.ndarray, area_j: np.ndarray, env_i: np.ndarray, env_j: np.ndarray,
+                    err_i: np.ndarray | float = 0.0, err_j: np.ndarray | float = 0.0) -> np.ndarray:
     """Per pair, a number its intersection over union cannot exceed, from the two shapes' areas and envelopes alone
     (no intersection computed): IoU = I / (a_i + a_j - I) grows with the shared area I, which is at most the smaller
     area and at most the area of the envelopes' intersection. The areas must be those the exact measure uses
-    (repaired shapes for invalid ones); 0 where the union has no area (as ``Overlaps.iou``)."""
-    top = np.minimum(np.minimum(area_i, area_j), envelope_overlap_areas(env_i, env_j))
-    union = area_i + area_j - top
+    (repaired shapes for invalid ones), or within ``err_i`` / ``err_j`` of them (then I is bounded with the largest
+    areas they can be and the union with the smallest; each ``err`` below half its area, so the union stays
+    positive); 0 where the union has no area (as ``Overlaps.iou``)."""
+    hi_i, hi_j = area_i + err_i, area_j + err_j
+    lo_i, lo_j = area_i - err_i, area_j - err_j
+    top = np.minimum(np.minimum(hi_i, hi_j), envelope_overlap_areas(env_i, env_j))
+    union = np.maximum(lo_i + lo_j - top, np.maximum(lo_i, lo_j))  # (the union covers each shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(union > 0, top / union, 0.0)
 
