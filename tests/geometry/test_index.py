@@ -1,6 +1,7 @@
 """GeometryIndex's numpy-only columns against the shapely geometries it builds: ``exists`` says exactly where a
 geometry exists, ``bounds`` are each annotation's vertex extremes, ``envelopes`` the geometry's own bounds (what an
-STRtree indexes), for every type and vertex count the extraction accepts (empty, one vertex, too few, too many)."""
+STRtree indexes), for every type and vertex count the extraction accepts (empty, one vertex, too few, too many);
+``bounding_areas_of`` within its bound of the measured areas."""
 from __future__ import annotations
 
 import math
@@ -9,11 +10,13 @@ import numpy as np
 import shapely
 from hypothesis import given, strategies as st
 
-from validator.geometry.index import GeometryIndex
+from validator.geometry.index import SIMPLE_AREAS_FROM, GeometryIndex
+from validator.geometry.polygons import Outlines
 from validator.scale.annotations import extract
 from validator.testing import box, cuboid, ellipse, line, point, polygon
 
 from .strategies import KERNEL, coord
+from .test_iou_bound import _stars
 
 _vertices = st.lists(st.tuples(coord, coord), min_size=0, max_size=7)
 _annotation = st.one_of(
@@ -48,3 +51,28 @@ def test_exists_bounds_and_envelopes_agree_with_the_geometries(anns):
         assert np.array_equal(geo.bounds[k], want, equal_nan=True)
         env = shapely.bounds(geoms[k]).tolist() if geoms[k] is not None else [math.nan] * 4
         assert np.allclose(geo.envelopes[k], env, rtol=1e-12, atol=1e-9, equal_nan=True)
+
+
+@KERNEL
+@given(st.lists(st.one_of(_stars(), _vertices), min_size=SIMPLE_AREAS_FROM, max_size=SIMPLE_AREAS_FROM + 8),
+       st.lists(_annotation, max_size=4))
+def test_bounding_areas_are_the_measured_areas_within_their_bound(polys, others):
+    """Enough polygons for the shoelace path (stars it proves simple, and any outlines it leaves to shapely, even
+    with too few vertices), among other shapes: each area within its bound of the area the exact measure uses."""
+    anns = [polygon(p) for p in polys] + others
+    a = extract([dict(ann, uuid=f"u{k}", label="x") for k, ann in enumerate(anns)])
+    geo = GeometryIndex(a)
+    at = geo.exists.nonzero()[0]
+    area, err = geo.bounding_areas_of(at)
+    measured = GeometryIndex(a).measured_areas_of(at)
+    assert np.isnan(area).tolist() == np.isnan(measured).tolist()
+    ok = ~np.isnan(measured)
+    assert (np.abs(area - measured)[ok] <= err[ok]).all()
+    proven = err > 0
+    assert (err[proven] < 0.5 * area[proven]).all()
+    # the shoelace path was taken (enough polygons with a geometry): a polygon it proves simple on its own is proven
+    # among the others
+    if sum(len(p) >= 3 for p in polys) >= SIMPLE_AREAS_FROM:
+        alone = [Outlines(np.array(p, dtype=float), np.array([len(p)])).simple_areas()[0][0]
+                 for p in polys if len(p) >= 3]
+        assert proven.any() == any(not np.isnan(x) for x in alone)

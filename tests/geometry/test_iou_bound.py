@@ -26,7 +26,7 @@ def _iou(a, b) -> float:
     # the other shape's edge it can return the whole bow-tie as the overlap (585.6, more than the true 1.03 and once
     # more than the other shape's own area). Such an oracle answer says nothing about the bound: inputs where the
     # overlay disagrees with the same overlay on a fine grid (or exceeds an area) are skipped, not trusted.
-    scale = max(1.0, *(abs(c) for c in shapely.bounds(shapely.union(a, b)) if c == c))
+    scale = max([1.0, *(abs(c) for c in shapely.bounds(shapely.union(a, b)) if c == c)])  # (empty: no bounds)
     try:
         snapped = shapely.area(shapely.intersection(a, b, grid_size=1e-9 * scale))
     except shapely.errors.GEOSException:  # a repaired shape with lines in it: the grid overlay refuses mixed dimensions

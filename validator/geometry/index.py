@@ -38,6 +38,9 @@ __all__ = ["GeometryIndex", "meeting_envelopes"]
 
 ELLIPSE_SEGMENTS = 64
 MAX_REPAIRED_CROSSINGS = 16  # measurable_geoms_of repairs polygons that meet themselves at most this often
+# bounding_areas_of takes the shoelace areas of this many polygons or more: below, numpy's fixed cost per call is
+# more than building and measuring their few geometries (a real task's polygons: a handful)
+SIMPLE_AREAS_FROM = 32
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -278,17 +281,20 @@ class GeometryIndex:
                 out[other[ok]] = shapely.area(g[ok])
         return out
 
-    def bounding_areas_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def bounding_areas_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray | float]:
         """Per position, an area and how far the area the overlap measures use (:meth:`measured_areas_of`) can be
         from it: polygons proven simple by numpy alone (:meth:`~validator.geometry.polygons.Outlines.simple_areas`:
         most real outlines) by the shoelace formula, within a bound far below float noise, without building their
-        geometry; every other shape measured exactly (error 0). What a bound on the IoU needs, at the cost of
-        numpy alone for the shapes whose every pair it rules out."""
+        geometry, when there are at least ``SIMPLE_AREAS_FROM`` polygons; every other shape measured exactly (error
+        0; the scalar 0 when no polygon's is taken). What a bound on the IoU needs, at the cost of numpy alone for
+        the shapes whose every pair it rules out."""
         positions = np.asarray(positions, dtype=np.int64)
         a = self.annotations
+        if len(a.positions_by_type.get(_POLYGON, ())) < SIMPLE_AREAS_FROM:  # a real task: no numpy call added
+            return self.measured_areas_of(positions), 0.0
         polygons = ((a.type_codes[positions] == _POLYGON) & self.exists[positions]).nonzero()[0]
         area, err = np.full(len(positions), np.nan), np.zeros(len(positions))
-        if len(polygons):
+        if len(polygons) >= SIMPLE_AREAS_FROM:
             at = positions[polygons]
             area[polygons], err[polygons] = Outlines(a.coords[a.rows_of(at)], self.counts[at]).simple_areas()
         rest = np.isnan(area).nonzero()[0]

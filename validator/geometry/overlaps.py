@@ -79,7 +79,10 @@ def may_reach_iou(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.n
     areas, errs = geo.bounding_areas_of(shapes)
     ai, aj = areas[at[:len(i)]], areas[at[len(i):]]
     env = geo.envelopes
-    bound = iou_upper_bound(ai, aj, env[i], env[j], errs[at[:len(i)]], errs[at[len(i):]])
+    if np.ndim(errs):
+        bound = iou_upper_bound(ai, aj, env[i], env[j], errs[at[:len(i)]], errs[at[len(i):]])
+    else:  # every area exact
+        bound = iou_upper_bound(ai, aj, env[i], env[j])
     may = ~(bound < need * (1 - 1e-9)) | np.isnan(ai) | np.isnan(aj)  # 1e-9: rounding never drops a duplicate
     geo.stats["pairs_bounded"] = geo.stats.get("pairs_bounded", 0) + int(len(may) - may.sum())
     return may
