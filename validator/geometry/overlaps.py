@@ -115,7 +115,8 @@ class PairOverlaps:
             self.rect[self.boxes] = rect
         other = (~self.boxes).nonzero()[0]
         if len(other):
-            gi, gj = geo.measurable_geoms_of(i[other]), geo.measurable_geoms_of(j[other])
+            both = geo.measurable_geoms_of(np.concatenate([i[other], j[other]]))  # one call: one validity pass
+            gi, gj = both[:len(other)], both[len(other):]
             ok = (gi != None) & (gj != None)  # noqa: E711  (elementwise on object arrays)
             if not ok.all():
                 self.tangled = sorted({int(p) for p, g in zip(np.r_[i[other], j[other]], np.r_[gi, gj]) if g is None})
