@@ -241,7 +241,8 @@ def test_bad_options_are_rejected(tmp_path, rule_id, options, complaint):
 
 def test_good_options_load(tmp_path):
     cfg = _config(tmp_path, "duplicate_annotation",
-                  '{ min_iou = 0.85, across_types = true, thresholds = [{ labels = ["car", "truck"], min_iou = 0.7 }] }')
+                  '{ min_iou = 0.85, across_types = true, '
+                  'thresholds = [{ labels = ["car", "truck"], min_iou = 0.7 }] }')
     (inst,) = [i for i in cfg.instances if i.id == "duplicate_annotation"]
     assert inst.options["thresholds"] == [{"labels": ["car", "truck"], "min_iou": 0.7}]
 

@@ -32,10 +32,10 @@ def _box_corners(ltwhr: np.ndarray) -> np.ndarray:
     out[:, 3, 1] = bottom
     rotated = (rot != 0.0).nonzero()[0]
     if len(rotated):
-        l, t, ww, hh, r = left[rotated], top[rotated], w[rotated], h[rotated], rot[rotated]
+        lft, t, ww, hh, r = left[rotated], top[rotated], w[rotated], h[rotated], rot[rotated]
         dx = np.stack([-ww / 2, ww / 2, ww / 2, -ww / 2], axis=1)
         dy = np.stack([-hh / 2, -hh / 2, hh / 2, hh / 2], axis=1)
-        cx = (l + ww / 2)[:, None]
+        cx = (lft + ww / 2)[:, None]
         cy = (t + hh / 2)[:, None]
         c = np.cos(r)[:, None]
         sn = np.sin(r)[:, None]
