@@ -59,6 +59,7 @@ class Outlines:
     def __init__(self, xy: np.ndarray, counts: np.ndarray):
         xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
         counts = np.asarray(counts, dtype=np.int64)
+        self.given_counts = counts  # the vertices each outline was given with, repeats included
         starts = counts.cumsum() - counts
         nxt = self._next_rows(len(xy), starts, counts)
         z = xy.view(np.complex128).ravel()  # a vertex as one number: equal where both coordinates are (NaN never)
@@ -177,13 +178,14 @@ class Outlines:
         coordinate differences) are of ``n`` products of coordinates within ``2R`` of each other, each rounded
         relative to ``4R²``, added up with at most ``n`` roundings relative to a partial sum below ``4nR²``: each
         is within ``(12n + 4n²)·u·R²`` of the true area of the polygon of these vertices. ``64 (n + 1)² u R²`` (plus
-        ``n`` smallest subnormals for products that underflow) covers both, several times over."""
+        ``n`` smallest subnormals for products that underflow) covers both, several times over, with ``n`` the
+        vertices the outline was given with (GEOS measures the ring as given, repeated vertices included)."""
         if not len(self):
             return np.zeros(0), np.zeros(0)
         area2, _, _, star, r2 = self._terms
         with np.errstate(all="ignore"):
             area = area2 / 2.0
-            n = self.counts.astype(np.float64)
+            n = self.given_counts.astype(np.float64)
             err = 64.0 * (n + 1.0) ** 2 * 2.0 ** -53 * r2 + n * 1e-320
             sure = star & np.isfinite(area) & np.isfinite(err) & (err < 0.5 * area)
         return np.where(sure, area, np.nan), np.where(sure, err, np.nan)
