@@ -182,18 +182,15 @@ def _label_group(task, label: str) -> tuple:
 def _keys_group(task, keys: tuple[str, ...]) -> tuple:
     in_order = tuple(task.attributes[k] for k in keys)
     required = tuple(s for s in in_order if s.required)
-    pairs, safe = _seed_of(task, in_order)
+    pairs, safe = _seeds(task, keys)
     return (({s.key: s for s in in_order}, in_order, required), pairs, _NEVER if required else safe,
             frozenset(s.key for s in required))
 
 
-def _seed_of(task, specs: tuple) -> tuple[set | frozenset, set | frozenset]:
-    """:func:`_seed` of these specs, kept per params (read-only: a request copies the pairs it learns into)."""
-    return _seeds(task, tuple(s.key for s in specs))
-
-
 @params_analysis(weight=lambda seeds: len(seeds[0]) + 1)
 def _seeds(task, keys: tuple[str, ...]) -> tuple[frozenset, frozenset]:
+    """:func:`_seed` of the attributes with these keys, kept per params (read-only: a request copies the pairs it
+    learns into)."""
     pairs, safe = _seed(task.attributes[k] for k in keys)
     return frozenset(pairs), frozenset(safe)
 
@@ -307,10 +304,15 @@ class _Analysis:
     def _applicable_for(self, label: str, attrs: dict) -> tuple[dict, tuple, tuple]:
         """(key -> spec of the attributes that apply, those specs in task order, the required ones), per label and
         the values of the attributes that conditions refer to: worked out once per params (``_applicable``)."""
-        frozen = tuple(_freeze(attrs.get(k)) for k in self.cond_keys)
-        key = (label, *frozen) if self.cond_keys else label
+        if not self.cond_keys:
+            return self._group_of(label)
+        return self._group_of((label, *(_freeze(attrs.get(k)) for k in self.cond_keys)))
+
+    def _group_of(self, key) -> tuple[dict, tuple, tuple]:
+        """:meth:`_applicable_for` by its key: the label, or (label, *frozen answers to the conditions' keys)."""
         found = self._applicable.get(key)
         if found is None:
+            label, frozen = (key, ()) if isinstance(key, str) else (key[0], key[1:])
             found = self._applicable[key] = _applicable(self.task, self.cond_keys, label, frozen)
         return found
 
@@ -342,14 +344,11 @@ class _Analysis:
             groups: dict[Any, tuple[set, Any, frozenset]] = {}
             seeded: dict[tuple, tuple[set, set]] = {}
             for key in dict.fromkeys(keys):  # each group once, in request order
-                found = self._applicable.get(key)
-                if found is None:
-                    found = self._applicable[key] = _applicable(self.task, self.cond_keys, key[0], key[1:])
-                _, in_order, required = found
+                _, in_order, required = self._group_of(key)
                 applicable = tuple(s.key for s in in_order)
                 seed = seeded.get(applicable)
                 if seed is None:
-                    pairs, safe = _seed_of(self.task, in_order)
+                    pairs, safe = _seeds(self.task, applicable)
                     seed = seeded[applicable] = (set(pairs), safe)  # (this request learns into its copy)
                 groups[key] = (seed[0], _NEVER if required else seed[1], frozenset(s.key for s in required))
             rest = _not_within(attributes, keys, {k: g[1] for k, g in groups.items()})
