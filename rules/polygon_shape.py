@@ -214,6 +214,9 @@ def _outlines(ctx, anns) -> tuple[Outlines, np.ndarray]:
     polygon rules: one analysis per request and set of polygons)."""
     enough = ctx.annotations.counts[anns.positions] >= 3
     polygons = anns if enough.all() else anns.where(enough)  # the selection itself: its vertices may be gathered
+    every, outlines = ctx.geometry.polygon_outlines  # the request's, when these are all its polygons (the usual
+    if len(every) == len(polygons.positions):  # case): shared with the overlap rules' area bounds
+        return outlines, every
     return polygon_outlines(ctx, polygons), polygons.positions
 
 

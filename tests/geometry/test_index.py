@@ -76,3 +76,28 @@ def test_bounding_areas_are_the_measured_areas_within_their_bound(polys, others)
         alone = [Outlines(np.array(p, dtype=float), np.array([len(p)])).simple_areas()[0][0]
                  for p in polys if len(p) >= 3]
         assert proven.any() == any(not np.isnan(x) for x in alone)
+
+
+@KERNEL
+@given(st.lists(st.one_of(_stars(), _vertices), min_size=1, max_size=6), st.lists(_annotation, max_size=4))
+def test_bounding_areas_take_the_shared_outlines_of_a_few_polygons(polys, others):
+    """Fewer polygons than SIMPLE_AREAS_FROM, once ``polygon_outlines`` is built (the polygon rules build it before
+    any overlap rule runs): their shoelace areas are taken from it, each within its bound of the measured area."""
+    anns = [polygon(p) for p in polys] + others
+    a = extract([dict(ann, uuid=f"u{k}", label="x") for k, ann in enumerate(anns)])
+    geo = GeometryIndex(a)
+    at, outlines = geo.polygon_outlines
+    assert at.tolist() == [k for k, (t, n) in enumerate(zip(a.type_names, a.counts.tolist()))
+                           if t == "polygon" and n >= 3]
+    everything = geo.exists.nonzero()[0]
+    area, err = geo.bounding_areas_of(everything)
+    measured = GeometryIndex(a).measured_areas_of(everything)
+    assert np.isnan(area).tolist() == np.isnan(measured).tolist()
+    ok = ~np.isnan(measured)
+    err = np.broadcast_to(err, area.shape)  # (the scalar 0 when no polygon's area is taken)
+    assert (np.abs(area - measured)[ok] <= err[ok]).all()
+    # exactly the polygons their own outline proves simple get a shoelace area (with a bound above 0)
+    alone = {int(p): not np.isnan(Outlines(a.coords[a.offsets[p]:a.offsets[p] + a.counts[p]],
+                                           a.counts[p:p + 1]).simple_areas()[0][0]) for p in at}
+    proven = (err > 0).tolist()
+    assert proven == [alone.get(int(p), False) for p in everything]

@@ -19,6 +19,8 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
 * ``measurable_geoms_of(positions)``: the geometries with invalid ones repaired (once per annotation), None for
   polygons too tangled to repair at a bounded cost.
 * ``areas``: shapely areas; ``bounding_areas_of``: areas within a small bound, polygons without their geometry.
+* ``polygon_outlines``: one :class:`~validator.geometry.polygons.Outlines` of every polygon of at least 3 vertices,
+  shared by the polygon rules (when they look at every polygon) and ``bounding_areas_of``.
 * ``axis_aligned_boxes``: positions of unrotated boxes, for exact IoU by plain arithmetic.
 """
 from __future__ import annotations
@@ -40,7 +42,7 @@ ELLIPSE_SEGMENTS = 64
 MAX_REPAIRED_CROSSINGS = 16  # measurable_geoms_of repairs polygons that meet themselves at most this often
 # bounding_areas_of takes the shoelace areas of this many polygons or more: below, numpy's fixed cost per call is
 # more than building and measuring their few geometries (a real task's polygons: a handful)
-SIMPLE_AREAS_FROM = 32
+SIMPLE_AREAS_FROM = 32  # (unless the polygon rules already built ``polygon_outlines``: then always)
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -63,6 +65,7 @@ class GeometryIndex:
         self._all_built = False
         self._measurable: np.ndarray | None = None  # measurable_geoms_of: repaired shapes, per annotation
         self._measured: np.ndarray | None = None
+        self._outline_of = _NO_PAIRS  # polygon_outlines: per position, its outline (-1: none)
 
     # -- cheap, numpy only -------------------------------------------------------------------------------------
     @property
@@ -285,23 +288,41 @@ class GeometryIndex:
         """Per position, an area and how far the area the overlap measures use (:meth:`measured_areas_of`) can be
         from it: polygons proven simple by numpy alone (:meth:`~validator.geometry.polygons.Outlines.simple_areas`:
         most real outlines) by the shoelace formula, within a bound far below float noise, without building their
-        geometry, when there are at least ``SIMPLE_AREAS_FROM`` polygons; every other shape measured exactly (error
-        0; the scalar 0 when no polygon's is taken). What a bound on the IoU needs, at the cost of numpy alone for
-        the shapes whose every pair it rules out."""
+        geometry, when :attr:`polygon_outlines` is built already (the polygon rules build it) or there are at least
+        ``SIMPLE_AREAS_FROM`` polygons; every other shape measured exactly (error 0; the scalar 0 when no polygon's
+        is taken). What a bound on the IoU needs, at the cost of numpy alone for the shapes whose every pair it
+        rules out."""
         positions = np.asarray(positions, dtype=np.int64)
         a = self.annotations
-        if len(a.positions_by_type.get(_POLYGON, ())) < SIMPLE_AREAS_FROM:  # a real task: no numpy call added
+        if "polygon_outlines" not in self.__dict__ and \
+                len(a.positions_by_type.get(_POLYGON, ())) < SIMPLE_AREAS_FROM:  # no numpy call added for a few
             return self.measured_areas_of(positions), 0.0
-        polygons = ((a.type_codes[positions] == _POLYGON) & self.exists[positions]).nonzero()[0]
+        at, outlines = self.polygon_outlines
+        if not len(at):
+            return self.measured_areas_of(positions), 0.0
+        k = self._outline_of[positions]  # each position's outline, -1 for other shapes
+        mine = (k >= 0).nonzero()[0]
+        if not len(mine):
+            return self.measured_areas_of(positions), 0.0
+        simple_area, simple_err = outlines.simple_areas()
         area, err = np.full(len(positions), np.nan), np.zeros(len(positions))
-        if len(polygons) >= SIMPLE_AREAS_FROM:
-            at = positions[polygons]
-            area[polygons], err[polygons] = Outlines(a.coords[a.rows_of(at)], self.counts[at]).simple_areas()
+        area[mine], err[mine] = simple_area[k[mine]], simple_err[k[mine]]
         rest = np.isnan(area).nonzero()[0]
         if len(rest):
             area[rest] = self.measured_areas_of(positions[rest])
             err[rest] = 0.0
         return area, err
+
+    @cached_property
+    def polygon_outlines(self) -> tuple[np.ndarray, Outlines]:
+        """``(positions, outlines)``: every polygon of at least 3 vertices (positions in request order) as one
+        :class:`~validator.geometry.polygons.Outlines`, built once per request: the polygon rules ask it of the
+        polygons they look at (when those are all of them) and the IoU bound takes its areas."""
+        a = self.annotations
+        at = ((a.type_codes == _POLYGON) & (self.counts >= 3)).nonzero()[0]
+        self._outline_of = np.full(len(a), -1, dtype=np.int64)
+        self._outline_of[at] = np.arange(len(at))
+        return at, Outlines(a.coords[a.rows_of(at)], self.counts[at])
 
     def _repaired(self, pos: int, geom):
         a = self.annotations

@@ -180,6 +180,10 @@ class Outlines:
         is within ``(12n + 4n²)·u·R²`` of the true area of the polygon of these vertices. ``64 (n + 1)² u R²`` (plus
         ``n`` smallest subnormals for products that underflow) covers both, several times over, with ``n`` the
         vertices the outline was given with (GEOS measures the ring as given, repeated vertices included)."""
+        return self._simple_areas
+
+    @cached_property
+    def _simple_areas(self) -> tuple[np.ndarray, np.ndarray]:
         if not len(self):
             return np.zeros(0), np.zeros(0)
         area2, _, _, star, r2 = self._terms
