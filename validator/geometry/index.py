@@ -25,12 +25,12 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
 """
 from __future__ import annotations
 
-from functools import cached_property
 
 import numpy as np
 import shapely
 
 from validator.scale.annotations import TYPE_CODE, AnnotationSet
+from validator.scale.lazy import cached_property
 
 from .overlaps import Candidates, PairOverlaps, may_reach_iou, overlap_candidates
 from .polygons import Outlines, self_crossings

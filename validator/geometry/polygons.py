@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from functools import cached_property
 from itertools import islice
 from math import hypot
 from typing import NamedTuple
 
 import numpy as np
 import shapely
+
+from validator.scale.lazy import cached_property
 
 from .pairs import pairs_within_groups
 

@@ -33,7 +33,6 @@ import math
 import operator
 import re
 from collections import Counter
-from functools import cached_property
 from itertools import chain, compress, repeat
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -43,6 +42,7 @@ import numpy as np
 from validator.geometry.boxes import box_corners  # the kernel (re-exported: __all__)
 from validator.scale import format as fmt
 from validator.scale.format import CODE_OF_CLASS, GEOMETRY_TYPES, MISSING, NAME_OF_CLASS, TYPE_CODE
+from validator.scale.lazy import cached_property
 
 __all__ = ["GEOMETRY_TYPES", "TYPE_CODE", "Annotation", "AnnotationSet", "Malformed", "Numbering", "extract",
            "from_typed", "LISTED_DEFAULT", "box_corners"]
