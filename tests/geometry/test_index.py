@@ -101,3 +101,45 @@ def test_bounding_areas_take_the_shared_outlines_of_a_few_polygons(polys, others
                                            a.counts[p:p + 1]).simple_areas()[0][0]) for p in at}
     proven = (err > 0).tolist()
     assert proven == [alone.get(int(p), False) for p in everything]
+
+
+_huge = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
+
+
+@KERNEL
+@given(st.lists(st.one_of(_stars(), _vertices), max_size=5), st.lists(_annotation, min_size=1, max_size=6),
+       st.lists(st.floats(0.01, 1.0), min_size=32, max_size=32), st.booleans(),
+       st.lists(st.builds(lambda x, y, w, h: box(x, y, w, h), _huge, _huge, _huge.map(abs), _huge.map(abs)),
+                max_size=2))
+def test_few_pairs_are_bounded_in_python_exactly_as_by_numpy(polys, others, needs, outlines_first, huge):
+    """``may_reach_iou`` of up to FEW_PAIRS pairs (plain Python) keeps exactly the pairs the numpy bound keeps
+    (``iou_upper_bound`` on ``bounding_areas_of``), with exact areas or with shoelace areas and their errors, and
+    with absurd coordinates (areas and envelopes that overflow: the numpy path decides those)."""
+    from validator.geometry.overlaps import FEW_PAIRS, _may_reach_few, may_reach_iou
+    from validator.geometry.pairs import iou_upper_bound
+
+    anns = [polygon(p) for p in polys] + others + huge
+    a = extract([dict(ann, uuid=f"u{k}", label="x") for k, ann in enumerate(anns)])
+    geo = GeometryIndex(a)
+    if outlines_first:
+        geo.polygon_outlines  # noqa: B018  (as after the polygon rules: shoelace areas with their errors)
+    at = geo.exists.nonzero()[0].tolist()
+    pairs = [(p, q) for n, p in enumerate(at) for q in at[n + 1:]][:FEW_PAIRS]
+    if not pairs:
+        return
+    i, j = (np.array(side, dtype=np.int64) for side in zip(*pairs))
+    need = np.array(needs[:len(i)])
+    with np.errstate(all="ignore"):  # (as in the engine: absurd coordinates overflow)
+        kept = may_reach_iou(geo, i, j, need)
+        area, err = (geo if outlines_first else GeometryIndex(a)).bounding_areas_of(np.arange(len(a)))
+        env = geo.envelopes
+        if np.ndim(err):
+            bound = iou_upper_bound(area[i], area[j], env[i], env[j], err[i], err[j])
+        else:
+            bound = iou_upper_bound(area[i], area[j], env[i], env[j])
+        want = ~(bound < need * (1 - 1e-9)) | np.isnan(area[i]) | np.isnan(area[j])
+    assert kept.tolist() == want.tolist()
+    assert geo.stats["pairs_bounded"] == int((~kept).sum())
+    if not huge:  # ordinary coordinates: the plain-Python path decided (it gives up only on numbers not finite)
+        with np.errstate(all="ignore"):
+            assert _may_reach_few(GeometryIndex(a), i, j, need) is not None

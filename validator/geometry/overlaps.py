@@ -18,6 +18,7 @@ Overlap is measured by area: shapes that only touch do not overlap.
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -75,6 +76,11 @@ def may_reach_iou(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.n
     shape too tangled to measure stay, so that the measurement reports it."""
     if not len(i):
         return np.zeros(0, dtype=bool)
+    if len(i) <= FEW_PAIRS:
+        may = _may_reach_few(geo, i, j, need)
+        if may is not None:
+            geo.stats["pairs_bounded"] = geo.stats.get("pairs_bounded", 0) + int(len(may) - may.sum())
+            return may
     shapes, at = np.unique(np.concatenate([i, j]), return_inverse=True)
     areas, errs = geo.bounding_areas_of(shapes)
     ai, aj = areas[at[:len(i)]], areas[at[len(i):]]
@@ -86,6 +92,47 @@ def may_reach_iou(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.n
     may = ~(bound < need * (1 - 1e-9)) | np.isnan(ai) | np.isnan(aj)  # 1e-9: rounding never drops a duplicate
     geo.stats["pairs_bounded"] = geo.stats.get("pairs_bounded", 0) + int(len(may) - may.sum())
     return may
+
+
+FEW_PAIRS = 32  # may_reach_iou bounds at most this many pairs in plain Python (numpy's fixed cost per call dominates)
+
+
+def _may_reach_few(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.ndarray) -> np.ndarray | None:
+    """:func:`may_reach_iou` of a few pairs, pair by pair in Python floats: the same operations as
+    :func:`~validator.geometry.pairs.iou_upper_bound` on finite numbers (so the same bound, bit for bit); None when a
+    number is not finite (overflowing areas or envelopes), for the numpy path to decide as it always has."""
+    il, jl = i.tolist(), j.tolist()
+    shapes = sorted({*il, *jl})
+    areas, errs = geo.bounding_areas_of(np.array(shapes, dtype=np.int64))
+    area = dict(zip(shapes, areas.tolist()))
+    with_errors = bool(np.ndim(errs))  # as the numpy path: the bound with errors for every pair, or for none
+    err = dict(zip(shapes, errs.tolist())) if with_errors else {}
+    env = dict(zip(shapes, geo.envelopes[shapes].tolist()))
+    isfinite = math.isfinite
+    out = []
+    for a, b, bar in zip(il, jl, need.tolist()):
+        ai, aj = area[a], area[b]
+        if ai != ai or aj != aj:  # a shape too tangled to measure: the pair stays, for the measurement to report
+            out.append(True)
+            continue
+        x0, y0, x1, y1 = env[a]
+        u0, v0, u1, v1 = env[b]
+        w = min(x1, u1) - max(x0, u0)
+        h = min(y1, v1) - max(y0, v0)
+        shared = max(w, 0.0) * max(h, 0.0)
+        if with_errors:
+            ei, ej = err[a], err[b]
+            hi_i, hi_j, lo_i, lo_j = ai + ei, aj + ej, ai - ei, aj - ej
+            top = min(min(hi_i, hi_j), shared)
+            union = max(lo_i + lo_j - top, max(lo_i, lo_j))
+        else:
+            top = min(min(ai, aj), shared)
+            union = ai + aj - top
+        if not (isfinite(shared) and isfinite(top) and isfinite(union) and isfinite(bar)):
+            return None
+        bound = top / union if union > 0 else 0.0
+        out.append(not bound < bar * (1 - 1e-9))
+    return np.array(out, dtype=bool)
 
 
 class PairOverlaps:
