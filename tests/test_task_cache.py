@@ -171,3 +171,25 @@ def test_what_a_params_memo_keeps_is_bounded():
         assert heavy(spec, big + 1) == list(range(big + 1))  # would pass the bound: computed every time
     assert calls[1:] == [("heavy", big + 1)] * 2
     assert len(spec.params_memo) == 1
+
+
+def test_the_key_of_the_raw_params_given_once_gives_the_same_specs():
+    """The engine encodes the key once per request, from the params as received (``envelope.task_params_key``),
+    and gives it to both caches: every variant's spec equals the uncached one, and tasks whose params read the
+    same (another attachment) share one entry."""
+    task_mod._params_cache.clear(), envelope._checked_params.clear()
+
+    def keyed(raw_task: dict) -> TaskSpec:
+        parsed = orjson.loads(orjson.dumps(raw_task))
+        key = envelope.task_params_key(parsed)
+        return TaskSpec.from_task(envelope.load_task(parsed, cache=True, key=key), cache=True, key=key)
+
+    for variant in VARIANTS:
+        raw = _task(variant(copy.deepcopy(BASE)))
+        for _ in range(2):  # the second time from the cache
+            _same(keyed(raw), _spec(raw, cache=False))
+    a = keyed(_task(BASE))
+    b = keyed(_task({**BASE, "attachment": "https://example.com/elsewhere.jpg"}))
+    assert a.geometries is b.geometries and b.params["attachment"] == "https://example.com/elsewhere.jpg"
+    assert envelope.task_params_key(["not", "a", "task"]) is None
+    assert envelope.task_params_key({"params": None}) == envelope.task_params_key({}) == b"{}"

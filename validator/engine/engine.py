@@ -192,13 +192,14 @@ class Engine:
         typed = envelope.decode(raw)
         if typed is not None:
             raw_task, response = typed
-            task = envelope.load_task(raw_task, cache=True)  # the same specification and messages as the generic path
-            anns = response.annotations or []
+            key = envelope.task_params_key(raw_task)  # (encoded once: both params caches are keyed on it)
+            task = envelope.load_task(raw_task, cache=True, key=key)  # the same specification and messages as the
+            anns = response.annotations or []                          # generic path
             lazy = _LazyBody(raw)
             annotations = from_typed(anns, lazy.annotations)
             if annotations is not None:
                 result = self._validate(t0, task, lambda: annotations, len(anns), lazy.response,
-                                        response.global_attributes, fast=True)
+                                        response.global_attributes, fast=True, key=key)
                 result.inputs = (typed, annotations, lazy)
                 return result
         body = jsonio.loads(raw)
@@ -219,7 +220,7 @@ class Engine:
         return result
 
     def _validate(self, t0: float, task: dict, make_annotations, count: int, context_response: Any,
-                  global_attributes: Any, fast: bool = False) -> Result:
+                  global_attributes: Any, fast: bool = False, key: bytes | None = None) -> Result:
         stages: dict[str, float] = {}
         task_type = task.get("type")
         task_id = task.get("task_id")
@@ -231,7 +232,7 @@ class Engine:
         cfg = self.config
         spec = TaskSpec.from_task(task, width_key=cfg.image_width_key, height_key=cfg.image_height_key,
                                   project_image_size=cfg.project_image_size, conditions_mode=cfg.conditions_mode,
-                                  cache=fast)
+                                  cache=fast, key=key)
         t1 = time.perf_counter()
         stages["envelope"] = (t1 - t0) * 1000
         annotations = make_annotations()

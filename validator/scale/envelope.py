@@ -24,7 +24,7 @@ from validator.scale.answer import json_type_name
 from validator.scale.format import IMAGEANNOTATION, MISSING, PADDINGS, Problem
 from validator.scale.task import cached, params_key
 
-__all__ = ["BodyError", "IMAGEANNOTATION", "decode", "load_envelope", "load_task"]
+__all__ = ["BodyError", "IMAGEANNOTATION", "decode", "load_envelope", "load_task", "task_params_key"]
 
 
 class BodyError(ValueError):
@@ -74,7 +74,7 @@ def _check(value: dict, struct: type, where: str, *, strict: bool = True) -> Any
 _checked_params: dict[bytes, dict] = {}  # params_key of raw params -> their paddings (validator/scale/task.py)
 
 
-def load_task(raw_task: Any, *, cache: bool = False) -> dict:
+def load_task(raw_task: Any, *, cache: bool = False, key: bytes | None = None) -> dict:
     """Validate the Task object (its params too, for imageannotation tasks); defaults filled in. Raises BodyError.
 
     The result is the task as received (every field Scale adds is kept) with ``params`` and ``metadata`` objects
@@ -82,7 +82,8 @@ def load_task(raw_task: Any, *, cache: bool = False) -> dict:
     ``params.annotation_attributes`` present (``{}`` when absent) and the paddings as floats.
 
     ``cache=True``: the task was parsed by orjson; its loaded params may be shared with earlier tasks that had the
-    same params (read-only)."""
+    same params (read-only). ``key``: :func:`task_params_key` of ``raw_task``, when the caller has it already (the
+    engine computes it once per request, for this and for ``TaskSpec.from_task``)."""
     if not isinstance(raw_task, dict):
         raise BodyError(f"'task' must be an object, not {json_type_name(raw_task)}")
     _check(raw_task, fmt.Task, "task")
@@ -90,8 +91,15 @@ def load_task(raw_task: Any, *, cache: bool = False) -> dict:
     task["params"] = raw_task.get("params") or {}
     task["metadata"] = raw_task.get("metadata") or {}
     if task.get("type") == IMAGEANNOTATION:
-        task["params"] = _load_params(task["params"], params_key(task["params"]) if cache else None)
+        task["params"] = _load_params(task["params"], (key or task_params_key(raw_task)) if cache else None)
     return task
+
+
+def task_params_key(raw_task: Any) -> bytes | None:
+    """The params cache key (validator/scale/task.py ``params_key``) of a task object as received: what
+    :func:`load_task` keys its checked params on, and ``TaskSpec.from_task`` what the params yield (the loaded params
+    are a function of these raw ones). None when not cached."""
+    return params_key(raw_task.get("params") or {}) if isinstance(raw_task, dict) else None
 
 
 def _load_params(raw: dict, key: bytes | None) -> dict:
