@@ -143,3 +143,30 @@ def test_few_pairs_are_bounded_in_python_exactly_as_by_numpy(polys, others, need
     if not huge:  # ordinary coordinates: the plain-Python path decided (it gives up only on numbers not finite)
         with np.errstate(all="ignore"):
             assert _may_reach_few(GeometryIndex(a), i, j, need) is not None
+
+
+@KERNEL
+@given(st.lists(st.one_of(_stars(), _vertices), max_size=5), st.lists(_annotation, max_size=6), st.booleans(),
+       st.lists(st.builds(lambda x, y, w, h: box(x, y, w, h), _huge, _huge, _huge.map(abs), _huge.map(abs)),
+                max_size=2), st.data())
+def test_bounding_areas_few_are_bounding_areas_of_bit_for_bit(polys, others, outlines_first, huge, data):
+    """The plain-Python ``bounding_areas_few`` gives exactly what ``bounding_areas_of`` gives, for any subset of the
+    shapes, before and after the polygon rules built ``polygon_outlines``: the same areas bit for bit (NaN where
+    too tangled), the same errors, and None where ``bounding_areas_of`` gives the scalar 0."""
+    anns = [polygon(p) for p in polys] + others + huge
+    a = extract([dict(ann, uuid=f"u{k}", label="x") for k, ann in enumerate(anns)])
+    at = GeometryIndex(a).exists.nonzero()[0].tolist()
+    shapes = sorted(data.draw(st.sets(st.sampled_from(at))) if at else [])
+    if not shapes:
+        return
+    few, numpy_ = GeometryIndex(a), GeometryIndex(a)
+    if outlines_first:
+        few.polygon_outlines, numpy_.polygon_outlines  # noqa: B018  (as after the polygon rules)
+    with np.errstate(all="ignore"):
+        area, err = few.bounding_areas_few(shapes)
+        want_area, want_err = numpy_.bounding_areas_of(np.array(shapes))
+    assert np.array(area).tobytes() == want_area.tobytes()  # bit for bit (NaN included)
+    if np.ndim(want_err):
+        assert err is not None and np.array(err).tobytes() == want_err.tobytes()
+    else:
+        assert err is None and want_err == 0.0

@@ -25,6 +25,8 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
 """
 from __future__ import annotations
 
+import math
+
 
 import numpy as np
 import shapely
@@ -312,6 +314,46 @@ class GeometryIndex:
             area[rest] = self.measured_areas_of(positions[rest])
             err[rest] = 0.0
         return area, err
+
+    def bounding_areas_few(self, shapes: list[int]) -> tuple[list[float], list[float] | None]:
+        """:meth:`bounding_areas_of` of a few positions (a list), as Python lists, for a caller that goes on in plain
+        Python (``may_reach_iou`` of a few pairs): the same numbers, bit for bit (unrotated boxes by the same
+        arithmetic on their bounds, the same shoelace areas and errors, the other shapes measured by
+        :meth:`measured_areas_of` itself), and errors None where ``bounding_areas_of`` gives the scalar 0."""
+        a = self.annotations
+        area = [math.nan] * len(shapes)
+        err: list[float] | None = None
+        if "polygon_outlines" in self.__dict__ or len(a.positions_by_type.get(_POLYGON, ())) >= SIMPLE_AREAS_FROM:
+            at, outlines = self.polygon_outlines
+            if len(at):
+                k = self._outline_of[shapes].tolist()
+                if max(k) >= 0:
+                    simple_area, simple_err = outlines.simple_areas()
+                    taken = [n for n, kk in enumerate(k) if kk >= 0]
+                    rows = [k[n] for n in taken]
+                    err = [0.0] * len(shapes)
+                    for n, x, e in zip(taken, simple_area[rows].tolist(), simple_err[rows].tolist()):
+                        if x == x:  # proven simple (NaN: measured below, error 0)
+                            area[n], err[n] = x, e
+        rest = [n for n, x in enumerate(area) if x != x]
+        if rest:
+            aligned = self._aligned_mask
+            boxes = [n for n in rest if aligned[shapes[n]]]
+            if boxes:
+                for n, (x0, y0, x1, y1) in zip(boxes, self.bounds[[shapes[n] for n in boxes]].tolist()):
+                    area[n] = (x1 - x0) * (y1 - y0)
+            others = [n for n in rest if not aligned[shapes[n]]]
+            if others:
+                for n, x in zip(others, self.measured_areas_of(np.array([shapes[n] for n in others])).tolist()):
+                    area[n] = x
+        return area, err
+
+    @cached_property
+    def _aligned_mask(self) -> list[bool]:
+        """Per position: whether it is an unrotated box (:attr:`axis_aligned_boxes`), as a list."""
+        mask = np.zeros(len(self.annotations), dtype=bool)
+        mask[self.axis_aligned_boxes] = True
+        return mask.tolist()
 
     @cached_property
     def polygon_outlines(self) -> tuple[np.ndarray, Outlines]:

@@ -103,10 +103,10 @@ def _may_reach_few(geo: "GeometryIndex", i: np.ndarray, j: np.ndarray, need: np.
     number is not finite (overflowing areas or envelopes), for the numpy path to decide as it always has."""
     il, jl = i.tolist(), j.tolist()
     shapes = sorted({*il, *jl})
-    areas, errs = geo.bounding_areas_of(np.array(shapes, dtype=np.int64))
-    area = dict(zip(shapes, areas.tolist()))
-    with_errors = bool(np.ndim(errs))  # as the numpy path: the bound with errors for every pair, or for none
-    err = dict(zip(shapes, errs.tolist())) if with_errors else {}
+    areas, errs = geo.bounding_areas_few(shapes)
+    area = dict(zip(shapes, areas))
+    with_errors = errs is not None  # as the numpy path: the bound with errors for every pair, or for none
+    err = dict(zip(shapes, errs)) if with_errors else {}
     env = dict(zip(shapes, geo.envelopes[shapes].tolist()))
     isfinite = math.isfinite
     out = []
