@@ -274,3 +274,19 @@ def test_self_crossings_with_repeated_vertices_agree_with_shapely(polys):
         if _is_flat(poly):
             continue
         assert (k not in found) == simple, poly
+
+
+def test_the_full_search_is_kept_with_the_outlines_and_counted_once():
+    """``self_crossings`` without ``max_places`` is asked by both polygon rules and by the overlap bound: the
+    search runs once per Outlines (the same list back, its work counted once); with ``max_places`` it runs anew."""
+    u_shape = [(0, 0), (3, 0), (3, 3), (2, 3), (2, 1), (1, 1), (1, 3), (0, 3)]  # its mean lies in the notch
+    o = Outlines(np.array([(0, 0), (4, 4), (4, 0), (0, 4), *u_shape], dtype=float), np.array([4, 8]))
+    assert o.star_shaped().tolist() == [False, False] and o.simple() is None  # (a bow-tie; the U: simple)
+    stats: dict = {}
+    first = self_crossings(o, stats)
+    work = stats["edge_pairs"]
+    assert self_crossings(o, stats) is first and stats["edge_pairs"] == work
+    assert [f.outline for f in first] == [0]
+    assert o.simple().tolist() == [False, True]
+    again = self_crossings(o, stats, max_places=10)
+    assert again is not first and [f.outline for f in again] == [0] and stats["edge_pairs"] == 2 * work

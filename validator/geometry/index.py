@@ -306,7 +306,7 @@ class GeometryIndex:
         mine = (k >= 0).nonzero()[0]
         if not len(mine):
             return self.measured_areas_of(positions), 0.0
-        simple_area, simple_err = outlines.simple_areas()
+        simple_area, simple_err = self._shoelace_areas(outlines, np.isnan(outlines.simple_areas()[0][k[mine]]).any())
         area, err = np.full(len(positions), np.nan), np.zeros(len(positions))
         area[mine], err[mine] = simple_area[k[mine]], simple_err[k[mine]]
         rest = np.isnan(area).nonzero()[0]
@@ -328,9 +328,10 @@ class GeometryIndex:
             if len(at):
                 k = self._outline_of[shapes].tolist()
                 if max(k) >= 0:
-                    simple_area, simple_err = outlines.simple_areas()
                     taken = [n for n, kk in enumerate(k) if kk >= 0]
                     rows = [k[n] for n in taken]
+                    simple_area, simple_err = self._shoelace_areas(
+                        outlines, np.isnan(outlines.simple_areas()[0][rows]).any())
                     err = [0.0] * len(shapes)
                     for n, x, e in zip(taken, simple_area[rows].tolist(), simple_err[rows].tolist()):
                         if x == x:  # proven simple (NaN: measured below, error 0)
@@ -347,6 +348,17 @@ class GeometryIndex:
                 for n, x in zip(others, self.measured_areas_of(np.array([shapes[n] for n in others])).tolist()):
                     area[n] = x
         return area, err
+
+    def _shoelace_areas(self, outlines: Outlines, unproven: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The shoelace areas (and errors) of :attr:`polygon_outlines`: of those proven simple by numpy alone, or,
+        when some of the outlines asked for are not (``unproven``), of every outline the crossing search proves simple
+        (:meth:`~validator.geometry.polygons.Outlines.simple`). The search is the polygon rules' own, kept with the
+        outlines: run here first (they run after the overlap rules), it is not redone when they ask for it, and the
+        concave outlines it clears need no shapely geometry for their area."""
+        if not unproven:
+            return outlines.simple_areas()
+        self_crossings(outlines, self.stats)
+        return outlines.simple_areas(searched=True)
 
     @cached_property
     def _aligned_mask(self) -> list[bool]:

@@ -169,8 +169,21 @@ class Outlines:
             return np.zeros(0, dtype=bool)
         return self._terms[3]
 
-    def simple_areas(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per outline proven simple (:meth:`star_shaped`): its area (the shoelace formula) and a bound on how far
+    def simple(self) -> np.ndarray | None:
+        """True where the outline is proven simple: by :meth:`star_shaped`, or by the crossing search of
+        :func:`self_crossings` (an outline of 3 or more vertices it did not find meeting itself), once that search
+        has run on these outlines (None before: the search is not started here)."""
+        found = self.__dict__.get("_crossings")
+        if found is None:
+            return None
+        out = self.star_shaped() | (self.counts >= 3)  # (the search looks at every outline of 3+ not star-shaped)
+        if found:
+            out[[f.outline for f in found]] = False
+        return out
+
+    def simple_areas(self, searched: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Per outline proven simple (:meth:`star_shaped`; ``searched``: :meth:`simple`, which needs the crossing
+        search to have run): its area (the shoelace formula) and a bound on how far
         the area GEOS measures of the same vertices can be from it; NaN for both elsewhere, and where the bound is
         not far below the area (underflow, overflow), so that the caller measures those shapes itself.
 
@@ -180,19 +193,32 @@ class Outlines:
         relative to ``4R²``, added up with at most ``n`` roundings relative to a partial sum below ``4nR²``: each
         is within ``(12n + 4n²)·u·R²`` of the true area of the polygon of these vertices. ``64 (n + 1)² u R²`` (plus
         ``n`` smallest subnormals for products that underflow) covers both, several times over, with ``n`` the
-        vertices the outline was given with (GEOS measures the ring as given, repeated vertices included)."""
+        vertices the outline was given with (GEOS measures the ring as given, repeated vertices included). The
+        bound holds for any outline; the proof of simplicity is what makes GEOS measure this very ring (a simple
+        ring is valid: no repair changes its area)."""
+        if searched:
+            found = self.__dict__.get("_searched_areas")
+            if found is None:
+                proven = self.simple()
+                if proven is None:
+                    raise ValueError("simple_areas(searched=True) before self_crossings searched these outlines")
+                found = self._searched_areas = self._areas_where(proven)
+            return found
         return self._simple_areas
 
     @cached_property
     def _simple_areas(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._areas_where(self._terms[3] if len(self) else np.zeros(0, dtype=bool))
+
+    def _areas_where(self, proven: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not len(self):
             return np.zeros(0), np.zeros(0)
-        area2, _, _, star, r2 = self._terms
+        area2, _, _, _, r2 = self._terms
         with np.errstate(all="ignore"):
             area = area2 / 2.0
             n = self.given_counts.astype(np.float64)
             err = 64.0 * (n + 1.0) ** 2 * 2.0 ** -53 * r2 + n * 1e-320
-            sure = star & np.isfinite(area) & np.isfinite(err) & (err < 0.5 * area)
+            sure = proven & np.isfinite(area) & np.isfinite(err) & (err < 0.5 * area)
         return np.where(sure, area, np.nan), np.where(sure, err, np.nan)
 
     def flat(self, which: np.ndarray, tol: float = FLOAT_EPS) -> np.ndarray:
@@ -249,6 +275,19 @@ def _hull_width(h: np.ndarray) -> float:
 
 
 def self_crossings(outlines: Outlines, stats: dict | None = None, max_places: int | None = None) -> list[SelfCrossing]:
+    """:func:`search_crossings`, kept with the outlines when ``max_places`` is None: asked again of the same
+    outlines (the polygon rules, and the overlap bound through :meth:`Outlines.simple`), the search is not redone
+    (its work is counted in ``stats`` once). The list is shared: never modify it."""
+    if max_places is not None:
+        return search_crossings(outlines, stats, max_places)
+    found = outlines.__dict__.get("_crossings")
+    if found is None:
+        found = outlines._crossings = search_crossings(outlines, stats)
+    return found
+
+
+def search_crossings(outlines: Outlines, stats: dict | None = None, max_places: int | None = None
+                     ) -> list[SelfCrossing]:
     """The outlines that are not simple (two edges meet other than neighbours at their shared vertex: what
     ``shapely.is_simple`` decides), each with where it meets itself, in outline order; those left with fewer than
     3 vertices (flat: on 1 or 2 spots) are not among them.
