@@ -202,3 +202,18 @@ def test_scenes_command_smoke(tmp_path):
     assert all(a["service_status"] in (200, 413) and a["service_worker_peak_rss_mib"] > 0 for a in adv)
     assert res["startup_s"]["service"] > 0 and res["memory_at_start"]["service"]["workers"]
     assert "Summary: service/bare median latency ratio" in p.stdout
+
+
+def test_ab_inprocess_smoke():
+    """bench/ab_inprocess.py with the same checkout on both sides: one row per spec, both sides measured (no
+    timing asserted)."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "bench" / "ab_inprocess.py"), str(root), str(root),
+                          "--rounds", "1", "--seconds", "0.05", "--specs", "mix:10,street:10"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines()[1:]}
+    assert set(rows) == {"mix:10", "street:10"}
+    for values in rows.values():
+        a, b = float(values[0]), float(values[1])
+        assert a > 0 and b > 0
