@@ -193,8 +193,9 @@ class Engine:
         if typed is not None:
             raw_task, response = typed
             key = envelope.task_params_key(raw_task)  # (encoded once: both params caches are keyed on it)
-            task = envelope.load_task(raw_task, cache=True, key=key)  # the same specification and messages as the
-            anns = response.annotations or []                          # generic path
+            # the same specification and messages as the generic path
+            task = envelope.load_task(raw_task, cache=True, key=key)
+            anns = response.annotations or []
             lazy = _LazyBody(raw)
             annotations = from_typed(anns, lazy.annotations)
             if annotations is not None:

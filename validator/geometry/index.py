@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 
-
 import numpy as np
 import shapely
 
@@ -295,9 +294,7 @@ class GeometryIndex:
         is taken). What a bound on the IoU needs, at the cost of numpy alone for the shapes whose every pair it
         rules out."""
         positions = np.asarray(positions, dtype=np.int64)
-        a = self.annotations
-        if "polygon_outlines" not in self.__dict__ and \
-                len(a.positions_by_type.get(_POLYGON, ())) < SIMPLE_AREAS_FROM:  # no numpy call added for a few
+        if not self._shoelace_worth_it():  # no numpy call added for a few polygons
             return self.measured_areas_of(positions), 0.0
         at, outlines = self.polygon_outlines
         if not len(at):
@@ -306,7 +303,7 @@ class GeometryIndex:
         mine = (k >= 0).nonzero()[0]
         if not len(mine):
             return self.measured_areas_of(positions), 0.0
-        simple_area, simple_err = self._shoelace_areas(outlines, np.isnan(outlines.simple_areas()[0][k[mine]]).any())
+        simple_area, simple_err = self._shoelace_areas(outlines, k[mine])
         area, err = np.full(len(positions), np.nan), np.zeros(len(positions))
         area[mine], err[mine] = simple_area[k[mine]], simple_err[k[mine]]
         rest = np.isnan(area).nonzero()[0]
@@ -320,18 +317,16 @@ class GeometryIndex:
         Python (``may_reach_iou`` of a few pairs): the same numbers, bit for bit (unrotated boxes by the same
         arithmetic on their bounds, the same shoelace areas and errors, the other shapes measured by
         :meth:`measured_areas_of` itself), and errors None where ``bounding_areas_of`` gives the scalar 0."""
-        a = self.annotations
         area = [math.nan] * len(shapes)
         err: list[float] | None = None
-        if "polygon_outlines" in self.__dict__ or len(a.positions_by_type.get(_POLYGON, ())) >= SIMPLE_AREAS_FROM:
+        if self._shoelace_worth_it():
             at, outlines = self.polygon_outlines
             if len(at):
                 k = self._outline_of[shapes].tolist()
                 if max(k) >= 0:
                     taken = [n for n, kk in enumerate(k) if kk >= 0]
                     rows = [k[n] for n in taken]
-                    simple_area, simple_err = self._shoelace_areas(
-                        outlines, np.isnan(outlines.simple_areas()[0][rows]).any())
+                    simple_area, simple_err = self._shoelace_areas(outlines, rows)
                     err = [0.0] * len(shapes)
                     for n, x, e in zip(taken, simple_area[rows].tolist(), simple_err[rows].tolist()):
                         if x == x:  # proven simple (NaN: measured below, error 0)
@@ -349,14 +344,21 @@ class GeometryIndex:
                     area[n] = x
         return area, err
 
-    def _shoelace_areas(self, outlines: Outlines, unproven: bool) -> tuple[np.ndarray, np.ndarray]:
-        """The shoelace areas (and errors) of :attr:`polygon_outlines`: of those proven simple by numpy alone, or,
-        when some of the outlines asked for are not (``unproven``), of every outline the crossing search proves simple
-        (:meth:`~validator.geometry.polygons.Outlines.simple`). The search is the polygon rules' own, kept with the
-        outlines: run here first (they run after the overlap rules), it is not redone when they ask for it, and the
-        concave outlines it clears need no shapely geometry for their area."""
-        if not unproven:
-            return outlines.simple_areas()
+    def _shoelace_worth_it(self) -> bool:
+        """Whether the bounds take the shoelace areas of :attr:`polygon_outlines`: once it is built (the polygon
+        rules build it), or from ``SIMPLE_AREAS_FROM`` polygons (below, measuring a few geometries costs less)."""
+        return ("polygon_outlines" in self.__dict__
+                or len(self.annotations.positions_by_type.get(_POLYGON, ())) >= SIMPLE_AREAS_FROM)
+
+    def _shoelace_areas(self, outlines: Outlines, rows) -> tuple[np.ndarray, np.ndarray]:
+        """The shoelace areas (and errors) of every outline of :attr:`polygon_outlines`: of those proven simple by
+        numpy alone when the outlines at ``rows`` (the ones asked for) all are, else of every outline the crossing
+        search proves simple (:meth:`~validator.geometry.polygons.Outlines.simple`). The search is the polygon
+        rules' own, kept with the outlines: run here first (they run after the overlap rules), it is not redone
+        when they ask for it, and the concave outlines it clears need no shapely geometry for their area."""
+        star_area, star_err = outlines.simple_areas()
+        if not np.isnan(star_area[rows]).any():
+            return star_area, star_err
         self_crossings(outlines, self.stats)
         return outlines.simple_areas(searched=True)
 

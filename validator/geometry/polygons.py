@@ -210,15 +210,23 @@ class Outlines:
     def _simple_areas(self) -> tuple[np.ndarray, np.ndarray]:
         return self._areas_where(self._terms[3] if len(self) else np.zeros(0, dtype=bool))
 
-    def _areas_where(self, proven: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not len(self):
-            return np.zeros(0), np.zeros(0)
+    @cached_property
+    def _shoelace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every outline's shoelace area, its error bound, and where the bound is far below the area (both proofs'
+        areas are taken from these: computed once)."""
         area2, _, _, _, r2 = self._terms
         with np.errstate(all="ignore"):
             area = area2 / 2.0
             n = self.given_counts.astype(np.float64)
             err = 64.0 * (n + 1.0) ** 2 * 2.0 ** -53 * r2 + n * 1e-320
-            sure = proven & np.isfinite(area) & np.isfinite(err) & (err < 0.5 * area)
+            usable = np.isfinite(area) & np.isfinite(err) & (err < 0.5 * area)
+        return area, err, usable
+
+    def _areas_where(self, proven: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(self):
+            return np.zeros(0), np.zeros(0)
+        area, err, usable = self._shoelace
+        sure = proven & usable
         return np.where(sure, area, np.nan), np.where(sure, err, np.nan)
 
     def flat(self, which: np.ndarray, tol: float = FLOAT_EPS) -> np.ndarray:
