@@ -176,3 +176,26 @@ def test_bounding_areas_few_are_bounding_areas_of_bit_for_bit(polys, others, out
         assert err is not None and np.array(err).tobytes() == want_err.tobytes()
     else:
         assert err is None and want_err == 0.0
+
+
+def test_the_bound_leaves_a_big_crossing_search_to_the_polygon_rules():
+    """The IoU bound runs the crossing search itself only on a few vertices of outlines numpy cannot prove simple:
+    past SEARCH_FOR_BOUNDS_MAX_VERTICES it takes the star-shaped areas alone (the rest measured), so an overlap
+    rule never spends the time budget on a search the polygon rules make later; below, it searches once."""
+    from validator.geometry.index import SEARCH_FOR_BOUNDS_MAX_VERTICES
+
+    def u_shape(x: float, n: int) -> list:  # a simple, concave outline of n vertices (its mean lies in the notch)
+        bottom = [(x + 3 * k / (n - 6), 0.0) for k in range(n - 5)]
+        return bottom + [(x + 3, 3), (x + 2, 3), (x + 2, 1), (x + 1, 1), (x + 1, 3), (x, 3)][1:]
+
+    for n, searched in ((40, True), (SEARCH_FOR_BOUNDS_MAX_VERTICES // 2 + 10, False)):
+        anns = [polygon(u_shape(0, n)), polygon(u_shape(0.5, n))]
+        a = extract([dict(ann, uuid=f"u{k}", label="x") for k, ann in enumerate(anns)])
+        geo = GeometryIndex(a)
+        _, outlines = geo.polygon_outlines
+        assert not outlines.star_shaped().any()
+        area, err = geo.bounding_areas_of(np.arange(2))
+        assert (outlines.simple() is not None) == searched
+        assert np.isfinite(area).all()  # shoelace (searched) or measured: never lost
+        measured = GeometryIndex(a).measured_areas_of(np.arange(2))
+        assert (np.abs(area - measured) <= np.broadcast_to(err, area.shape)).all()

@@ -44,6 +44,9 @@ MAX_REPAIRED_CROSSINGS = 16  # measurable_geoms_of repairs polygons that meet th
 # bounding_areas_of takes the shoelace areas of this many polygons or more: below, numpy's fixed cost per call is
 # more than building and measuring their few geometries (a real task's polygons: a handful)
 SIMPLE_AREAS_FROM = 32  # (unless the polygon rules already built ``polygon_outlines``: then always)
+# the IoU bound runs the polygon rules' crossing search itself (ahead of them) on at most this many vertices of
+# outlines not proven simple by numpy alone
+SEARCH_FOR_BOUNDS_MAX_VERTICES = 4_096
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
                                                     ("box", "polygon", "line", "point", "cuboid", "ellipse"))
@@ -355,11 +358,18 @@ class GeometryIndex:
         numpy alone when the outlines at ``rows`` (the ones asked for) all are, else of every outline the crossing
         search proves simple (:meth:`~validator.geometry.polygons.Outlines.simple`). The search is the polygon
         rules' own, kept with the outlines: run here first (they run after the overlap rules), it is not redone
-        when they ask for it, and the concave outlines it clears need no shapely geometry for their area."""
+        when they ask for it, and the concave outlines it clears need no shapely geometry for their area. Only
+        when the outlines it would search have at most ``SEARCH_FOR_BOUNDS_MAX_VERTICES`` vertices in all (a real
+        task's few): a bigger search stays the polygon rules' to make, so that an overlap rule never spends the
+        time budget on it first (tangled outlines by the hundred are then measured as before, and reported)."""
         star_area, star_err = outlines.simple_areas()
         if not np.isnan(star_area[rows]).any():
             return star_area, star_err
-        self_crossings(outlines, self.stats)
+        if outlines.simple() is None:
+            unproven = ~outlines.star_shaped() & (outlines.counts >= 3)
+            if int(outlines.counts[unproven].sum()) > SEARCH_FOR_BOUNDS_MAX_VERTICES:
+                return star_area, star_err
+            self_crossings(outlines, self.stats)
         return outlines.simple_areas(searched=True)
 
     @cached_property
