@@ -117,7 +117,10 @@ def test_max_listed_is_an_option_of_the_format_rules(tmp_path):
 @pytest.mark.parametrize("item", [b"{}", b"1"])
 def test_a_flood_stays_under_1_gib_in_a_worker_sized_process(item):
     """The heaviest floods (16 MiB of empty objects: ~5.6M dicts once parsed; of 1: ~8.4M ints), measured in a
-    child process (peak resident memory, with the engine and the body itself)."""
+    child process: what the request adds to the engine at rest (peak resident memory, the body itself included)
+    fits in a 1 GiB worker beside a worker's own ~50 MiB at rest (docs/deployment.md). The engine's compiled
+    kernels (numba: ~110 MiB, mostly LLVM's code) are loaded in the preloaded master and shared by every worker,
+    so they are counted once per instance, in the master's share (tests/test_deploy.py), not here."""
     code = textwrap.dedent("""
         import resource, sys
         sys.path.insert(0, ".")
@@ -125,16 +128,18 @@ def test_a_flood_stays_under_1_gib_in_a_worker_sized_process(item):
         from validator.engine.engine import Engine
         from validator.scale import jsonio
         engine = Engine.from_config_file(None)
+        with open("/proc/self/statm") as f:
+            at_rest = int(f.read().split()[1]) * resource.getpagesize()
         raw, n = flood(sys.argv[1].encode())
         result = engine.validate_bytes(raw)
         size = len(jsonio.dumps(result.answer))
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, size, n)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, at_rest, size, n)
     """)
     out = subprocess.run([sys.executable, "-c", code, item.decode()], capture_output=True, text=True, timeout=300,
                          check=True)
-    peak, size, n = map(int, out.stdout.split())
+    peak, at_rest, size, n = map(int, out.stdout.split())
     assert n > 5_000_000
-    assert peak < 1024 * MiB, f"peak memory {peak / MiB:.0f} MiB"
+    assert peak - at_rest < (1024 - 50) * MiB, f"peak memory {peak / MiB:.0f} MiB, {at_rest / MiB:.0f} MiB at rest"
     assert size < 2 * MiB
 
 

@@ -99,7 +99,7 @@ def test_serve_logs_json_without_colour_codes(tmp_path):
             try:
                 if requests.get(url + "/readyz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # (bound before the app is built)
                 time.sleep(0.1)
         assert requests.get(url + "/nowhere?key=" + KEY, timeout=5).status_code == 404   # werkzeug: yellow
         assert requests.post(url + "/validate", data=b"{", timeout=5).status_code == 401  # werkzeug: bold red

@@ -135,7 +135,7 @@ def wait_ready(svc: Service, timeout: float = 30) -> None:
         try:
             if requests.get(svc.url + "/readyz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.05)
     svc.stop(signal.SIGKILL)

@@ -33,6 +33,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from validator.geometry import compiled
 from validator.scale import envelope, jsonio
 from validator.scale.annotations import LISTED_DEFAULT, TYPE_CODE, extract, from_typed
 from validator.engine.config import Config, RuleInstance, load_config
@@ -169,6 +170,10 @@ class Engine:
         # (their option max_listed); the others are only counted, so memory stays bounded whatever the body.
         self._listed = max((i.options["max_listed"] for i in every if i.id in _FORMAT_RULES),
                            default=LISTED_DEFAULT)
+        # The geometry's compiled kernels are loaded now, never inside a rule: there the time budget would pay for
+        # numba's import and cache (~0.5 s; ~4 s to compile) on the first polygon. Under gunicorn the engine is
+        # built in the preloaded master, whose machine code the workers inherit (validator/geometry/compiled.py).
+        compiled.load()
 
     @classmethod
     def from_config_file(cls, path=None) -> "Engine":

@@ -388,7 +388,7 @@ class GeometryIndex:
         at = ((a.type_codes == _POLYGON) & (self.counts >= 3)).nonzero()[0]
         self._outline_of = np.full(len(a), -1, dtype=np.int64)
         self._outline_of[at] = np.arange(len(at))
-        return at, Outlines(a.coords[a.rows_of(at)], self.counts[at])
+        return at, Outlines.of_rows(a.coords, a.offsets, self.counts, at)
 
     def _repaired(self, pos: int, geom):
         a = self.annotations

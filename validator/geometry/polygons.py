@@ -26,6 +26,7 @@ import shapely
 
 from validator.scale.lazy import cached_property
 
+from .compiled import PROOF_MAX_PAIRS, kernel, outline_terms_reference
 from .pairs import pairs_within_groups
 
 FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
@@ -59,9 +60,14 @@ class Outlines:
 
     def __init__(self, xy: np.ndarray, counts: np.ndarray):
         xy = np.ascontiguousarray(xy, dtype=np.float64).reshape(-1, 2)
-        counts = np.asarray(counts, dtype=np.int64)
-        self.given_counts = counts  # the vertices each outline was given with, repeats included
+        counts = np.ascontiguousarray(counts, dtype=np.int64).reshape(-1)
         starts = counts.cumsum() - counts
+        rows_of = kernel("outline_rows")
+        if rows_of is not None:  # (one compiled pass; below, the numpy reference it replaces)
+            self.xy, self.counts, self.starts, self.nxt, self.given_counts = rows_of(
+                xy, starts, counts, np.arange(len(counts), dtype=np.int64))
+            return
+        self.given_counts = counts  # the vertices each outline was given with, repeats included
         nxt = self._next_rows(len(xy), starts, counts)
         z = xy.view(np.complex128).ravel()  # a vertex as one number: equal where both coordinates are (NaN never)
         repeats = z.take(nxt) == z  # the next vertex (around the outline) repeats this one
@@ -82,6 +88,24 @@ class Outlines:
             nxt = self._next_rows(len(xy), starts, counts)
         self.xy, self.counts, self.starts = xy, counts, starts
         self.nxt = nxt  # for every vertex: the row of the next one of its outline (wrapping around)
+
+    @classmethod
+    def of_rows(cls, coords: np.ndarray, offsets: np.ndarray, counts: np.ndarray, positions: np.ndarray
+                ) -> "Outlines":
+        """The outlines of the rows ``offsets[p] .. offsets[p] + counts[p]`` of ``coords`` for each ``p`` of
+        ``positions`` (an annotation set's columns): ``Outlines(coords[those rows], counts[positions])``, gathered
+        in the same compiled pass when the kernels are in use."""
+        rows_of = kernel("outline_rows")
+        if rows_of is None:
+            c = counts[positions]
+            rows = (offsets[positions] - (c.cumsum() - c)).repeat(c) + np.arange(int(c.sum()), dtype=np.int64)
+            return cls(coords[rows], c)
+        self = cls.__new__(cls)
+        as_rows, as_ints = np.ascontiguousarray, np.ascontiguousarray  # (no copies of the columns as they are)
+        self.xy, self.counts, self.starts, self.nxt, self.given_counts = rows_of(
+            as_rows(coords, dtype=np.float64), as_ints(offsets, dtype=np.int64), as_ints(counts, dtype=np.int64),
+            as_ints(positions, dtype=np.int64))
+        return self
 
     @staticmethod
     def _next_rows(n: int, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -106,41 +130,12 @@ class Outlines:
         (for :meth:`simple_areas`). One pass over every vertex, shared by both questions:
         each vertex ``p`` and the next one ``q`` relative to the outline's centre (the mean of its vertices), their
         cross product and ``|p|²``."""
-        starts, counts, nxt = self.starts, self.counts, self.nxt
-        with np.errstate(all="ignore"):
-            centre = np.add.reduceat(self.xy, starts) / counts[:, None]
-            p = self.xy - centre.repeat(counts, axis=0)
-            px, py = p[:, 0], p[:, 1]
-            qx, qy = px[nxt], py[nxt]
-            cross = px * qy - qx * py
-            r2 = px * px + py * py
-            r2_next = r2[nxt]
-            dx, dy = qx - px, qy - py
-            seg2 = dx * dx + dy * dy
-            if np.isfinite(seg2 + r2).all():  # lengths as sqrt(x*x + y*y): faster than hypot
-                seg = np.sqrt(seg2)
-                longest = np.sqrt(np.maximum(np.maximum(r2, r2_next), seg2))
-            else:  # absurd coordinates (beyond ~1e154): squares overflow, np.hypot does not
-                seg = np.hypot(dx, dy)
-                longest = np.maximum(np.maximum(np.hypot(px, py), np.hypot(qx, qy)), seg)
-            area2 = np.abs(np.add.reduceat(cross, starts))
-            perimeter = np.add.reduceat(seg, starts)
-            # triangle (centre, p, q): width = |cross| / longest side, minus far more than float rounding can add
-            size = np.abs(cross)
-            triangle = (size - 1e-9 * longest * longest) / longest
-            widest = np.maximum.reduceat(triangle, starts)
-            # star-shaped proof: +1 / -1 per edge turning left / right beyond float rounding, 0 when not sure or
-            # not finite (NaN compares false)
-            sure = 1e-9 * (r2 + r2_next)
-            turn = (cross > sure).view(np.int8) - (cross < -sure).view(np.int8)
-        turns = np.add.reduceat(turn, starts, dtype=np.int64)
-        # full turns = how often the outline crosses the ray from the centre along +x, counted by its upward
-        # crossings of the line y = centre: a closed outline crosses it as often downwards, and one that turns the
-        # same way at every edge crosses it once per turn in each direction (along +x one way, along -x the other)
-        below = py < 0
-        up = np.add.reduceat(below & ~below[nxt], starts, dtype=np.int64)
-        star = (np.abs(turns) == counts) & (up == 1)
-        return area2, perimeter, widest, star, np.maximum.reduceat(r2, starts)
+        terms_of = kernel("outline_terms")
+        if terms_of is not None and len(self.counts):
+            *terms, finite = terms_of(self.xy, self.starts, self.counts, self.nxt)
+            if finite:
+                return tuple(terms)
+        return outline_terms_reference(self.xy, self.starts, self.counts, self.nxt)
 
     def thin(self, tol: float) -> np.ndarray:
         """True where the outline may be at most ``tol`` wide: neither of two lower bounds on its width exceeds
@@ -313,6 +308,14 @@ def search_crossings(outlines: Outlines, stats: dict | None = None, max_places: 
     unproven = (~outlines.star_shaped() & (outlines.counts >= 3)).nonzero()[0]
     if not len(unproven):
         return []
+    prove = kernel("proven_simple")
+    if prove is not None:  # most concave outlines: proven simple pair by pair, compiled, before any search
+        proven, work = prove(outlines.xy, outlines.starts, outlines.counts, outlines.nxt, unproven, PROOF_MAX_PAIRS)
+        if stats is not None:
+            stats["proof_pairs"] = stats.get("proof_pairs", 0) + int(work)
+        unproven = unproven[~proven]
+        if not len(unproven):
+            return []
     if int(outlines.counts[unproven].sum()) <= _FEW_VERTICES:
         if stats is not None:  # every pair of edges, at most _FEW_VERTICES² / 2 in all
             c = outlines.counts[unproven]

@@ -24,6 +24,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wsgi import ClosingIterator
 
+from validator.geometry import compiled
 from validator.scale import jsonio
 from validator.scale.answer import answer_json, issue_json
 from validator.service import logs, metrics
@@ -308,6 +309,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log.warning("AUTHENTICATION IS OFF (VALIDATOR_INSECURE_NO_AUTH=1): any caller can use this endpoint. "
                     "Never run like this outside local development.")
     policy = engine.config.failure_policy
+    kernels = compiled.status()  # (loaded by the engine, in the preloaded master under gunicorn)
     counters = metrics.configure(engine.config.time_budget_ms, _instances(engine))
 
     app = Flask("validator")
@@ -321,7 +323,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     STATE.ready = True
     log.info("validator ready", extra={"config": engine.config.source, "rules": len(engine.registry),
                                        "instances": len(engine.config.instances), "failure_policy": policy,
-                                       "auth_keys": len(keys), "max_body_bytes": settings.max_body_bytes})
+                                       "auth_keys": len(keys), "max_body_bytes": settings.max_body_bytes,
+                                       "compiled_kernels": kernels})
 
     @app.get("/healthz")
     def healthz() -> Response:

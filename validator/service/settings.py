@@ -17,6 +17,7 @@ The service (`Settings`):
 | `VALIDATOR_LOG_LEVEL` | `INFO` | log level of the JSON logs |
 | `VALIDATOR_DRAIN_SECONDS` | 5 | on SIGTERM, seconds of 503 on /readyz before the worker stops accepting |
 | `VALIDATOR_READ_TIMEOUT_SECONDS` | 15 | a request (headers and body) must have arrived completely within this |
+| `VALIDATOR_JIT` | `1` | `0`: the geometry's numpy references instead of its compiled kernels (same answers, slower) |
 
 The server (`ServerSettings`, used by gunicorn.conf.py): `PORT`, `GUNICORN_BIND`, `WEB_CONCURRENCY`,
 `GUNICORN_WORKER_CLASS`, `GUNICORN_WORKER_CONNECTIONS`, `GUNICORN_KEEPALIVE`, `GUNICORN_TIMEOUT`,
@@ -31,6 +32,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, NoReturn
+
+from validator.geometry.compiled import JIT_ENV, jit_setting
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_DRAIN_SECONDS = 5.0
@@ -199,6 +202,10 @@ class Settings:
         level = r.choice("VALIDATOR_LOG_LEVEL", "INFO", LOG_LEVELS)
         drain = r.number("VALIDATOR_DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS, 0, 300)
         read_timeout = r.number("VALIDATOR_READ_TIMEOUT_SECONDS", DEFAULT_READ_TIMEOUT, 0.5, 600)
+        jit = r.raw(JIT_ENV)  # read where the kernels are loaded (validator/geometry/compiled.py); checked here
+        if jit is not None and jit_setting(jit) is None:
+            r.problems.append(f"{JIT_ENV} must be 1 (compiled geometry kernels, the default) or 0 (numpy only), "
+                              f"not {jit!r}")
         settings = cls(auth_keys=keys, insecure_no_auth=insecure and not keys,
                        config_path=r.raw("VALIDATOR_CONFIG"), max_body_bytes=max_body, log_level=level,
                        drain_seconds=drain, read_timeout_seconds=read_timeout)
