@@ -101,10 +101,10 @@ class Outlines:
             rows = (offsets[positions] - (c.cumsum() - c)).repeat(c) + np.arange(int(c.sum()), dtype=np.int64)
             return cls(coords[rows], c)
         self = cls.__new__(cls)
-        as_rows, as_ints = np.ascontiguousarray, np.ascontiguousarray  # (no copies of the columns as they are)
+        plain = np.ascontiguousarray  # (the kernel's signature; no copy of columns that already are)
         self.xy, self.counts, self.starts, self.nxt, self.given_counts = rows_of(
-            as_rows(coords, dtype=np.float64), as_ints(offsets, dtype=np.int64), as_ints(counts, dtype=np.int64),
-            as_ints(positions, dtype=np.int64))
+            plain(coords, dtype=np.float64), plain(offsets, dtype=np.int64), plain(counts, dtype=np.int64),
+            plain(positions, dtype=np.int64))
         return self
 
     @staticmethod
@@ -295,11 +295,14 @@ def search_crossings(outlines: Outlines, stats: dict | None = None, max_places: 
     ``shapely.is_simple`` decides), each with where it meets itself, in outline order; those left with fewer than
     3 vertices (flat: on 1 or 2 spots) are not among them.
 
-    Most outlines are proven simple with numpy alone (:meth:`Outlines.star_shaped`); the others are searched edge
-    pair by edge pair: a handful of vertices in plain Python with exact orientation tests, more with one search
-    of all their edges for envelopes that meet and vectorised shapely predicates, at most
-    ``EDGE_PAIRS_FLOOR + EDGE_PAIRS_PER_EDGE * edges`` pairs of edges per outline (``complete`` says whether
-    that bound was reached). ``stats``: a work-counter dict; ``edge_pairs`` counts the pairs of edges looked at.
+    Most outlines are proven simple without shapely (:meth:`Outlines.star_shaped`; concave ones of up to 256
+    vertices by the compiled ``proven_simple``, pair of edges by pair of edges, with the certain-orientation tests
+    the search itself skips pairs with: validator/geometry/compiled.py); the others are searched edge pair by edge
+    pair: a handful of vertices in plain Python with exact orientation tests, more with one search of all their
+    edges for envelopes that meet and vectorised shapely predicates, at most ``EDGE_PAIRS_FLOOR +
+    EDGE_PAIRS_PER_EDGE * edges`` pairs of edges per outline (``complete`` says whether that bound was reached).
+    ``stats``: a work-counter dict; ``edge_pairs`` counts the pairs of edges searched, ``proof_pairs`` those the
+    proof looked at.
     ``max_places``: outlines whose edges meet in more pairs than this are returned incomplete and without points
     (for callers that only need to know whether an outline meets itself a few times)."""
     if not len(outlines):
