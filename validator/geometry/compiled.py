@@ -66,21 +66,20 @@ def kernel(name: str) -> Callable | None:
 def load() -> dict[str, Callable | None]:
     """Import numba and compile every kernel now, unless ``VALIDATOR_JIT`` turns them off. The engine calls this
     when it is built (never inside a rule, where the time budget would pay for it): under gunicorn that is the
-    preloaded master, so the workers inherit the machine code. Compiled
-    code is cached on disk (numba's ``cache=True``: the package's ``__pycache__`` when writable, else
-    ``NUMBA_CACHE_DIR``, else the user's cache directory); where none is writable (a read-only container without
-    ``NUMBA_CACHE_DIR``) the kernels are compiled at every start-up (~4 s) instead. A kernel that cannot be
-    compiled at all (a numba bug on some platform) is logged and left to its numpy reference: the answers are the
-    same, only slower."""
+    preloaded master, so the workers inherit the machine code. Compiled code is cached on disk (numba's
+    ``cache=True``: the package's ``__pycache__`` when writable, else ``NUMBA_CACHE_DIR``, else the user's cache
+    directory); where none is writable (a read-only container without ``NUMBA_CACHE_DIR``) the kernels are compiled
+    at every start-up (~5 s) instead. A kernel that cannot be compiled at all (a numba bug on some platform) is
+    logged and left to its numpy reference: the answers are the same, only slower. Never raises."""
     global _kernels
     if _kernels is not None:
         return _kernels
     started = time.perf_counter()
     found: dict[str, Callable | None] = dict.fromkeys(_SIGNATURES)
-    setting = jit_setting(os.environ.get(JIT_ENV))
+    raw = os.environ.get(JIT_ENV)
     numba = None
-    if setting is False:
-        _status.update(jit="off", reason=f"{JIT_ENV}=0")
+    if jit_setting(raw) is False:
+        _status.update(jit="off", reason=f"{JIT_ENV}={raw.strip()}")
     else:
         try:
             import numba
@@ -89,12 +88,11 @@ def load() -> dict[str, Callable | None]:
     if numba is not None:
         cached = True
         try:
-            helpers = {name: _compile(numba, globals()[name], signature, cached, inline="always")
-                       for name, signature in _HELPERS.items()}
-        except RuntimeError:  # "cannot cache function ...: no locator available": nowhere writable to cache in
-            cached = False
-            helpers = {name: _compile(numba, globals()[name], signature, cached, inline="always")
-                       for name, signature in _HELPERS.items()}
+            try:
+                helpers = _helpers(numba, cached)
+            except RuntimeError:  # "cannot cache function ...: no locator available": nowhere writable to cache
+                cached = False
+                helpers = _helpers(numba, cached)
         except Exception:  # noqa: BLE001  (a numba failure must not stop the service: the references run)
             log.exception("compiled kernels unavailable; using the numpy references")
             helpers = None
@@ -110,6 +108,12 @@ def load() -> dict[str, Callable | None]:
     _status["load_ms"] = round((time.perf_counter() - started) * 1000, 1)
     _kernels = found
     return found
+
+
+def _helpers(numba: Any, cache: bool) -> dict[str, Callable]:
+    """The functions the kernels call, compiled (inlined into them)."""
+    return {name: _compile(numba, globals()[name], signature, cache, inline="always")
+            for name, signature in _HELPERS.items()}
 
 
 def _compile(numba: Any, func: Callable, signature: str, cache: bool, **options: Any) -> Callable:
