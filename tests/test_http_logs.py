@@ -4,6 +4,7 @@ headers. Request ids tie a request's lines together. Real gunicorn on loopback; 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import socket
@@ -118,7 +119,12 @@ def test_whole_log_is_json_lines(svc):
     # gunicorn's own start-up and worker lines included
     records = json_lines(svc.logs())
     assert any(r.get("logger") == "gunicorn.error" and "Booting worker" in r.get("msg", "") for r in records)
-    assert any(r.get("msg") == "validator ready" for r in records)
+    (ready,) = [r for r in records if r.get("msg") == "validator ready"]  # the preloaded master's, once
+    kernels = ready["compiled_kernels"]  # loaded there, before the workers fork (validator/geometry/compiled.py)
+    if importlib.util.find_spec("numba"):  # (the service's environment has no VALIDATOR_ variables)
+        assert kernels["jit"] == "on" and kernels["kernels"] and isinstance(kernels["cached"], bool), kernels
+    else:
+        assert kernels["jit"] == "off" and kernels["reason"], kernels
     assert KEY not in svc.logs()
 
 
