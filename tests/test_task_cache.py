@@ -193,3 +193,9 @@ def test_the_key_of_the_raw_params_given_once_gives_the_same_specs():
     assert a.geometries is b.geometries and b.params["attachment"] == "https://example.com/elsewhere.jpg"
     assert envelope.task_params_key(["not", "a", "task"]) is None
     assert envelope.task_params_key({"params": None}) == envelope.task_params_key({}) == b"{}"
+    # a key given as None (params too big to cache) is taken as it is: not encoded again, nothing cached
+    task_mod._params_cache.clear(), envelope._checked_params.clear()
+    parsed = orjson.loads(orjson.dumps(_task(BASE)))
+    _same(TaskSpec.from_task(envelope.load_task(parsed, cache=True, key=None), cache=True, key=None),
+          _spec(_task(BASE), cache=False))
+    assert not task_mod._params_cache and not envelope._checked_params

@@ -74,7 +74,7 @@ def _check(value: dict, struct: type, where: str, *, strict: bool = True) -> Any
 _checked_params: dict[bytes, dict] = {}  # params_key of raw params -> their paddings (validator/scale/task.py)
 
 
-def load_task(raw_task: Any, *, cache: bool = False, key: bytes | None = None) -> dict:
+def load_task(raw_task: Any, *, cache: bool = False, key: Any = ...) -> dict:
     """Validate the Task object (its params too, for imageannotation tasks); defaults filled in. Raises BodyError.
 
     The result is the task as received (every field Scale adds is kept) with ``params`` and ``metadata`` objects
@@ -82,8 +82,9 @@ def load_task(raw_task: Any, *, cache: bool = False, key: bytes | None = None) -
     ``params.annotation_attributes`` present (``{}`` when absent) and the paddings as floats.
 
     ``cache=True``: the task was parsed by orjson; its loaded params may be shared with earlier tasks that had the
-    same params (read-only). ``key``: :func:`task_params_key` of ``raw_task``, when the caller has it already (the
-    engine computes it once per request, for this and for ``TaskSpec.from_task``)."""
+    same params (read-only). ``key``: :func:`task_params_key` of ``raw_task`` when the caller has it already, None
+    included (params too big to cache: not encoded again); the engine computes it once per request, for this and
+    for ``TaskSpec.from_task``."""
     if not isinstance(raw_task, dict):
         raise BodyError(f"'task' must be an object, not {json_type_name(raw_task)}")
     _check(raw_task, fmt.Task, "task")
@@ -91,7 +92,8 @@ def load_task(raw_task: Any, *, cache: bool = False, key: bytes | None = None) -
     task["params"] = raw_task.get("params") or {}
     task["metadata"] = raw_task.get("metadata") or {}
     if task.get("type") == IMAGEANNOTATION:
-        task["params"] = _load_params(task["params"], (key or task_params_key(raw_task)) if cache else None)
+        task["params"] = _load_params(task["params"],
+                                      (task_params_key(raw_task) if key is ... else key) if cache else None)
     return task
 
 

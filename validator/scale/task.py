@@ -269,14 +269,16 @@ class TaskSpec:
     @classmethod
     def from_task(cls, task: Mapping[str, Any], *, width_key: str = "image_width", height_key: str = "image_height",
                   project_image_size: Mapping[str, tuple[float, float]] | None = None,
-                  conditions_mode: str = "and", cache: bool = False, key: bytes | None = None) -> "TaskSpec":
+                  conditions_mode: str = "and", cache: bool = False, key: Any = ...) -> "TaskSpec":
         """``cache=True``: the task was parsed by orjson, and what its params yield may be shared with earlier
         tasks that had the same params (read-only: never modify a spec). ``key``: the cache key of the params as
-        received, when the caller has it (the engine: ``envelope.task_params_key`` of the raw task, computed once
-        per request); else that of ``task["params"]``."""
+        received, when the caller has it, None included (not cached; the engine: ``envelope.task_params_key`` of the
+        raw task, computed once per request); else (not given) that of ``task["params"]``."""
         params = task.get("params") if isinstance(task.get("params"), dict) else {}
         metadata = task.get("metadata") if isinstance(task.get("metadata"), dict) else {}
-        geos, attrs, pad_x, pad_y, memo = cached(_params_cache, (key or params_key(params)) if cache else None,
+        if cache and key is ...:
+            key = params_key(params)
+        geos, attrs, pad_x, pad_y, memo = cached(_params_cache, key if cache else None,
                                                  lambda: _from_params(params))
         project = task.get("project") if isinstance(task.get("project"), str) else None
         width = _positive(metadata.get(width_key))
