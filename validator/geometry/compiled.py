@@ -239,7 +239,7 @@ def _outline_terms_loop(xy, starts, counts, nxt):  # pragma: no cover - compiled
 
 # -- the crossing search's proof of simplicity --------------------------------------------------------------------
 ORIENT_BOUND = (3.0 + 16.0 * 2.0 ** -53) * 2.0 ** -53  # Shewchuk's bound on the float orientation's error
-TINY = 1e-280  # products below this may have lost precision to underflow: not a proof
+TINY = 1e-280  # products below this may have lost precision to underflow: not a proof (polygons.orientation: exact)
 PROOF_MAX_VERTICES = 256  # outlines of at most this many vertices are tried (their pairs of edges: ~33,000)
 PROOF_MAX_PAIRS = 65_536  # pairs of edges looked at per call, in all (~0.3 ms), then the rest is left to the search
 

@@ -21,7 +21,8 @@ and built with vectorised shapely 2 / numpy calls (no Python loop over annotatio
 * ``areas``: shapely areas; ``bounding_areas_of``: areas within a small bound, polygons without their geometry.
 * ``polygon_outlines``: one :class:`~validator.geometry.polygons.Outlines` of every polygon of at least 3 vertices,
   shared by the polygon rules (when they look at every polygon) and ``bounding_areas_of``.
-* ``axis_aligned_boxes``: positions of unrotated boxes, for exact IoU by plain arithmetic.
+* ``axis_aligned_boxes`` / ``axis_aligned_mask``: unrotated boxes (positions / mask), for exact IoU by plain
+  arithmetic.
 """
 from __future__ import annotations
 
@@ -97,8 +98,13 @@ class GeometryIndex:
     @cached_property
     def axis_aligned_boxes(self) -> np.ndarray:
         """Positions of boxes without rotation (their bounds are the box itself)."""
+        return self.axis_aligned_mask.nonzero()[0]
+
+    @cached_property
+    def axis_aligned_mask(self) -> np.ndarray:
+        """Boolean mask: the boxes without rotation (:attr:`axis_aligned_boxes`), per annotation."""
         a = self.annotations
-        return ((a.type_codes == _BOX) & (a.box[:, 4] == 0.0)).nonzero()[0]
+        return (a.type_codes == _BOX) & (a.box[:, 4] == 0.0)
 
     # -- shapely ---------------------------------------------------------------------------------------------
     @cached_property
@@ -274,9 +280,7 @@ class GeometryIndex:
         shapes from :meth:`measurable_geoms_of` (repaired when invalid); NaN for a polygon too tangled to measure."""
         positions = np.asarray(positions, dtype=np.int64)
         out = np.empty(len(positions))
-        aligned = np.zeros(len(self.annotations), dtype=bool)
-        aligned[self.axis_aligned_boxes] = True
-        box = aligned[positions]
+        box = self.axis_aligned_mask[positions]
         b = self.bounds[positions[box]]
         out[box] = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
         other = (~box).nonzero()[0]
@@ -374,10 +378,8 @@ class GeometryIndex:
 
     @cached_property
     def _aligned_mask(self) -> list[bool]:
-        """Per position: whether it is an unrotated box (:attr:`axis_aligned_boxes`), as a list."""
-        mask = np.zeros(len(self.annotations), dtype=bool)
-        mask[self.axis_aligned_boxes] = True
-        return mask.tolist()
+        """:attr:`axis_aligned_mask` as a list (for the plain-Python bound of a few pairs)."""
+        return self.axis_aligned_mask.tolist()
 
     @cached_property
     def polygon_outlines(self) -> tuple[np.ndarray, Outlines]:

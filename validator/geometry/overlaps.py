@@ -152,8 +152,7 @@ class PairOverlaps:
         if not k:
             self.boxes = np.zeros(0, dtype=bool)
             return
-        aligned = np.zeros(len(geo.annotations), dtype=bool)
-        aligned[geo.axis_aligned_boxes] = True
+        aligned = geo.axis_aligned_mask
         self.boxes = aligned[i] & aligned[j]
         b = geo.bounds
         if self.boxes.any():

@@ -26,7 +26,7 @@ import shapely
 
 from validator.scale.lazy import cached_property
 
-from .compiled import PROOF_MAX_PAIRS, kernel, outline_terms_reference
+from .compiled import ORIENT_BOUND, PROOF_MAX_PAIRS, TINY, kernel, outline_terms_reference
 from .pairs import pairs_within_groups
 
 FLOAT_EPS = 1e-6  # px: "exactly on one line" up to float rounding
@@ -97,9 +97,7 @@ class Outlines:
         in the same compiled pass when the kernels are in use."""
         rows_of = kernel("outline_rows")
         if rows_of is None:
-            c = counts[positions]
-            rows = (offsets[positions] - (c.cumsum() - c)).repeat(c) + np.arange(int(c.sum()), dtype=np.int64)
-            return cls(coords[rows], c)
+            return cls(coords[_rows_from(offsets[positions], counts[positions])], counts[positions])
         self = cls.__new__(cls)
         plain = np.ascontiguousarray  # (the kernel's signature; no copy of columns that already are)
         self.xy, self.counts, self.starts, self.nxt, self.given_counts = rows_of(
@@ -335,8 +333,11 @@ def search_crossings(outlines: Outlines, stats: dict | None = None, max_places: 
 
 
 def _rows(outlines: Outlines, which: np.ndarray) -> np.ndarray:
-    counts = outlines.counts[which]
-    firsts = outlines.starts[which]
+    return _rows_from(outlines.starts[which], outlines.counts[which])
+
+
+def _rows_from(firsts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The rows ``firsts[k] .. firsts[k] + counts[k]`` of every ``k``, one run after the other."""
     return np.arange(int(counts.sum())) + (firsts - (counts.cumsum() - counts)).repeat(counts)
 
 
@@ -535,8 +536,9 @@ def _clearly_turns(edge, other) -> bool:
     return abs(ux * vy - uy * vx) > 1e-9 * math.hypot(ux, uy) * math.hypot(vx, vy)
 
 
-_ORIENT_BOUND = (3.0 + 16.0 * 2.0 ** -53) * 2.0 ** -53  # Shewchuk's bound on the float orientation's error
-_TINY = 1e-280  # products below this may have lost precision to underflow: decided exactly instead
+# Shewchuk's bound on the float orientation's error, and the products below which it may have lost precision to
+# underflow (decided exactly instead): defined once, with the compiled kernels' float-only test (compiled._side)
+_ORIENT_BOUND, _TINY = ORIENT_BOUND, TINY
 
 
 def orientation(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
