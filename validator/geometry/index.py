@@ -46,7 +46,7 @@ MAX_REPAIRED_CROSSINGS = 16  # measurable_geoms_of repairs polygons that meet th
 # more than building and measuring their few geometries (a real task's polygons: a handful)
 SIMPLE_AREAS_FROM = 32  # (unless the polygon rules already built ``polygon_outlines``: then always)
 # the IoU bound runs the polygon rules' crossing search itself (ahead of them) on at most this many vertices of
-# outlines not proven simple by numpy alone
+# outlines not proven simple by the star-shaped proof
 SEARCH_FOR_BOUNDS_MAX_VERTICES = 4_096
 _NO_PAIRS = np.zeros(0, dtype=np.int64)
 _BOX, _POLYGON, _LINE, _POINT, _CUBOID, _ELLIPSE = (TYPE_CODE[t] for t in
@@ -294,7 +294,7 @@ class GeometryIndex:
 
     def bounding_areas_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray | float]:
         """Per position, an area and how far the area the overlap measures use (:meth:`measured_areas_of`) can be
-        from it: polygons proven simple by numpy alone (:meth:`~validator.geometry.polygons.Outlines.simple_areas`:
+        from it: polygons proven simple without shapely (:meth:`~validator.geometry.polygons.Outlines.simple_areas`:
         most real outlines) by the shoelace formula, within a bound far below float noise, without building their
         geometry, when :attr:`polygon_outlines` is built already (the polygon rules build it) or there are at least
         ``SIMPLE_AREAS_FROM`` polygons; every other shape measured exactly (error 0; the scalar 0 when no polygon's
@@ -359,8 +359,8 @@ class GeometryIndex:
 
     def _shoelace_areas(self, outlines: Outlines, rows) -> tuple[np.ndarray, np.ndarray]:
         """The shoelace areas (and errors) of every outline of :attr:`polygon_outlines`: of those proven simple by
-        numpy alone when the outlines at ``rows`` (the ones asked for) all are, else of every outline the crossing
-        search proves simple (:meth:`~validator.geometry.polygons.Outlines.simple`). The search is the polygon
+        the star-shaped proof when the outlines at ``rows`` (the ones asked for) all are, else of every outline the
+        crossing search proves simple (:meth:`~validator.geometry.polygons.Outlines.simple`). The search is the polygon
         rules' own, kept with the outlines: run here first (they run after the overlap rules), it is not redone
         when they ask for it, and the concave outlines it clears need no shapely geometry for their area. Only
         when the outlines it would search have at most ``SEARCH_FOR_BOUNDS_MAX_VERTICES`` vertices in all (a real

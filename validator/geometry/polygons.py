@@ -5,7 +5,7 @@ array (the vertices of each outline in order, one outline after the other; the c
 back to the first is implied) and computes per-vertex terms once, shared by every question asked of it:
 
 * :meth:`Outlines.thin`: which outlines may be narrower than a tolerance (two cheap lower bounds on the width);
-* :meth:`Outlines.star_shaped`: which outlines are proven simple by numpy alone;
+* :meth:`Outlines.star_shaped`: which outlines are proven simple without shapely (the star-shaped proof);
 * :meth:`Outlines.simple_areas`: the areas of those, with a bound on how far shapely's can be from them;
 * :func:`flatness`: the exact width of one outline's vertices;
 * :func:`self_crossings`: where the outlines that are not simple meet themselves, as ``shapely.is_simple`` and
@@ -150,7 +150,7 @@ class Outlines:
             return (area2 <= tol * perimeter * (1 + 1e-9) + 1e-12) & ~(widest > tol)
 
     def star_shaped(self) -> np.ndarray:
-        """True where the outline is proven simple with numpy alone.
+        """True where the outline is proven simple without shapely (its terms: numpy, or the compiled kernel).
 
         Proof: seen from the mean of its vertices, every edge turns the same way by less than half a turn (its
         cross product has the same sign, well beyond float rounding) and the turns add up to exactly one full turn
